@@ -1,0 +1,43 @@
+# MetaZoom: `make run` opens the viewer on the bundled sample; `make test` runs the suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH := torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: run test bench venv system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first and pinned: the CPU wheel; a loose range would pull CUDA packages
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian tools the tests use: Xvfb for the real-window screenshot test, dicom3tools'
+# dciodvfy to validate exported DICOM, Qt's xcb dependencies.  Skipped when present.
+system-deps:
+	@if ! command -v Xvfb >/dev/null || ! command -v dciodvfy >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      xvfb dicom3tools libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 \
+	      libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1 libfontconfig1 libdbus-1-3 >/dev/null) \
+	    || echo "warning: could not install Xvfb/dicom3tools; the tests that need them will skip"; \
+	  else echo "note: Xvfb or dciodvfy missing and apt-get unavailable; those tests will skip"; fi; \
+	fi
+
+run: $(STAMP)
+	$(BIN)/metazoom
+
+test: $(STAMP) system-deps
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m engine.bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

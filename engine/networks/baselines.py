@@ -1,0 +1,66 @@
+"""The baselines the trainer compares with: SRGAN x2 and EDSR x2 (pixel-shuffle)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from .blocks import SRGANTrunk
+from .registry import register
+
+
+@register("srgan")
+class SRGAN(nn.Module):
+    """SRGAN's generator: the same trunk, then (conv -> pixel-shuffle x2 -> PReLU) per
+    factor of 2, then a 9x9 conv to the output channels."""
+
+    def __init__(self, channels: int = 64, blocks: int = 5, in_channels: int = 1, out_channels: int = 1, scale: int = 2):
+        super().__init__()
+        if scale not in (2, 4):
+            raise ValueError(f"SRGAN upsamples by 2 or 4, got {scale}")
+        self.scale = scale
+        self.trunk = SRGANTrunk(in_channels, channels, blocks)
+        ups = []
+        for _ in range(scale // 2):
+            ups += [nn.Conv2d(channels, channels * 4, 3, padding=1), nn.PixelShuffle(2), nn.PReLU(channels)]
+        self.upsample = nn.Sequential(*ups)
+        self.out = nn.Conv2d(channels, out_channels, 9, padding=4)
+
+    def forward(self, lr: torch.Tensor, scale=None) -> torch.Tensor:
+        return self.out(self.upsample(self.trunk(lr)))
+
+
+class _EDSRBlock(nn.Module):
+    def __init__(self, channels: int, res_scale: float):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(channels, channels, 3, padding=1)
+        )
+        self.res_scale = res_scale
+
+    def forward(self, x):
+        return x + self.body(x) * self.res_scale
+
+
+@register("edsr")
+class EDSR(nn.Module):
+    """EDSR (Lim et al. 2017): no BN, residual scaling; the paper's 32 blocks x 256
+    features, residual scaling 0.1, x2 (~40.7M parameters for RGB)."""
+
+    def __init__(
+        self, channels: int = 256, blocks: int = 32, res_scale: float = 0.1, in_channels: int = 1, out_channels: int = 1, scale: int = 2
+    ):
+        super().__init__()
+        if scale not in (2, 4):
+            raise ValueError(f"EDSR upsamples by 2 or 4, got {scale}")
+        self.scale = scale
+        self.head = nn.Conv2d(in_channels, channels, 3, padding=1)
+        self.body = nn.Sequential(*[_EDSRBlock(channels, res_scale) for _ in range(blocks)], nn.Conv2d(channels, channels, 3, padding=1))
+        ups = []
+        for _ in range(scale // 2):
+            ups += [nn.Conv2d(channels, channels * 4, 3, padding=1), nn.PixelShuffle(2)]
+        self.tail = nn.Sequential(*ups, nn.Conv2d(channels, out_channels, 3, padding=1))
+
+    def forward(self, lr: torch.Tensor, scale=None) -> torch.Tensor:
+        h = self.head(lr)
+        return self.tail(h + self.body(h))

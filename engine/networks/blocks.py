@@ -1,0 +1,39 @@
+"""Building blocks shared by the generators."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+class ResidualBlock(nn.Module):
+    """SRGAN's block: conv3x3-BN-PReLU-conv3x3-BN, plus the input."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.BatchNorm2d(channels),
+            nn.PReLU(channels),
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.BatchNorm2d(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class SRGANTrunk(nn.Module):
+    """SRGAN's feature extractor: 9x9 head + PReLU, B residual blocks, conv-BN,
+    global skip.  Receptive-field radius: 4 + 2B + 1 input pixels."""
+
+    def __init__(self, in_channels: int = 1, channels: int = 64, blocks: int = 5):
+        super().__init__()
+        self.head = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU(channels))
+        self.blocks = nn.Sequential(*[ResidualBlock(channels) for _ in range(blocks)])
+        self.tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
+        self.radius = 4 + 2 * blocks + 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.head(x)
+        return h + self.tail(self.blocks(h))

@@ -1,0 +1,52 @@
+"""Phase tables: the Meta-Upscale filters for every distinct phase pair of one scale.
+
+The weight network's input is ``(phase_y, phase_x, 1/r)``; it never sees the image,
+so one zoom factor needs it only once per distinct phase pair (exactly ``p`` phases
+per axis for r = p/q, at most ``PHASE_QUANT + 1`` when quantised), not once per
+output pixel as in the paper's code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..geometry import AxisMap
+
+
+def scale_input(factor_y: float, factor_x: float) -> float:
+    """The weight network's scale input ``1/r``.
+
+    The network was built with one scale input (the paper's ``Linear(3, 256)``).
+    For non-square zooms (reformatted planes of thick-slice scans) we feed the
+    geometric mean ``1/sqrt(r_y r_x)``: the phases carry each axis's own
+    sub-pixel position exactly, and the scale input only steers how much detail
+    to restore, for which the mean area magnification is the natural summary.
+    ``docs/BENCHMARKS.md`` measures what this costs against isotropic zooms.
+    """
+    return 1.0 / float(np.sqrt(factor_y * factor_x))
+
+
+def positions(phases_y: np.ndarray, phases_x: np.ndarray, inv_scale: float) -> torch.Tensor:
+    """(Py*Px, 3) float32 rows of (phase_y, phase_x, 1/r), y-major."""
+    py, px = np.meshgrid(phases_y, phases_x, indexing="ij")
+    pos = np.stack([py.ravel(), px.ravel(), np.full(py.size, inv_scale)], axis=1)
+    return torch.from_numpy(pos.astype(np.float32))
+
+
+@torch.no_grad()
+def phase_table(predictor: torch.nn.Module, my: AxisMap, mx: AxisMap, device: torch.device) -> torch.Tensor:
+    """Filters for every phase pair of ``my`` x ``mx``: (Py, Px, out, C, 3, 3) float32."""
+    inv = scale_input(float(my.factor), float(mx.factor))
+    pos = positions(my.phases, mx.phases, inv).to(device)
+    w = predictor(pos).float()
+    return w.view(len(my.phases), len(mx.phases), *w.shape[1:])
+
+
+def cpu_layout(table: torch.Tensor) -> np.ndarray:
+    """(Py, Px, out, C, 3, 3) -> (Py, Px, out, 3, 3*C) float32, the CPU kernel's layout:
+    one row ``dy`` of the 3x3 window is 3*C contiguous values, matching features
+    stored as (rows, cols*C)."""
+    t = table.permute(0, 1, 2, 4, 5, 3).contiguous()  # Py, Px, out, dy, dx, C
+    Py, Px, out, _, _, C = t.shape
+    return t.view(Py, Px, out, 3, 3 * C).cpu().numpy()

@@ -1,0 +1,226 @@
+"""``Upscaler``: encode a slice once, render any zoom of any region fast.
+
+Data flow: slice (any units) -> normalised LR -> trunk features (cached by the
+caller, one per slice) -> phase table (cached here, one per zoom) -> the
+Meta-Upscale kernel over the requested region only -> back to the input's units.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .geometry import ZoomGrid, parse_scale
+from .render.bicubic import resample
+from .render.cpu_kernel import meta_upscale_kernel
+from .render.phase_table import cpu_layout, phase_table
+from .render.torch_upscale import windows_upscale
+from .weights import WeightsInfo, load_weights
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """auto -> CUDA, then MPS, then CPU.  Asking for an absent device is a ValueError."""
+    device = str(device).lower()
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if device not in ("cpu", "cuda", "mps") and not device.startswith("cuda:"):
+        raise ValueError(f"device must be auto, cpu, cuda or mps, got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("device 'mps' was asked for but MPS is not available")
+    return torch.device(device)
+
+
+def cpu_has_bf16() -> bool:
+    """True when oneDNN can run bf16 convolutions natively (AVX512-BF16 / AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@dataclass
+class SliceFeatures:
+    """The trunk's output for one slice, ready to render any zoom of it.
+
+    ``feats``: CPU: (h + 2, (w + 2) * C) float32, zero-padded, row-major windows;
+    GPU: (1, C, h, w) tensor on the device.  ``lr``: the normalised slice
+    (for the bicubic residual).  ``lo``/``hi``: the intensity range used to
+    normalise, so renders come back in the input's units.
+    """
+
+    shape: tuple[int, int]
+    feats: object
+    lr: np.ndarray
+    lo: float
+    hi: float
+    device: str
+
+    @property
+    def nbytes(self) -> int:
+        f = self.feats
+        n = f.nbytes if isinstance(f, np.ndarray) else f.element_size() * f.nelement()
+        return int(n + self.lr.nbytes)
+
+
+class Upscaler:
+    """A loaded Meta-SRGAN ready to zoom slices.  Thread-safe for concurrent renders."""
+
+    #: Slices larger than this (pixels per side) are encoded in tiles.
+    TILE = 512
+
+    def __init__(self, model: torch.nn.Module, info: WeightsInfo, device: torch.device, bf16: bool | None = None):
+        if getattr(model, "registry_name", None) != "meta_srgan":
+            raise ValueError("Upscaler needs a meta_srgan network")
+        self.model = model.to(device).eval()
+        self.info = info
+        self.device = device
+        self.channels = model.channels
+        self.out_channels = model.out_channels
+        if bf16 is None:
+            bf16 = device.type == "cpu" and cpu_has_bf16()
+        self.bf16 = bool(bf16)
+        norm = info.normalization
+        self.mean, self.std = float(norm["mean"]), float(norm["std"])
+        self.p_lo, self.p_hi = float(norm.get("low_percentile", 0.5)), float(norm.get("high_percentile", 99.5))
+        self._tables: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- intensities ------------------------------------------------------------
+    def intensity_range(self, slice2d: np.ndarray) -> tuple[float, float]:
+        """The robust range (percentiles) that maps the slice to [0, 1]."""
+        finite = slice2d[np.isfinite(slice2d)]
+        if finite.size == 0:
+            return 0.0, 1.0
+        lo, hi = np.percentile(finite, [self.p_lo, self.p_hi])
+        if not hi > lo:
+            lo, hi = float(finite.min()), float(finite.max())
+        if not hi > lo:
+            hi = lo + 1.0
+        return float(lo), float(hi)
+
+    def _normalise(self, slice2d, intensity_range):
+        x = np.asarray(slice2d, dtype=np.float32)
+        if x.ndim != 2:
+            raise ValueError(f"expected a 2D slice, got shape {x.shape}")
+        if x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"empty slice {x.shape}")
+        lo, hi = intensity_range if intensity_range is not None else self.intensity_range(x)
+        x = np.nan_to_num(x, nan=lo, posinf=hi, neginf=lo)
+        v = ((x - lo) / (hi - lo) - self.mean) / self.std
+        return np.ascontiguousarray(v, dtype=np.float32), float(lo), float(hi)
+
+    # -- encode -----------------------------------------------------------------
+    @torch.no_grad()
+    def _trunk(self, lr: torch.Tensor) -> torch.Tensor:
+        if self.bf16:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return self.model.features(lr).float()
+        return self.model.features(lr).float()
+
+    def features_tensor(self, lr: np.ndarray, tile: int | None = None) -> torch.Tensor:
+        """Trunk features (1, C, h, w) float32, in tiles with a halo wider than the
+        trunk's receptive field, so tiled == untiled."""
+        tile = tile or self.TILE
+        h, w = lr.shape
+        x = torch.from_numpy(lr)[None, None].to(self.device)
+        if h <= tile and w <= tile:
+            return self._trunk(x)
+        halo = self.model.radius + 1
+        out = torch.empty((1, self.channels, h, w), dtype=torch.float32, device=self.device)
+        for y0 in range(0, h, tile):
+            for x0 in range(0, w, tile):
+                y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+                ya, xa = max(y0 - halo, 0), max(x0 - halo, 0)
+                yb, xb = min(y1 + halo, h), min(x1 + halo, w)
+                f = self._trunk(x[:, :, ya:yb, xa:xb])
+                out[:, :, y0:y1, x0:x1] = f[:, :, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+        return out
+
+    def encode(self, slice2d: np.ndarray, intensity_range=None, tile: int | None = None) -> SliceFeatures:
+        """Run the trunk once on a slice (raw intensities, any units).
+
+        ``intensity_range=(lo, hi)`` fixes the normalisation (e.g. the volume's
+        range, so all slices share it); by default the slice's 0.5-99.5 percentiles.
+        """
+        lr, lo, hi = self._normalise(slice2d, intensity_range)
+        f = self.features_tensor(lr, tile)
+        if self.device.type == "cpu":
+            C, (h, w) = self.channels, lr.shape
+            padded = np.zeros((h + 2, w + 2, C), dtype=np.float32)
+            padded[1:-1, 1:-1] = f[0].permute(1, 2, 0).numpy()
+            feats = padded.reshape(h + 2, (w + 2) * C)
+        else:
+            feats = f
+        return SliceFeatures(lr.shape, feats, lr, lo, hi, self.device.type)
+
+    # -- render -----------------------------------------------------------------
+    def _table(self, my, mx):
+        key = (my.n_in, my.n_out, mx.n_in, mx.n_out)
+        with self._lock:
+            if key in self._tables:
+                self._tables.move_to_end(key)
+                return self._tables[key]
+        t = phase_table(self.model.weights, my, mx, self.device)
+        t = cpu_layout(t) if self.device.type == "cpu" else t
+        with self._lock:
+            self._tables[key] = t
+            while len(self._tables) > 8:
+                self._tables.popitem(last=False)
+        return t
+
+    def render(self, features: SliceFeatures, scale, region=None) -> np.ndarray:
+        """The Meta-SRGAN zoom of an encoded slice, float32 in the input's units.
+
+        ``scale``: a number or ``(r_y, r_x)``, each in (1, 4].  The zoomed grid is
+        ``round(r * n)`` pixels per axis (``engine.geometry.ZoomGrid``);
+        ``region = (top, left, height, width)`` in its output pixels, None = all.
+        Only the region is computed.
+        """
+        if not isinstance(features, SliceFeatures):
+            raise TypeError("render takes the SliceFeatures that encode returned")
+        grid = ZoomGrid.make(features.shape, parse_scale(scale))
+        region = grid.region(region)
+        my, mx = grid.axis_maps(region)
+        table = self._table(my, mx)
+        if features.device == "cpu":
+            out = np.empty((self.out_channels, region[2], region[3]), dtype=np.float32)
+            meta_upscale_kernel(features.feats, table, my.src, my.phase_index, mx.src, mx.phase_index, self.channels, out)
+            out = out[0]
+        else:
+            with torch.no_grad():
+                out = windows_upscale(features.feats, table, my, mx)[0, 0].float().cpu().numpy()
+        if self.model.residual_bicubic:
+            out += resample(features.lr, grid.out_shape, region)
+        return self._denormalise(out, features)
+
+    def _denormalise(self, v: np.ndarray, features: SliceFeatures) -> np.ndarray:
+        scale = np.float32(self.std * (features.hi - features.lo))
+        offset = np.float32(self.mean * (features.hi - features.lo) + features.lo)
+        v *= scale
+        v += offset
+        return v
+
+    def upscale(self, slice2d: np.ndarray, scale, intensity_range=None) -> np.ndarray:
+        """Whole-slice Meta-SRGAN zoom: ``round(r * n)`` pixels per axis, sampled with the
+        per-axis factor ``n_out / n`` so the field of view is exactly the input's."""
+        parse_scale(scale)  # fail before running the trunk
+        return self.render(self.encode(slice2d, intensity_range), scale)
+
+
+def load_upscaler(weights=None, device: str = "auto", bf16: bool | None = None) -> Upscaler:
+    """Load a Meta-SRGAN weights file (None = the bundled weights) onto ``device``
+    (auto|cpu|cuda|mps; auto picks CUDA, then MPS, then CPU)."""
+    dev = pick_device(device)
+    model, info = load_weights(weights, expect="meta_srgan")
+    return Upscaler(model, info, dev, bf16=bf16)

@@ -1,0 +1,183 @@
+"""Weights files: ``NAME.safetensors`` + ``NAME.json`` sidecar.  Never pickle.
+
+The sidecar says what the tensors are, so loading needs no config:
+
+```json
+{"format": "metazoom-weights/1",
+ "arch": {"name": "meta_srgan", "args": {...}},
+ "normalization": {"mean": 0.37, "std": 0.117, "intensity": "..."},
+ "scale_range": [1.1, 4.0],
+ "training": {"trained": true, "data": [...], "steps": 1234, ...},
+ "metrics": {...},
+ "sha256": "<sha256 of the .safetensors file>"}
+```
+Loading checks the hash (corrupt or truncated files), the format, that the
+architecture is known, and that the tensors fit it exactly (foreign or mismatched files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from . import networks
+from .errors import UntrainedWeightsWarning, WeightsError
+
+FORMAT = "metazoom-weights/1"
+BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "weights" / "meta_srgan.safetensors"
+
+#: Default intensity normalisation (the paper's BraTS mean/std of [0, 1] images).
+DEFAULT_NORMALIZATION = {
+    "mean": 0.370,
+    "std": 0.117,
+    "intensity": "per-slice robust range: (x - p0.5) / (p99.5 - p0.5), then (v - mean) / std",
+    "low_percentile": 0.5,
+    "high_percentile": 99.5,
+}
+
+
+@dataclass
+class WeightsInfo:
+    """The sidecar, parsed."""
+
+    arch: dict
+    normalization: dict = field(default_factory=lambda: dict(DEFAULT_NORMALIZATION))
+    scale_range: tuple[float, float] = (1.1, 4.0)
+    training: dict = field(default_factory=lambda: {"trained": False})
+    metrics: dict = field(default_factory=dict)
+    sha256: str = ""
+    path: Path | None = None
+
+    @property
+    def trained(self) -> bool:
+        return bool(self.training.get("trained", False))
+
+    def to_json(self) -> dict:
+        return {
+            "format": FORMAT,
+            "arch": self.arch,
+            "normalization": self.normalization,
+            "scale_range": list(self.scale_range),
+            "training": self.training,
+            "metrics": self.metrics,
+            "sha256": self.sha256,
+        }
+
+
+def sidecar_path(path) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; weights are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_weights(model: torch.nn.Module, path, info: WeightsInfo) -> Path:
+    """Write ``path`` (.safetensors) and its JSON sidecar atomically; returns the path."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ValueError(f"weights files end in .safetensors, got {path}")
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    blob = st_save(tensors, metadata={"format": FORMAT, "arch": info.arch["name"]})
+    info.sha256 = hashlib.sha256(blob).hexdigest()
+    _atomic_write(path, blob)
+    _atomic_write(sidecar_path(path), json.dumps(info.to_json(), indent=2).encode())
+    info.path = path
+    return path
+
+
+def read_info(path) -> WeightsInfo:
+    """Parse and validate the sidecar of ``path`` (no tensors are read)."""
+    path = Path(path)
+    side = sidecar_path(path)
+    if not path.is_file():
+        raise WeightsError(path, "weights file not found")
+    if not side.is_file():
+        raise WeightsError(path, f"its sidecar {side.name} is missing; a weights file needs both")
+    try:
+        meta = json.loads(side.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise WeightsError(side, f"sidecar is not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise WeightsError(side, f"not a MetaZoom weights sidecar (format {meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r})")
+    arch = meta.get("arch")
+    if not isinstance(arch, dict) or arch.get("name") not in networks.names():
+        raise WeightsError(side, f"unknown architecture {arch!r}; known: {networks.names()}")
+    try:
+        lo, hi = (float(v) for v in meta.get("scale_range", (1.1, 4.0)))
+    except (TypeError, ValueError):
+        raise WeightsError(side, "scale_range must be two numbers") from None
+    return WeightsInfo(
+        arch=arch,
+        normalization={**DEFAULT_NORMALIZATION, **(meta.get("normalization") or {})},
+        scale_range=(lo, hi),
+        training=meta.get("training") or {"trained": False},
+        metrics=meta.get("metrics") or {},
+        sha256=str(meta.get("sha256", "")),
+        path=path,
+    )
+
+
+def load_weights(path=None, *, expect: str | None = None, warn_untrained: bool = True) -> tuple[torch.nn.Module, WeightsInfo]:
+    """Build the network a weights file describes and load its tensors (CPU, eval mode).
+
+    ``expect`` names the architecture the caller needs (e.g. "meta_srgan").
+    Raises ``WeightsError`` on any problem; warns loudly on untrained weights.
+    """
+    path = Path(path) if path is not None else BUNDLED
+    info = read_info(path)
+    if expect is not None and info.arch["name"] != expect:
+        raise WeightsError(path, f"holds a {info.arch['name']!r} network, but a {expect!r} network is needed")
+    blob = path.read_bytes()
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != info.sha256:
+        raise WeightsError(path, f"sha256 mismatch: file is corrupt or truncated (got {digest[:12]}..., sidecar says {info.sha256[:12]}...)")
+    try:
+        tensors = st_load(blob)
+    except (SafetensorError, ValueError, RuntimeError) as e:
+        raise WeightsError(path, f"not a readable safetensors file ({e})") from None
+    try:
+        model = networks.make(info.arch)
+    except (TypeError, ValueError) as e:
+        raise WeightsError(path, f"architecture arguments do not build a network ({e})") from None
+    want = model.state_dict()
+    missing = sorted(set(want) - set(tensors))
+    extra = sorted(set(tensors) - set(want))
+    if missing or extra:
+        raise WeightsError(path, f"tensors do not match the {info.arch['name']} architecture (missing {missing[:3]}, unexpected {extra[:3]})")
+    for k, v in tensors.items():
+        if tuple(v.shape) != tuple(want[k].shape):
+            raise WeightsError(path, f"tensor {k} has shape {tuple(v.shape)}, the architecture needs {tuple(want[k].shape)}")
+        if not torch.isfinite(v.float()).all():
+            raise WeightsError(path, f"tensor {k} holds NaN or Inf")
+    model.load_state_dict(tensors)
+    model.eval()
+    if warn_untrained and not info.trained:
+        warnings.warn(
+            f"UNTRAINED WEIGHTS: {path.name} was never trained; its 'super-resolution' is the "
+            "network's initial state and must not be read as enhancement.",
+            UntrainedWeightsWarning,
+            stacklevel=2,
+        )
+    return model, info
