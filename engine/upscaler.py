@@ -17,6 +17,7 @@ import torch
 from .geometry import ZoomGrid, parse_scale
 from .render.bicubic import resample
 from .render.cpu_kernel import meta_upscale_kernel
+from .render.inference_trunk import InferenceTrunk
 from .render.phase_table import cpu_layout, phase_table
 from .render.torch_upscale import windows_upscale
 from .weights import WeightsInfo, load_weights
@@ -53,7 +54,7 @@ def cpu_has_bf16() -> bool:
 class SliceFeatures:
     """The trunk's output for one slice, ready to render any zoom of it.
 
-    ``feats``: CPU: (h + 2, (w + 2) * C) float32, zero-padded, row-major windows;
+    ``feats``: CPU: flat float32 of the zero-padded (h + 2, w + 2, C) features;
     GPU: (1, C, h, w) tensor on the device.  ``lr``: the normalised slice
     (for the bicubic residual).  ``lo``/``hi``: the intensity range used to
     normalise, so renders come back in the input's units.
@@ -86,10 +87,13 @@ class Upscaler:
         self.info = info
         self.device = device
         self.channels = model.channels
-        self.out_channels = model.out_channels
+        if model.out_channels != 1:
+            raise ValueError("MetaZoom renders grayscale: the network must have one output channel")
         if bf16 is None:
             bf16 = device.type == "cpu" and cpu_has_bf16()
         self.bf16 = bool(bf16)
+        # bf16 only where the CPU has it natively; on GPUs the float32 trunk is fast enough
+        self._trunk_net = InferenceTrunk(self.model.trunk, self.bf16 and device.type == "cpu").to(device)
         norm = info.normalization
         self.mean, self.std = float(norm["mean"]), float(norm["std"])
         self.p_lo, self.p_hi = float(norm.get("low_percentile", 0.5)), float(norm.get("high_percentile", 99.5))
@@ -121,12 +125,8 @@ class Upscaler:
         return np.ascontiguousarray(v, dtype=np.float32), float(lo), float(hi)
 
     # -- encode -----------------------------------------------------------------
-    @torch.no_grad()
     def _trunk(self, lr: torch.Tensor) -> torch.Tensor:
-        if self.bf16:
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                return self.model.features(lr).float()
-        return self.model.features(lr).float()
+        return self._trunk_net(lr)
 
     def features_tensor(self, lr: np.ndarray, tile: int | None = None) -> torch.Tensor:
         """Trunk features (1, C, h, w) float32, in tiles with a halo wider than the
@@ -159,7 +159,7 @@ class Upscaler:
             C, (h, w) = self.channels, lr.shape
             padded = np.zeros((h + 2, w + 2, C), dtype=np.float32)
             padded[1:-1, 1:-1] = f[0].permute(1, 2, 0).numpy()
-            feats = padded.reshape(h + 2, (w + 2) * C)
+            feats = padded.ravel()
         else:
             feats = f
         return SliceFeatures(lr.shape, feats, lr, lo, hi, self.device.type)
@@ -194,9 +194,11 @@ class Upscaler:
         my, mx = grid.axis_maps(region)
         table = self._table(my, mx)
         if features.device == "cpu":
-            out = np.empty((self.out_channels, region[2], region[3]), dtype=np.float32)
-            meta_upscale_kernel(features.feats, table, my.src, my.phase_index, mx.src, mx.phase_index, self.channels, out)
-            out = out[0]
+            out = np.empty((region[2], region[3]), dtype=np.float32)
+            row_stride = (features.shape[1] + 2) * self.channels
+            meta_upscale_kernel(
+                features.feats, row_stride, self.channels, table, len(mx.phases), my.src, my.phase_index, mx.src, mx.phase_index, out
+            )
         else:
             with torch.no_grad():
                 out = windows_upscale(features.feats, table, my, mx)[0, 0].float().cpu().numpy()

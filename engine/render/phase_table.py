@@ -44,9 +44,10 @@ def phase_table(predictor: torch.nn.Module, my: AxisMap, mx: AxisMap, device: to
 
 
 def cpu_layout(table: torch.Tensor) -> np.ndarray:
-    """(Py, Px, out, C, 3, 3) -> (Py, Px, out, 3, 3*C) float32, the CPU kernel's layout:
-    one row ``dy`` of the 3x3 window is 3*C contiguous values, matching features
-    stored as (rows, cols*C)."""
-    t = table.permute(0, 1, 2, 4, 5, 3).contiguous()  # Py, Px, out, dy, dx, C
-    Py, Px, out, _, _, C = t.shape
-    return t.view(Py, Px, out, 3, 3 * C).cpu().numpy()
+    """(Py, Px, 1, C, 3, 3) -> flat float32 of (Py, Px, 3, 3*C), the CPU kernel's
+    layout: row ``dy`` of the 3x3 window is 3*C contiguous values, matching
+    features stored as (rows, cols, C).  Grayscale output only."""
+    if table.shape[2] != 1:
+        raise ValueError("the CPU kernel renders one output channel (grayscale)")
+    t = table[:, :, 0].permute(0, 1, 3, 4, 2).contiguous()  # Py, Px, dy, dx, C
+    return t.cpu().numpy().ravel()

@@ -1,0 +1,128 @@
+"""The fast Meta-Upscale against the paper-style reference, and its invariants."""
+
+import numpy as np
+import pytest
+import torch
+
+from engine.render.reference import reference_upscale
+from engine.render.torch_upscale import meta_upscale, windows_upscale
+
+
+def psnr(a, b):
+    rng = float(b.max() - b.min())
+    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
+    return np.inf if mse == 0 else 10 * np.log10(rng**2 / mse)
+
+
+def reference(up, feats_t, lr, scale, shape, region=None):
+    """The reference in the engine's output units (no residual: the fixture has none)."""
+    out = reference_upscale(up.model, feats_t, scale, shape, region)[0].numpy().copy()
+    return out
+
+
+@pytest.fixture
+def slice_and_features(random_upscaler, rng):
+    img = (rng.random((33, 41)) * 900 + 100).astype(np.float32)
+    f = random_upscaler.encode(img)
+    ft = random_upscaler.features_tensor(f.lr)
+    return img, f, ft
+
+
+def normalised(up, f, out):
+    """Undo the engine's denormalisation so outputs compare with the reference."""
+    return (out - (up.mean * (f.hi - f.lo) + f.lo)) / (up.std * (f.hi - f.lo))
+
+
+@pytest.mark.parametrize("scale", [1.1, 1.5, 2.0, 2.37, 2.5, 3.0, 3.3, 3.7, 4.0, (1.5, 3.7), (4.0, 1.25)])
+def test_fast_render_matches_reference(random_upscaler, slice_and_features, scale):
+    img, f, ft = slice_and_features
+    fast = normalised(random_upscaler, f, random_upscaler.render(f, scale))
+    ref = reference(random_upscaler, ft, f.lr, scale, img.shape)
+    assert fast.shape == ref.shape
+    # exact phases (period <= 64) agree to float rounding; quantised ones within 1/128 px
+    assert psnr(fast, ref) > 60
+
+
+@pytest.mark.parametrize("scale,region", [(2.0, (5, 7, 20, 31)), (3.3, (0, 90, 40, 45)), ((1.7, 2.9), (13, 1, 9, 100))])
+def test_region_is_exactly_a_crop_of_the_whole(random_upscaler, slice_and_features, scale, region):
+    _, f, _ = slice_and_features
+    whole = random_upscaler.render(f, scale)
+    t, l, h, w = region
+    np.testing.assert_allclose(random_upscaler.render(f, scale, region), whole[t : t + h, l : l + w], rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("scale", [2.0, 2.5, 3.0, (1.5, 2.0), 2.37])
+def test_differentiable_torch_path_matches_cpu_kernel(random_upscaler, slice_and_features, scale):
+    img, f, ft = slice_and_features
+    fast = normalised(random_upscaler, f, random_upscaler.render(f, scale))
+    with torch.no_grad():
+        tt = meta_upscale(random_upscaler.model, torch.from_numpy(f.lr)[None, None], scale, feats=ft)[0, 0].numpy()
+    np.testing.assert_allclose(tt, fast, atol=2e-4)
+
+
+def test_windows_path_matches_strided_path(random_upscaler, slice_and_features):
+    from engine.geometry import ZoomGrid
+    from engine.render.phase_table import phase_table
+
+    _, f, ft = slice_and_features
+    g = ZoomGrid.make(f.shape, 2.5)
+    my, mx = g.axis_maps()
+    table = phase_table(random_upscaler.model.weights, my, mx, torch.device("cpu"))
+    with torch.no_grad():
+        a = windows_upscale(ft, table, my, mx, band_pixels=500)
+        b = meta_upscale(random_upscaler.model, torch.from_numpy(f.lr)[None, None], 2.5, feats=ft)
+    torch.testing.assert_close(a, b, atol=2e-5, rtol=0)
+
+
+def test_gradients_flow_through_the_strided_form():
+    from engine import networks
+
+    torch.manual_seed(0)
+    m = networks.make({"name": "meta_srgan", "args": {"channels": 8, "blocks": 1}})
+    lr = torch.rand(2, 1, 12, 10)
+    out = m(lr, 2.5)
+    assert out.shape == (2, 1, 30, 25)
+    out.square().mean().backward()
+    assert m.weights.net[0].weight.grad.abs().sum() > 0
+    assert m.trunk.head[0].weight.grad.abs().sum() > 0
+
+
+def test_tiled_encode_equals_untiled(random_upscaler, rng):
+    img = rng.random((70, 90)).astype(np.float32)
+    whole = random_upscaler.encode(img, tile=4096)
+    tiled = random_upscaler.encode(img, tile=24)
+    np.testing.assert_allclose(tiled.feats, whole.feats, atol=2e-5)
+
+
+def test_output_is_in_input_units(random_upscaler, rng):
+    img = rng.random((20, 24)).astype(np.float32)
+    a = random_upscaler.upscale(img, 2.2)
+    b = random_upscaler.upscale(img * 1000 - 50, 2.2)
+    np.testing.assert_allclose(b, a * 1000 - 50, rtol=1e-4, atol=0.05)
+
+
+def test_nan_and_inf_are_tolerated(random_upscaler, rng):
+    img = rng.random((16, 16)).astype(np.float32)
+    img[3, 4] = np.nan
+    img[5, 6] = np.inf
+    out = random_upscaler.upscale(img, 2)
+    assert np.isfinite(out).all()
+
+
+def test_bf16_trunk_stays_close(rng):
+    from engine.upscaler import Upscaler, cpu_has_bf16
+
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no native bf16")
+    from engine import networks
+    from engine.weights import WeightsInfo
+
+    torch.manual_seed(3)
+    arch = {"name": "meta_srgan", "args": {"blocks": 2, "residual_bicubic": True}}
+    m = networks.make(arch).eval()
+    torch.nn.init.normal_(m.weights.net[2].weight, std=0.01)
+    info = WeightsInfo(arch=arch)
+    img = rng.random((40, 40)).astype(np.float32)
+    a = Upscaler(m, info, torch.device("cpu"), bf16=False).upscale(img, 2.5)
+    b = Upscaler(m, info, torch.device("cpu"), bf16=True).upscale(img, 2.5)
+    assert psnr(b, a) > 40
