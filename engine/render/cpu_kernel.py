@@ -11,53 +11,75 @@ import numpy as np
 from numba import njit, prange
 
 
+def column_groups(q_x: np.ndarray, n_phase_x: int):
+    """Columns ordered by phase index, and where each phase's group starts."""
+    order = np.argsort(q_x, kind="stable")
+    starts = np.searchsorted(q_x[order], np.arange(n_phase_x + 1))
+    return order.astype(np.int64), starts.astype(np.int64)
+
+
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def meta_upscale_kernel(feats, row_stride, channels, table, n_phase_x, src_y, q_y, src_x, q_x, out):
+def meta_upscale_kernel(feats, row_stride, channels, table, n_phase_x, src_y, q_y, order_x, group_start, src_x, q_x, out):
     """out[i, j] = <window(src_y[i], src_x[j]), filter(q_y[i], q_x[j])>, 576 terms.
 
     ``feats``: the zero-padded features flattened from (h + 2, w + 2, C), so a
     window row is 3*C contiguous floats starting at ``(src_y + dy) * row_stride +
     src_x * C`` (padded row ``src + dy`` is LR row ``src + dy - 1``).
-    ``table``: filters flattened from (Py, Px, 3, 3*C).  Neighbouring output
-    pixels that share a window (every zoom > 1 has runs of them) are computed as
-    a pair, so the window is loaded once for two dot products.
-    Slices (not offset arithmetic) index the inner loop: numba then knows the
-    indices are non-negative and vectorises it (10x faster than ``a[f0 + k]``).
+    ``table``: filters flattened from (Py, Px, 3, 3*C).
+    ``order_x``/``group_start``: the region's columns grouped by phase
+    (``column_groups``), so within an output row each filter is loaded once for
+    four output pixels and stays in L1 (1.25 loads per multiply-add instead of 2).
+    Slices (not offset arithmetic) index the inner loops: numba then knows the
+    indices are non-negative and vectorises them (10x faster than ``a[f0 + k]``).
     """
     h, w = out.shape
     K = 3 * channels
     K3 = 3 * K
+    ng = group_start.shape[0] - 1
     for i in prange(h):
         fy = src_y[i] * row_stride
         tb = q_y[i] * n_phase_x
-        j = 0
-        while j < w:
-            fb = fy + src_x[j] * channels
-            ta = (tb + q_x[j]) * K3
-            if j + 1 < w and src_x[j + 1] == src_x[j]:
-                tc = (tb + q_x[j + 1]) * K3
-                a0 = np.float32(0.0)
-                a1 = np.float32(0.0)
+        for g in range(ng):
+            a = group_start[g]
+            b = group_start[g + 1]
+            if a == b:
+                continue
+            tq = (tb + q_x[order_x[a]]) * K3
+            p = a
+            while p + 4 <= b:
+                j0 = order_x[p]; j1 = order_x[p + 1]; j2 = order_x[p + 2]; j3 = order_x[p + 3]
+                f0 = fy + src_x[j0] * channels
+                f1 = fy + src_x[j1] * channels
+                f2 = fy + src_x[j2] * channels
+                f3 = fy + src_x[j3] * channels
+                a0 = np.float32(0.0); a1 = np.float32(0.0); a2 = np.float32(0.0); a3 = np.float32(0.0)
                 for dy in range(3):
-                    fv = feats[fb + dy * row_stride : fb + dy * row_stride + K]
-                    t0 = table[ta + dy * K : ta + dy * K + K]
-                    t1 = table[tc + dy * K : tc + dy * K + K]
+                    o = dy * row_stride
+                    t = table[tq + dy * K: tq + dy * K + K]
+                    v0 = feats[f0 + o: f0 + o + K]
+                    v1 = feats[f1 + o: f1 + o + K]
+                    v2 = feats[f2 + o: f2 + o + K]
+                    v3 = feats[f3 + o: f3 + o + K]
                     for k in range(K):
-                        f = fv[k]
-                        a0 += f * t0[k]
-                        a1 += f * t1[k]
-                out[i, j] = a0
-                out[i, j + 1] = a1
-                j += 2
-            else:
+                        tk = t[k]
+                        a0 += v0[k] * tk
+                        a1 += v1[k] * tk
+                        a2 += v2[k] * tk
+                        a3 += v3[k] * tk
+                out[i, j0] = a0; out[i, j1] = a1; out[i, j2] = a2; out[i, j3] = a3
+                p += 4
+            while p < b:
+                j0 = order_x[p]
+                f0 = fy + src_x[j0] * channels
                 a0 = np.float32(0.0)
                 for dy in range(3):
-                    fv = feats[fb + dy * row_stride : fb + dy * row_stride + K]
-                    t0 = table[ta + dy * K : ta + dy * K + K]
+                    o = dy * row_stride
+                    t = table[tq + dy * K: tq + dy * K + K]
+                    v0 = feats[f0 + o: f0 + o + K]
                     for k in range(K):
-                        a0 += fv[k] * t0[k]
-                out[i, j] = a0
-                j += 1
+                        a0 += v0[k] * t[k]
+                out[i, j0] = a0
+                p += 1
     return out
 
 

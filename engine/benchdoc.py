@@ -1,0 +1,48 @@
+"""Benchmarks write their results into one Markdown file, each into its own section,
+so re-running one benchmark never clobbers another's numbers."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
+HEADER = "# MetaZoom benchmarks\n\nEach section is written by the script it names; re-run it to refresh it.\n"
+
+
+def machine() -> str:
+    """One line describing the machine the numbers come from."""
+    import torch
+
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    flags = ""
+    try:
+        txt = Path("/proc/cpuinfo").read_text()
+        flags = ", AVX512-BF16" if "avx512_bf16" in txt else (", AVX-512" if "avx512f" in txt else "")
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu} ({os.cpu_count()} cores{flags}), {gpu}, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def write_section(name: str, body: str, path: Path = DOC) -> Path:
+    """Replace (or append) the section ``name`` of the benchmarks document."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text() if path.exists() else HEADER
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    if start in text and end in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+    return path
