@@ -31,3 +31,12 @@ class SourceTargetError(ExportError):
 class ExportRequestError(ExportError):
     """The request itself is inconsistent: a scale outside the method's range, a plane
     for a format that has none, a slice range outside the volume..."""
+
+
+class ExportWriteError(ExportError):
+    """Writing failed (disk full, permissions, I/O error); nothing was left behind.
+    ``.errno`` is the operating system's error number (e.g. ENOSPC)."""
+
+    def __init__(self, path, reason: str, errno: int | None = None):
+        self.errno = errno
+        super().__init__(path, reason)

@@ -1,0 +1,49 @@
+"""Scan I/O: NIfTI and DICOM in, ``Volume`` out, and display planes.
+
+    series = open_scan(path)            # file, folder or tree -> [SeriesInfo] (headers only)
+    vol = load(series[0])               # or load(path) when it holds one series
+    sl = display_slice(vol, "axial", n_slices(vol, "axial") // 2)
+
+Every failure on bad input is a ``ScanError`` (a ``MetaZoomError``) with
+``.path`` and ``.reason``: ``ScanNotFoundError``, ``UnsupportedScanError``,
+``CorruptScanError``, ``ScanTooLargeError``, ``MultipleSeriesError`` (``.series``),
+``VolumeIndexError``.
+
+What export needs is in ``Volume.meta``: identifiers in its fields, and
+``meta.extra`` as documented in ``dicom_volume`` (DICOM: ``dicom_headers``,
+``dicom_frames``, ``sop_instance_uids`` aligned with voxel axis k, ``sop_class_uid``...)
+and ``nifti.load`` (``nifti_header``, ``sform_code``, ``qform_code``).
+"""
+
+from .display import display_slice, n_slices
+from .errors import (
+    CorruptScanError,
+    MultipleSeriesError,
+    ScanError,
+    ScanNotFoundError,
+    ScanTooLargeError,
+    UnsupportedScanError,
+    VolumeIndexError,
+)
+from .scan import load, open_scan
+from .volume import PLANES, DisplaySlice, SeriesInfo, SeriesMeta, Volume, WindowPreset
+
+__all__ = [
+    "PLANES",
+    "CorruptScanError",
+    "DisplaySlice",
+    "MultipleSeriesError",
+    "ScanError",
+    "ScanNotFoundError",
+    "ScanTooLargeError",
+    "SeriesInfo",
+    "SeriesMeta",
+    "UnsupportedScanError",
+    "Volume",
+    "VolumeIndexError",
+    "WindowPreset",
+    "display_slice",
+    "load",
+    "n_slices",
+    "open_scan",
+]

@@ -8,6 +8,8 @@ from .errors import CorruptScanError, ScanTooLargeError
 
 #: Largest volume (voxels) we will allocate: 2^31 float32 voxels is 8 GiB.
 MAX_VOXELS = 2**31
+#: Most files one folder scan will look at (a home folder is not a scan).
+MAX_FILES = 200_000
 #: Largest single axis: beyond any scanner (DICOM Rows/Columns stop at 65535).
 MAX_AXIS = 65535
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import math
-import warnings
 import zlib
 from pathlib import Path
 
@@ -43,13 +42,13 @@ def _open_image(path: Path):
     import nibabel as nib
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            img = nib.load(str(path))
+        img = nib.load(str(path))
     except FileNotFoundError:
         raise
     except Exception as e:  # nibabel raises many types for a broken header
         raise CorruptScanError(path, f"not a readable NIfTI header ({type(e).__name__}: {e})") from None
+    if isinstance(img, nib.Cifti2Image):
+        raise UnsupportedScanError(path, "a CIFTI-2 file (surface/grayordinate data), not a volume")
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise UnsupportedScanError(path, f"{type(img).__name__} is not NIfTI")
     return img
@@ -93,7 +92,10 @@ class _Layout:
         self.shape = self.spatial + ((self.n_volumes,) if self.n_volumes > 1 else ())
         check_shape(path, self.spatial, "the NIfTI volume")
         self.dtype = dtype
-        self.offset = int(hdr.get_data_offset())
+        # nibabel moves the offset and scaling from the header into the array proxy
+        # (img.header then reads vox_offset 0, scl_slope NaN): take them from there
+        proxy = img.dataobj
+        self.offset = int(getattr(proxy, "offset", hdr.get_data_offset()))
         self.volume_bytes = math.prod(self.spatial) * dtype.itemsize
         self.total_bytes = self.volume_bytes * self.n_volumes
         if self.offset < 0:
@@ -108,16 +110,14 @@ class _Layout:
             raise CorruptScanError(
                 path, f"truncated: the header declares {self.total_bytes} bytes of voxels from byte {self.offset}, the file has {size} bytes"
             )
-        slope, inter = hdr.get_slope_inter()
-        self.slope = 1.0 if slope is None or not np.isfinite(slope) else float(slope)
+        slope, inter = getattr(proxy, "slope", 1.0), getattr(proxy, "inter", 0.0)
+        self.slope = 1.0 if slope is None or not np.isfinite(slope) or slope == 0 else float(slope)
         self.inter = 0.0 if inter is None or not np.isfinite(inter) else float(inter)
 
 
 def _affine(path: Path, img) -> np.ndarray:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            affine = np.asarray(img.header.get_best_affine(), dtype=np.float64)
+        affine = np.asarray(img.header.get_best_affine(), dtype=np.float64)
     except Exception as e:
         raise CorruptScanError(path, f"unreadable affine ({e})") from None
     if not np.all(np.isfinite(affine)):

@@ -23,8 +23,11 @@ def replace_non_finite(arr: np.ndarray) -> str | None:
     A float64 sum is a one-pass test that finds any NaN/Inf without a mask-sized
     temporary (finite float32 values cannot overflow a float64 sum).
     """
-    if arr.size == 0 or np.isfinite(np.sum(arr, dtype=np.float64)):
+    if arr.size == 0:
         return None
+    with np.errstate(invalid="ignore", over="ignore"):
+        if np.isfinite(np.sum(arr, dtype=np.float64)):
+            return None
     n_nan = n_inf = 0
     lo, hi = np.inf, -np.inf
     for slab in _slabs(arr):

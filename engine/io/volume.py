@@ -56,6 +56,13 @@ class SeriesInfo:
     n_files: int = 0
     uid: str = ""
     key: object = None  # reader-private: how to find this series again
+    #: notices found while scanning (files skipped, missing slices...); ``load`` repeats them in meta.warnings
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_volumes(self) -> int:
+        """Volumes in a 4D series (``load(..., volume_index=)`` picks one); 1 for 3D."""
+        return int(self.shape[3]) if len(self.shape) > 3 else 1
 
     @property
     def label(self) -> str:

@@ -1,0 +1,288 @@
+"""DICOM export: a new series of derived images, one file per stored slice.
+
+From a DICOM source whose IOD we can keep (MR Image, CT Image) each image starts as
+a copy of its source slice's header (``volume.meta.extra["dicom_headers"][k]``)
+and keeps the IOD, the patient and study modules, the frame of reference and the
+orientation; it gets ImageType DERIVED\\SECONDARY, new Series/SOP Instance UIDs,
+the derivation (description naming method, scale and weights sha256; code
+113085 "Spatial resampling"), a SourceImageSequence pointing at its source
+instance, the new Rows/Columns/PixelSpacing, ImagePositionPatient at the new first
+pixel centre, and 16-bit unsigned MONOCHROME2 pixels after clipping and rounding
+(``ValueMapping``).  Private tags, overlays and attributes about the old pixels
+(smallest/largest value, icon, palette, multi-frame) are dropped: they would lie.
+
+Anything else (a NIfTI source, enhanced multi-frame or other IODs) becomes
+Secondary Capture with the same provenance, plus the Image Plane attributes and the
+frame of reference as extra attributes (SC has no Image Plane module; dciodvfy
+warns about them) so readers still recover the geometry.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
+from pydicom.valuerep import format_number_as_ds
+
+from .deidentify import Deidentifier
+from .dicom_geometry import ImagePlane, patient_orientation
+from .provenance import SOFTWARE, software_version
+
+if TYPE_CHECKING:
+    from .dicom_series import DicomSeries
+
+MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
+CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+#: IODs whose derived images keep the source's SOP Class (single-frame, with an Image Plane module)
+KEPT_IODS = {MR_IMAGE, CT_IMAGE}
+
+#: Attributes of the source image that would be wrong for the new pixels.
+_DROP = (
+    "PixelData", "FloatPixelData", "DoubleFloatPixelData", "SmallestImagePixelValue", "LargestImagePixelValue",
+    "SmallestPixelValueInSeries", "LargestPixelValueInSeries", "PixelPaddingValue", "PixelPaddingRangeLimit",
+    "IconImageSequence", "NumberOfFrames", "FrameIncrementPointer", "PlanarConfiguration", "PixelAspectRatio",
+    "RedPaletteColorLookupTableDescriptor", "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor", "RedPaletteColorLookupTableData", "GreenPaletteColorLookupTableData",
+    "BluePaletteColorLookupTableData", "ModalityLUTSequence", "VOILUTSequence", "RealWorldValueMappingSequence",
+    "SourceImageSequence", "DerivationCodeSequence", "DerivationDescription", "PerFrameFunctionalGroupsSequence",
+    "SharedFunctionalGroupsSequence", "DimensionIndexSequence", "DimensionOrganizationSequence",
+    "ExtendedOffsetTable", "ExtendedOffsetTableLengths", "DataSetTrailingPadding", "DigitalSignaturesSequence",
+    "MACParametersSequence", "EncryptedAttributesSequence", "InstanceCreatorUID", "RescaleSlope", "RescaleIntercept",
+    "PixelSpacingCalibrationType", "PixelSpacingCalibrationDescription", "SpecificCharacterSet",
+    "SOPInstanceStatus", "SOPAuthorizationDateTime", "SOPAuthorizationComment", "AuthorizationEquipmentCertificationNumber",
+)
+
+#: What an SC image copies from a DICOM source it cannot keep the IOD of.
+_PATIENT_STUDY = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge", "PatientWeight", "PatientSize",
+    "StudyInstanceUID", "StudyDate", "StudyTime", "StudyID", "AccessionNumber", "ReferringPhysicianName",
+    "StudyDescription", "IssuerOfPatientID", "OtherPatientIDs", "EthnicGroup", "PatientComments",
+    "PatientIdentityRemoved", "DeidentificationMethod", "DeidentificationMethodCodeSequence",
+    "InstitutionName", "BodyPartExamined", "PatientPosition", "FrameOfReferenceUID",
+)
+
+
+def ds_str(x: float) -> str:
+    """A number as DICOM DS (at most 16 characters, as exact as they allow)."""
+    x = float(x)
+    if x == 0:
+        return "0"
+    if x == round(x) and abs(x) < 1e15:
+        return str(int(round(x)))
+    return format_number_as_ds(x)
+
+
+def _code(value: str, meaning: str, scheme: str = "DCM") -> Dataset:
+    c = Dataset()
+    c.CodeValue = value
+    c.CodingSchemeDesignator = scheme
+    c.CodeMeaning = meaning
+    return c
+
+
+def keeps_iod(header) -> bool:
+    """True when the derived image can keep the source's SOP Class."""
+    return header is not None and str(getattr(header, "SOPClassUID", "")) in KEPT_IODS and int(
+        getattr(header, "NumberOfFrames", 1) or 1
+    ) == 1
+
+
+def _set_plane(ds: Dataset, plane: ImagePlane, keep_iop=None) -> None:
+    ds.Rows, ds.Columns = int(plane.shape[0]), int(plane.shape[1])
+    ds.PixelSpacing = [ds_str(plane.pixel_spacing[0]), ds_str(plane.pixel_spacing[1])]
+    ds.ImagePositionPatient = [ds_str(v) for v in plane.position]
+    iop = plane.orientation
+    if keep_iop is not None and np.allclose(np.asarray(keep_iop, dtype=float), iop, atol=1e-4):
+        ds.ImageOrientationPatient = keep_iop  # the source's own values, unchanged
+    else:
+        ds.ImageOrientationPatient = [ds_str(round(v, 10)) for v in iop]
+
+
+def _set_pixels(ds: Dataset, pixels_u16: np.ndarray, series: DicomSeries, always_rescale: bool) -> None:
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 0
+    m = series.mapping
+    if always_rescale or (m.slope, m.intercept) != (1.0, 0.0):
+        ds.RescaleIntercept = ds_str(m.intercept)
+        ds.RescaleSlope = ds_str(m.slope)
+        if always_rescale and "RescaleType" not in ds and ds.get("SOPClassUID") == SECONDARY_CAPTURE:
+            ds.RescaleType = "US"  # unspecified units
+    if "WindowCenter" not in ds or "WindowWidth" not in ds:
+        w = series.window
+        ds.WindowCenter = ds_str(w.center)
+        ds.WindowWidth = ds_str(max(w.width, 1e-6))
+    ds.PixelData = np.ascontiguousarray(pixels_u16, dtype="<u2").tobytes()
+    ds["PixelData"].VR = "OW"
+
+
+def _set_derivation(ds: Dataset, series: DicomSeries, source_ref) -> None:
+    ds.DerivationDescription = series.provenance.summary()
+    ds.DerivationCodeSequence = Sequence([_code("113085", "Spatial resampling")])
+    if source_ref is not None:
+        sop_class, sop_uid, frame = source_ref
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = sop_class
+        ref.ReferencedSOPInstanceUID = sop_uid
+        if frame is not None:
+            ref.ReferencedFrameNumber = int(frame)
+        ref.PurposeOfReferenceCodeSequence = Sequence([_code("121322", "Source image for image processing operation")])
+        ds.SourceImageSequence = Sequence([ref])
+
+
+def _set_times(ds: Dataset, created: datetime, anonymize: bool) -> None:
+    if anonymize:
+        return  # the basic profile keeps no dates; we add none
+    date, time = created.strftime("%Y%m%d"), created.strftime("%H%M%S")
+    ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
+    ds.SeriesDate, ds.SeriesTime = date, time
+    ds.ContentDate, ds.ContentTime = date, time
+
+
+def _image_type(header) -> list[str]:
+    old = list(getattr(header, "ImageType", []) or []) if header is not None else []
+    rest = [v for v in old[2:] if v and v.upper() != "MOSAIC"]
+    return ["DERIVED", "SECONDARY", *rest]
+
+
+def derived_image(
+    header: Dataset | None,
+    pixels: np.ndarray,
+    plane: ImagePlane,
+    series: DicomSeries,
+    *,
+    sop_uid: str,
+    instance_number: int,
+    frame_of_reference_uid: str,
+    study_uid: str,
+    deid: Deidentifier | None = None,
+    source_frame: int | None = None,
+    patient: dict | None = None,
+) -> Dataset:
+    """One exported image.  ``pixels``: the DICOM image (rows, columns) in the scan's
+    units; ``header``: its source slice's header (None for NIfTI sources);
+    ``patient``: patient/study values for sources without a header."""
+    keep = keeps_iod(header)
+    if keep:
+        ds = copy.deepcopy(header)
+        ds.remove_private_tags()
+        for tag in [t for t in ds.keys() if t.group in range(0x5000, 0x5100) or t.group in range(0x6000, 0x6100)]:
+            del ds[tag]
+        for kw in _DROP:
+            if kw in ds:
+                delattr(ds, kw)
+        charset = header.get("SpecificCharacterSet")
+        keep_iop = header.get("ImageOrientationPatient")
+    else:
+        ds = Dataset()
+        charset, keep_iop = None, None
+        if header is not None:
+            charset = header.get("SpecificCharacterSet")
+            for kw in _PATIENT_STUDY:
+                if kw in header:
+                    setattr(ds, kw, copy.deepcopy(header[kw].value))
+            keep_iop = header.get("ImageOrientationPatient")
+        else:
+            for kw, value in (patient or {}).items():
+                setattr(ds, kw, value)
+    source_ref = None
+    if header is not None and "SOPInstanceUID" in header:
+        ref_uid = str(header.SOPInstanceUID)
+        source_ref = (str(header.SOPClassUID), deid.uid(ref_uid) if deid else ref_uid, source_frame)
+    if deid is not None:
+        deid.apply(ds)
+    if charset:
+        ds.SpecificCharacterSet = charset
+
+    if not keep:
+        _secondary_capture_modules(ds, plane, series, study_uid, frame_of_reference_uid)
+    _fix_laterality(ds)
+
+    ds.ImageType = _image_type(header if keep else None)
+    ds.SOPInstanceUID = sop_uid
+    ds.SeriesInstanceUID = series.uid
+    ds.SeriesNumber = series.number
+    ds.SeriesDescription = series.description[:64]
+    ds.InstanceNumber = int(instance_number)
+    _set_times(ds, series.created, series.anonymize)
+    _set_plane(ds, plane, keep_iop)
+    _set_derivation(ds, series, source_ref)
+    _set_pixels(ds, series.mapping.to_uint16(pixels), series, always_rescale=not keep or ds.SOPClassUID == CT_IMAGE)
+    if deid is not None:
+        Deidentifier.mark(ds)
+    if "SpecificCharacterSet" not in ds and _has_non_ascii(ds):
+        ds.SpecificCharacterSet = "ISO_IR 192"
+    return ds
+
+
+#: Body parts that come in pairs (CID 4031 terms): their images need a Laterality.
+_PAIRED = {
+    "BREAST", "EYE", "EAR", "ORBIT", "KIDNEY", "LUNG", "ADRENAL", "OVARY", "TESTIS", "PAROTID",
+    "SHOULDER", "CLAVICLE", "SCAPULA", "ARM", "HUMERUS", "ELBOW", "FOREARM", "RADIUS", "ULNA", "WRIST",
+    "HAND", "FINGER", "THUMB", "HIP", "FEMUR", "THIGH", "KNEE", "PATELLA", "LEG", "TIBIA", "FIBULA",
+    "ANKLE", "FOOT", "HEEL", "CALCANEUS", "TOE", "EXTREMITY", "UPRLIMB", "LOWRLIMB", "SACROILIAC",
+}
+
+
+def _fix_laterality(ds: Dataset) -> None:
+    """Laterality (Type 2C) is required for a paired body part and must be absent for
+    an unpaired one; when BodyPartExamined does not say, present and empty (unknown)."""
+    part = str(ds.get("BodyPartExamined", "") or "").upper()
+    if part and part not in _PAIRED:
+        if "Laterality" in ds and not ds.Laterality:
+            del ds.Laterality
+    elif "Laterality" not in ds:
+        ds.Laterality = ""
+
+
+def _secondary_capture_modules(ds: Dataset, plane: ImagePlane, series: DicomSeries, study_uid: str, for_uid: str) -> None:
+    ds.SOPClassUID = SECONDARY_CAPTURE
+    for kw in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+               "ReferringPhysicianName", "StudyID", "AccessionNumber"):
+        if kw not in ds:
+            setattr(ds, kw, "")  # Type 2: present, empty when unknown
+    if "StudyInstanceUID" not in ds:
+        ds.StudyInstanceUID = study_uid
+    ds.Modality = "OT"
+    ds.ConversionType = "WSD"  # workstation
+    ds.Manufacturer = ""
+    ds.SecondaryCaptureDeviceManufacturer = SOFTWARE
+    ds.SecondaryCaptureDeviceSoftwareVersions = software_version()[:64]
+    ds.PatientOrientation = patient_orientation(plane.row_cosine, plane.col_cosine)
+    ds.BurnedInAnnotation = "NO"
+    # geometry beyond the SC IOD, so readers can place the image
+    if "FrameOfReferenceUID" not in ds:
+        ds.FrameOfReferenceUID = for_uid
+
+
+def _has_non_ascii(ds: Dataset) -> bool:
+    for elem in ds.iterall():
+        if elem.VR in ("PN", "LO", "SH", "ST", "LT", "UT", "UC") and elem.value is not None:
+            if any(ord(ch) > 127 for ch in str(elem.value)):
+                return True
+    return False
+
+
+def write_dataset(ds: Dataset, fileobj) -> None:
+    """Write ``ds`` as a DICOM file (Part 10 header, explicit VR little endian)."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = ("METAZOOM_" + software_version().replace(".", "_"))[:16]
+    ds.file_meta = meta
+    buf = io.BytesIO()  # encode in memory: a failing disk then raises a plain OSError
+    pydicom.dcmwrite(buf, ds, enforce_file_format=True)
+    fileobj.write(buf.getvalue())

@@ -1,0 +1,154 @@
+"""What an export will do, decided before any slice is computed: the slices, the
+output streams (SR, bicubic), every file's name, and every refusal (format, plane,
+scale, slices, a target that is the source or already exists).
+
+File names in a folder destination: ``{base}_x{scale}[_{plane}]_{sr|bicubic}[_{index:04d}].{ext}``
+where ``base`` is the source's name (``name`` if given; an opaque ``deid-...`` when
+de-identifying).  A file destination (``out.nii.gz``, ``out.tif``, or for a single
+slice ``out.png``/``out.dcm``) names the first stream's file; the bicubic companion
+gets ``_bicubic`` before the extension.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from ..io.display import display_slice, n_slices
+from ..io.volume import PLANES
+from .errors import ExportRequestError
+from .paths import refuse_existing, refuse_source
+from .request import FORMATS, PLANE_FORMATS, ExportRequest
+from .slices import Method, check_scale, check_size, slice_indices, sr_part
+
+_SUFFIXES = {"nifti": (".nii.gz", ".nii"), "tiff": (".tif", ".tiff"), "png": (".png",), "dicom": (".dcm",)}
+
+
+@dataclass
+class ExportPlan:
+    """What ``run_export`` will do: slices, streams and the files each writes."""
+
+    request: ExportRequest
+    plane: str | None  # None: stored slices (NIfTI, DICOM)
+    indices: range
+    streams: list[Method]
+    in_shape: tuple[int, int]
+    out_shape: tuple[int, int]
+    outputs: dict[str, dict[int, Path] | Path]  # tag -> {index: file} or one file
+    folder: Path
+    base: str
+
+    @property
+    def factors(self) -> tuple[Fraction, Fraction]:
+        return tuple(Fraction(o, i) for o, i in zip(self.out_shape, self.in_shape))
+
+    def files(self) -> list[Path]:
+        out = []
+        for v in self.outputs.values():
+            out.extend(v.values() if isinstance(v, dict) else [v])
+        return out
+
+
+def _clean_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "scan"
+
+
+def base_name(request: ExportRequest) -> str:
+    """File name base in a folder destination: ``name``, else the source's name
+    (a de-identified export uses an opaque one: source names can identify)."""
+    if request.name:
+        return _clean_name(request.name)
+    v = request.volume
+    src = v.source[0] if v.source else None
+    if request.anonymize:  # salted: nobody can recompute it from a guessed source path
+        salt = request.uid_seed or secrets.token_hex(16)
+        return "deid-" + hashlib.sha256(f"{salt}|{src}".encode()).hexdigest()[:10]
+    if src is None:
+        return "scan"
+    name = src.name
+    for suf in (".nii.gz", ".nii", ".dcm"):
+        if name.lower().endswith(suf):
+            name = name[: -len(suf)]
+            break
+    if v.kind == "dicom" and len(v.source) > 1:
+        name = src.parent.name or name
+    return _clean_name(name)
+
+
+def _with_tag(path: Path, tag: str) -> Path:
+    """``out.nii.gz`` -> ``out_bicubic.nii.gz``."""
+    name = path.name
+    for suf in (".nii.gz", ".nii", ".tiff", ".tif", ".png", ".dcm"):
+        if name.lower().endswith(suf):
+            return path.with_name(f"{name[: -len(suf)]}_{tag}{name[-len(suf):]}")
+    return path.with_name(f"{name}_{tag}")
+
+
+def plan_export(request: ExportRequest) -> ExportPlan:
+    """Check the request and decide every output file; raises ``ExportError``s."""
+    fmt = request.format
+    if fmt not in FORMATS:
+        raise ExportRequestError(None, f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    volume = request.volume
+    if volume.voxels.ndim != 3 or min(volume.voxels.shape) < 1:
+        raise ExportRequestError(None, f"expected a 3D volume, got voxels of shape {volume.voxels.shape}")
+    sr = request.upscaler is not None
+    scale = check_scale(request.scale, sr)
+    request.scale = scale
+
+    if fmt in PLANE_FORMATS:
+        plane = request.plane or "axial"
+        if plane not in PLANES:
+            raise ExportRequestError(None, f"plane must be one of {', '.join(PLANES)}, got {plane!r}")
+        indices = slice_indices(request.slices, n_slices(volume, plane))
+        in_shape = display_slice(volume, plane, indices[0]).pixels.shape
+    else:
+        if request.plane not in (None, "stored"):
+            raise ExportRequestError(
+                None, f"{fmt} keeps the stored slices (enlarged in their own axes, so the geometry stays exact); "
+                "planes apply to PNG and TIFF"
+            )
+        plane = None
+        indices = slice_indices(request.slices, volume.shape[2])
+        in_shape = volume.shape[:2]
+    out_shape = check_size(in_shape, scale)
+
+    streams = []
+    if sr:
+        streams.append(Method("sr", "Meta-SRGAN", sr_part(scale)))
+    if request.include_bicubic or not sr:
+        streams.append(Method("bicubic", "bicubic", None))
+
+    dest = request.destination
+    as_file = dest.name.lower().endswith(_SUFFIXES[fmt])
+    base = base_name(request)
+    scale_tag = f"x{scale:g}"
+    outputs: dict[str, dict[int, Path] | Path] = {}
+    if as_file and fmt in ("png", "dicom") and len(indices) != 1:
+        raise ExportRequestError(dest, f"a {dest.suffix} file holds one slice; give a folder to export {len(indices)} slices")
+    folder = dest.parent if as_file else dest
+    for i, s in enumerate(streams):
+        first = i == 0
+        if fmt in ("nifti", "tiff"):
+            if as_file:
+                outputs[s.tag] = dest if first else _with_tag(dest, s.tag)
+            else:
+                ext = ".nii.gz" if fmt == "nifti" else ".tif"
+                mid = f"_{plane}" if plane else ""
+                outputs[s.tag] = dest / f"{base}_{scale_tag}{mid}_{s.tag}{ext}"
+        else:
+            ext = ".png" if fmt == "png" else ".dcm"
+            mid = f"_{plane}" if plane else ""
+            if as_file:
+                outputs[s.tag] = {indices[0]: dest if first else _with_tag(dest, s.tag)}
+            else:
+                outputs[s.tag] = {k: dest / f"{base}_{scale_tag}{mid}_{s.tag}_{k:04d}{ext}" for k in indices}
+    plan = ExportPlan(request, plane, indices, streams, tuple(in_shape), out_shape, outputs, folder, base)
+    files = plan.files()
+    refuse_source(files, volume.source, source_is_dicom=volume.kind == "dicom")
+    refuse_existing(files, request.overwrite)
+    return plan

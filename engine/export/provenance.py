@@ -1,0 +1,108 @@
+"""Provenance: what made an exported image, written into every file.
+
+DICOM gets a one-line ``DerivationDescription`` (``summary``); PNG, TIFF and NIfTI
+get the JSON of ``as_dict`` (PNG text chunk, TIFF ImageDescription, NIfTI header
+extension), plus a short line where the format has one (NIfTI ``descrip``).
+With ``anonymize`` the source's names, paths and descriptions are left out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from fractions import Fraction
+
+SOFTWARE = "MetaZoom"
+
+
+def software_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("metazoom")
+    except Exception:  # not installed (a source checkout): the version is unknown, not an error
+        return "0+unknown"
+
+
+def weights_record(upscaler) -> dict | None:
+    """What identifies the network: file name, sha256, architecture, trained or not."""
+    if upscaler is None:
+        return None
+    info = upscaler.info
+    return {
+        "file": info.path.name if info.path is not None else None,
+        "sha256": info.sha256 or None,
+        "arch": info.arch.get("name"),
+        "trained": bool(info.trained),
+    }
+
+
+@dataclass
+class Provenance:
+    """One output stream of one export."""
+
+    tag: str  # "sr" or "bicubic"
+    scale: float
+    sr_scale: float | None  # Meta-SRGAN's part (None for bicubic)
+    factors: tuple[Fraction, Fraction]  # exact per-axis n_out / n_in of the image rows, cols
+    weights: dict | None = None
+    intensity_range: tuple[float, float] | None = None
+    created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    source: dict | None = None  # kind, files, description (None when anonymized)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def method(self) -> str:
+        return "meta-srgan" if self.sr_scale is not None else "bicubic"
+
+    def method_words(self) -> str:
+        if self.sr_scale is None:
+            return f"bicubic interpolation (Keys a=-0.5) x{self.scale:g}"
+        if self.sr_scale != self.scale:
+            return f"Meta-SRGAN super-resolution x{self.sr_scale:g} then bicubic to x{self.scale:g}"
+        return f"Meta-SRGAN super-resolution x{self.scale:g}"
+
+    def summary(self) -> str:
+        """One line for DICOM DerivationDescription (ST, <= 1024 characters)."""
+        fy, fx = self.factors
+        parts = [
+            f"{self.method_words()} in the image plane",
+            f"rows {fy.numerator}/{fy.denominator}, columns {fx.numerator}/{fx.denominator} (pixel-centre grid, same field of view)",
+        ]
+        if self.weights:
+            w = self.weights
+            parts.append(f"weights {w.get('file') or '?'} sha256 {w.get('sha256') or '?'}")
+            if not w.get("trained"):
+                parts.append("UNTRAINED weights")
+        parts.append(f"{SOFTWARE} {software_version()}")
+        return "; ".join(parts)[:1024]
+
+    def short(self) -> str:
+        """<= 80 characters (NIfTI descrip)."""
+        s = f"{SOFTWARE} {self.method} x{self.scale:g}"
+        if self.weights and self.weights.get("sha256"):
+            s += f" w:{self.weights['sha256'][:12]}"
+        return s[:80]
+
+    def as_dict(self) -> dict:
+        fy, fx = self.factors
+        d = {
+            "software": f"{SOFTWARE} {software_version()}",
+            "created": self.created.isoformat(timespec="seconds"),
+            "method": self.method,
+            "description": self.method_words(),
+            "scale": self.scale,
+            "sr_scale": self.sr_scale,
+            "factors": {"rows": f"{fy.numerator}/{fy.denominator}", "columns": f"{fx.numerator}/{fx.denominator}"},
+            "grid": "output pixel i sits at input coordinate (i + 0.5) * n_in / n_out - 0.5 (pixel centres)",
+            "weights": self.weights,
+            "intensity_range": list(self.intensity_range) if self.intensity_range else None,
+        }
+        if self.source is not None:
+            d["source"] = self.source
+        d.update(self.extra)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), sort_keys=True)

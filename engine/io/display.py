@@ -1,0 +1,106 @@
+"""Display planes: a slice as the radiologist sees it, whatever the storage order.
+
+Radiological convention (default): axial and coronal show the patient's right on
+the screen's left; axial has anterior at the top, coronal and sagittal superior at
+the top; sagittal shows anterior on the left.  ``radiological=False`` (the
+neurological convention) mirrors axial and coronal left-right.
+
+Slices are taken by axis permutation and flips only (nibabel's ``io_orientation``
+picks the voxel axis closest to each world axis), never resampled: an oblique
+scan shows its stored pixels, labelled by the nearest anatomical direction.
+
+``index`` counts slices from the inferior (axial), posterior (coronal) or
+patient-left (sagittal) end, growing toward superior / anterior / right (RAS+).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from nibabel.orientations import io_orientation
+
+from .volume import PLANES, DisplaySlice, Volume
+
+_POS = "RAS"  # letter at the + end of world axes x, y, z (RAS+)
+_NEG = "LPI"
+
+# plane -> (world axis of the normal, world axis down the screen, world axis across the screen,
+#           world direction as screen rows grow, radiological world direction as columns grow)
+_LAYOUT = {
+    "axial": (2, 1, 0, -1, -1),  # rows A -> P, columns R -> L
+    "coronal": (1, 2, 0, -1, -1),  # rows S -> I, columns R -> L
+    "sagittal": (0, 2, 1, -1, -1),  # rows S -> I, columns A -> P
+}
+
+
+def _axes(volume: Volume):
+    """For each world axis: (voxel axis, +1/-1 direction of that voxel axis in world)."""
+    ornt = io_orientation(volume.affine)
+    return {int(w): (v, int(s)) for v, (w, s) in enumerate(ornt)}
+
+
+def _check_plane(plane: str) -> str:
+    p = str(plane).lower()
+    if p not in _LAYOUT:
+        raise ValueError(f"plane must be one of {PLANES}, got {plane!r}")
+    return p
+
+
+def n_slices(volume: Volume, plane: str) -> int:
+    """How many slices the plane has (the voxel axis nearest its normal)."""
+    normal_world = _LAYOUT[_check_plane(plane)][0]
+    return volume.shape[_axes(volume)[normal_world][0]]
+
+
+def display_slice(volume: Volume, plane: str, index: int, radiological: bool = True) -> DisplaySlice:
+    """Slice ``index`` of ``plane`` as a 2D float32 image, rows top to bottom, columns left to right."""
+    plane = _check_plane(plane)
+    normal_w, row_w, col_w, row_dir, col_dir = _LAYOUT[plane]
+    if plane != "sagittal" and not radiological:
+        col_dir = -col_dir
+    axes = _axes(volume)
+    nv, n_sign = axes[normal_w]
+    rv, r_sign = axes[row_w]
+    cv, c_sign = axes[col_w]
+    n = volume.shape[nv]
+    index = int(index)
+    if not 0 <= index < n:
+        raise IndexError(f"{plane} slice {index} is outside 0..{n - 1}")
+    k = index if n_sign > 0 else n - 1 - index
+
+    img = np.take(volume.voxels, k, axis=nv)
+    # the two remaining voxel axes keep their order: put the screen-row one first
+    if rv > cv:
+        img = img.T
+    if r_sign != row_dir:
+        img = img[::-1, :]
+    if c_sign != col_dir:
+        img = img[:, ::-1]
+
+    sizes = np.linalg.norm(volume.affine[:3, :3], axis=0)
+    letters = (
+        _POS[row_w] if row_dir < 0 else _NEG[row_w],
+        _NEG[row_w] if row_dir < 0 else _POS[row_w],
+        _POS[col_w] if col_dir < 0 else _NEG[col_w],
+        _NEG[col_w] if col_dir < 0 else _POS[col_w],
+    )
+    return DisplaySlice(
+        pixels=np.ascontiguousarray(img, dtype=np.float32),
+        spacing=(float(sizes[rv]), float(sizes[cv])),
+        letters=letters,
+        plane=plane,
+        index=index,
+        position_mm=_position(volume, nv, k, normal_w),
+    )
+
+
+def _position(volume: Volume, nv: int, k: int, normal_w: int) -> float:
+    """World position of the slice centre along the slice's normal, signed toward +RAS."""
+    centre = (np.array(volume.shape, dtype=np.float64) - 1) / 2
+    centre[nv] = k
+    world = volume.affine[:3, :3] @ centre + volume.affine[:3, 3]
+    others = [a for a in range(3) if a != nv]
+    normal = np.cross(volume.affine[:3, others[0]], volume.affine[:3, others[1]])
+    normal /= np.linalg.norm(normal)
+    if normal[normal_w] < 0:
+        normal = -normal
+    return float(world @ normal)

@@ -1,0 +1,144 @@
+"""DICOM export: a valid derived series (dciodvfy), exact geometry, provenance, UIDs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pydicom
+import pytest
+
+from engine.export import ExportRequest, run_export
+from engine.export.dicom import MR_IMAGE, SECONDARY_CAPTURE
+from engine.export.dicom_geometry import affine_from_planes, plane_from_header
+from engine.export.nifti import scaled_affine
+from engine.render.bicubic import bicubic
+
+from .conftest import dciodvfy, make_nifti, volume_from_dicom, write_dicom_series
+from .test_nifti import _corners
+
+
+def _export(req):
+    *_, last = run_export(req)
+    assert last.finished
+    return [pydicom.dcmread(p) for p in last.outputs], last.outputs
+
+
+def _no_errors(paths):
+    for p in paths:
+        errors, _ = dciodvfy(p)
+        assert errors == [], f"{p.name}: {errors}"
+
+
+def test_derived_mr_series_from_dicom_source(dicom_series, tmp_path, small_upscaler):
+    paths, vol = dicom_series
+    src = [pydicom.dcmread(p) for p in paths]
+    dss, outs = _export(ExportRequest(vol, tmp_path / "out", small_upscaler, 2.0, "dicom", include_bicubic=True))
+    assert len(dss) == 6  # 3 SR + 3 bicubic
+    _no_errors(outs)
+    sr, bic = dss[:3], dss[3:]
+    for series in (sr, bic):
+        assert len({d.SeriesInstanceUID for d in series}) == 1
+        assert series[0].SeriesInstanceUID != src[0].SeriesInstanceUID
+    assert sr[0].SeriesInstanceUID != bic[0].SeriesInstanceUID
+    for d, s in zip(sr, src):
+        assert d.SOPClassUID == MR_IMAGE
+        assert list(d.ImageType[:2]) == ["DERIVED", "SECONDARY"]
+        assert d.SOPInstanceUID != s.SOPInstanceUID
+        assert d.StudyInstanceUID == s.StudyInstanceUID
+        assert d.FrameOfReferenceUID == s.FrameOfReferenceUID
+        assert d.PatientName == s.PatientName and d.PatientID == s.PatientID
+        ref = d.SourceImageSequence[0]
+        assert ref.ReferencedSOPClassUID == s.SOPClassUID and ref.ReferencedSOPInstanceUID == s.SOPInstanceUID
+        assert d.DerivationCodeSequence[0].CodeValue == "113085"
+        assert "Meta-SRGAN" in d.DerivationDescription and small_upscaler.info.sha256 in d.DerivationDescription
+        assert (d.Rows, d.Columns) == (40, 48)
+        assert d.BitsAllocated == 16 and d.PixelRepresentation == 0 and d.PhotometricInterpretation == "MONOCHROME2"
+        # geometry: orientation kept, spacing halved, first pixel centre moved by (1/f - 1)/2 pixels
+        assert [float(v) for v in d.ImageOrientationPatient] == [float(v) for v in s.ImageOrientationPatient]
+        np.testing.assert_allclose([float(v) for v in d.PixelSpacing], [0.4, 0.35], atol=1e-9)
+        ipp, row, col, (dr, dc) = plane_from_header(s)
+        want = ipp + (0.5 - 1) / 2 * (dc * row + dr * col)
+        np.testing.assert_allclose([float(v) for v in d.ImagePositionPatient], want, atol=1e-4)
+        assert float(d.WindowCenter) == float(s.WindowCenter)
+        assert "PRIVATE" not in str(d) and not any(e.tag.is_private for e in d)
+    # bicubic pixels: the source image zoomed (same result whatever the storage order),
+    # clipped to the source's range (ringing is not signal) and rounded
+    lo, hi = vol.voxels.min(), vol.voxels.max()
+    for d, s in zip(bic, src):
+        want = np.clip(np.rint(bicubic(s.pixel_array.astype(np.float32), 2.0)), lo, hi)
+        np.testing.assert_allclose(d.pixel_array.astype(float), want, atol=1)
+
+
+def test_reader_storage_order_does_not_change_the_files(tmp_path):
+    paths = write_dicom_series(tmp_path / "src", iop=(0.8, 0.6, 0, -0.6, 0.8, 0))  # oblique in-plane
+    when = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+    got = []
+    for flip in (False, True):
+        vol = volume_from_dicom(paths, flip_j=flip)
+        dss, outs = _export(ExportRequest(vol, tmp_path / f"o{flip}", None, 2.5, "dicom", uid_seed="s", timestamp=when))
+        got.append(dss)
+    _no_errors(outs)
+    for a, b in zip(*got):
+        assert a.ImagePositionPatient == b.ImagePositionPatient
+        assert a.ImageOrientationPatient == b.ImageOrientationPatient
+        np.testing.assert_array_equal(a.pixel_array, b.pixel_array)
+
+
+def test_round_trip_through_the_reader(dicom_series, tmp_path):
+    from engine.io import load
+
+    _, vol = dicom_series
+    _, outs = _export(ExportRequest(vol, tmp_path / "out", None, 3.0, "dicom", slices=(0, 3)))
+    back = load(outs[0].parent)
+    assert back.shape == (72, 60, 3)
+    want = scaled_affine(vol.affine, (3, 3))
+    assert np.max(np.abs(_corners(back.affine, (72, 60), (0, 2)) - _corners(want, (72, 60), (0, 2)))) < 1e-4
+    want_vox = np.rint(bicubic(vol.voxels[:, :, 1], 3.0)).clip(vol.voxels.min(), vol.voxels.max())
+    np.testing.assert_allclose(back.voxels[:, :, 1], want_vox, atol=1)
+
+
+def test_values_with_rescale_keep_their_units(tmp_path):
+    """A source with RescaleSlope 0.5 / intercept -100 (non-integral values): the export
+    keeps a slope/intercept that covers the range and round-trips the values."""
+    paths = write_dicom_series(tmp_path / "src", slope=(0.5, -100.0))
+    vol = volume_from_dicom(paths)
+    dss, outs = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom"))
+    _no_errors(outs[:1])
+    d = dss[0]
+    assert (float(d.RescaleSlope), float(d.RescaleIntercept)) == (0.5, -100.0)  # the source's own, it covers the range
+    values = d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept)
+    want = np.clip(bicubic(vol.voxels[:, :, 0], 2.0), vol.voxels.min(), vol.voxels.max()).T
+    np.testing.assert_allclose(values, want, atol=float(d.RescaleSlope))
+
+
+def test_secondary_capture_from_nifti_keeps_geometry(tmp_path):
+    vol = make_nifti(tmp_path / "scan.nii.gz")
+    dss, outs = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", slices=(0, 2)))
+    _no_errors(outs)
+    assert all(d.SOPClassUID == SECONDARY_CAPTURE for d in dss)
+    assert len({d.StudyInstanceUID for d in dss}) == 1 and len({d.FrameOfReferenceUID for d in dss}) == 1
+    affine = affine_from_planes([plane_from_header(d) for d in dss])
+    want = scaled_affine(vol.affine, (2, 2))
+    # the rebuilt affine may store the slice in another order: compare world corners as sets
+    corners_back = _corners(affine, (dss[0].Columns, dss[0].Rows), (0, 1))
+    corners_want = _corners(want, (48, 40), (0, 1))
+    d = np.linalg.norm(corners_back[:, None, :] - corners_want[None, :, :], axis=2)
+    assert np.max(np.min(d, axis=1)) < 1e-4
+
+
+@pytest.mark.data
+def test_real_series_one_slice(tmp_path):
+    from tests.conftest import shared_data
+
+    from engine.io import load
+
+    vol = load(shared_data("dicom", "vs-seg-001-t1"))
+    dss, outs = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", slices=(60, 61)))
+    _no_errors(outs)
+    src = vol.meta.extra["dicom_headers"][60]
+    d = dss[0]
+    assert (d.Rows, d.Columns) == (1024, 1024)
+    assert d.SourceImageSequence[0].ReferencedSOPInstanceUID == src.SOPInstanceUID
+    ipp, row, col, (dr, dc) = plane_from_header(src)
+    np.testing.assert_allclose([float(v) for v in d.ImagePositionPatient], ipp - 0.25 * (dc * row + dr * col), atol=1e-4)

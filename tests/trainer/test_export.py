@@ -1,0 +1,65 @@
+"""Export -> engine.load_upscaler round trip, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import engine
+from engine.errors import UntrainedWeightsWarning
+from engine.weights import read_info
+from trainer.cli import main
+from trainer.config import ConfigError, load_config
+from trainer.export import export
+from trainer.train import Trainer
+
+
+def test_export_round_trips_through_the_engine(tiny_cfg, tiny_crops, tmp_path):
+    tr = Trainer(tiny_cfg, crops=tiny_crops, quiet=True)
+    tr.run(3)
+    ck = tr.save()
+    out = tmp_path / "w" / "meta_srgan.safetensors"
+    assert main(["export", str(ck), "-o", str(out)]) == 0
+    info = read_info(out)
+    assert info.trained and info.training["updates"] == 3
+    assert info.normalization["mean"] == 0.5 and info.normalization["std"] == 0.25
+    assert info.arch == {"name": "meta_srgan", "args": tiny_cfg["model"]["args"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UntrainedWeightsWarning)
+        up = engine.load_upscaler(out, device="cpu", bf16=False)
+    # the engine renders what the trainer's network computes (eval mode, same normalisation)
+    lr_unit = np.random.default_rng(0).random((20, 20)).astype(np.float32)
+    got = up.render(up.encode(lr_unit, intensity_range=(0.0, 1.0)), 2.0)
+    from trainer.evaluate import ModelPredictor
+
+    want = ModelPredictor(tr.G, 0.5, 0.25, bf16=False)(lr_unit, 2.0)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_config_overrides_and_errors(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('steps = 7\n[optim]\nlr = 2e-4\n[[data.train]]\nkind = "skimage"\n')
+    cfg = load_config(p, ["optim.decay=0.5", "loss.vgg_weights=/x/vgg.pth", "model.args.blocks=3"])
+    assert cfg["steps"] == 7 and cfg["optim"]["lr"] == 2e-4 and cfg["optim"]["decay"] == 0.5
+    assert cfg["loss"]["vgg_weights"] == "/x/vgg.pth" and cfg["model"]["args"]["blocks"] == 3
+    assert cfg["optim"]["decay_every"] == 60000 and cfg["data"]["batch"] == 8  # the paper's defaults
+    with pytest.raises(ConfigError):
+        load_config(p, ["optim.lrr=1"])
+
+
+def test_perceptual_without_weights_stops_the_run_with_a_message(tmp_path, capsys):
+    p = tmp_path / "c.toml"
+    p.write_text(f'out = "{tmp_path / "r"}"\n[loss]\nperceptual = 0.006\n[[data.train]]\nkind = "skimage"\nkeep = "0:1"\ncrop = "tiles"\n')
+    assert main(["train", "--config", str(p), "--set", "steps=1"]) == 2
+    assert "loss.vgg_weights" in capsys.readouterr().err
+
+
+def test_python_dash_m_trainer_help():
+    r = subprocess.run([sys.executable, "-m", "trainer", "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "export" in r.stdout and "eval" in r.stdout

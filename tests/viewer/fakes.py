@@ -1,0 +1,78 @@
+"""Test doubles for the viewer: a recording upscaler and small synthetic scans."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine import bicubic
+from engine.geometry import parse_scale
+from engine.io.volume import SeriesMeta, Volume, WindowPreset
+from engine.weights import WeightsInfo
+
+
+@dataclass
+class FakeFeatures:
+    shape: tuple
+    pixels: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.pixels.nbytes)
+
+
+class FakeDevice:
+    type = "cpu"
+
+
+class RecordingUpscaler:
+    """Renders bicubic + ``offset`` (so SR and bicubic differ by a known amount) and
+    records every call.  ``delay_s`` slows renders to make stale requests likely."""
+
+    def __init__(self, offset: float = 1.0, delay_s: float = 0.0, encode_delay_s: float = 0.0, trained: bool = True):
+        self.offset = offset
+        self.delay_s = delay_s
+        self.encode_delay_s = encode_delay_s
+        self.device = FakeDevice()
+        self.info = WeightsInfo(arch={"name": "meta_srgan", "args": {}}, training={"trained": trained})
+        self.renders: list[tuple[tuple[float, float], tuple[int, int, int, int]]] = []
+        self.encodes: list[tuple[int, int]] = []
+        self._lock = threading.Lock()
+
+    def encode(self, slice2d, intensity_range=None):
+        if self.encode_delay_s:
+            time.sleep(self.encode_delay_s)
+        px = np.asarray(slice2d, dtype=np.float32).copy()
+        with self._lock:
+            self.encodes.append(px.shape)
+        return FakeFeatures(px.shape, px)
+
+    def render(self, features, scale, region=None):
+        parse_scale(scale)  # the real engine's range check
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        with self._lock:
+            self.renders.append((tuple(float(s) for s in (scale if isinstance(scale, tuple) else (scale, scale))), tuple(region)))
+        return bicubic(features.pixels, scale, region) + np.float32(self.offset)
+
+
+def synthetic_volume(shape=(160, 144, 12), spacing=(0.5, 0.5, 1.5), windows=True, seed=0) -> Volume:
+    """A smooth phantom (not noise, so zooms and differences mean something)."""
+    rng = np.random.default_rng(seed)
+    i, j, k = np.meshgrid(*(np.linspace(-1, 1, n) for n in shape), indexing="ij")
+    vox = 800 * np.exp(-(i**2 + j**2) * 3) * (1 + 0.3 * np.cos(6 * k)) + 20 * rng.standard_normal(shape)
+    vox[shape[0] // 4, :, :] = 1500  # a bright line: orientation is checkable
+    affine = np.diag([*spacing, 1.0])
+    meta = SeriesMeta(description="phantom", modality="MR", windows=[WindowPreset("header", 400.0, 800.0)] if windows else [])
+    return Volume(vox.astype(np.float32), affine, meta, [], "nifti")
+
+
+def write_nifti(path, volume: Volume | None = None):
+    import nibabel as nib
+
+    volume = volume or synthetic_volume()
+    nib.save(nib.Nifti1Image(volume.voxels, volume.affine), str(path))
+    return path

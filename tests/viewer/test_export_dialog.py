@@ -1,0 +1,133 @@
+"""The export dialog runs the engine's exporter: same files, byte for byte, as
+``metazoom-upscale`` given the same choices; cancel leaves nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from .conftest import wait_frames
+from .fakes import synthetic_volume
+
+export = pytest.importorskip("engine.export", reason="the export engine (engine/export) is not in this checkout")
+batch = pytest.importorskip("engine.batch", reason="metazoom-upscale (engine/batch.py) is not in this checkout")
+
+FIXED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+class FixedClock(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return FIXED
+
+
+@pytest.fixture
+def scan_file(tmp_path):
+    vol = synthetic_volume(shape=(48, 40, 5), spacing=(0.8, 0.8, 2.0))
+    img = nib.Nifti1Image(vol.voxels, vol.affine)
+    img.header["cal_min"], img.header["cal_max"] = 0.0, 900.0  # a header window both sides use
+    path = tmp_path / "src" / "phantom.nii.gz"
+    path.parent.mkdir()
+    nib.save(img, str(path))
+    return path
+
+
+@pytest.fixture
+def engine_window(make_window, qtbot, scan_file, monkeypatch):
+    import engine.export.run as run_mod
+    from engine import load_upscaler
+
+    monkeypatch.setattr(run_mod, "datetime", FixedClock)
+    win = make_window(load_upscaler(device="cpu"))
+    with qtbot.waitSignal(win.opener.opened, timeout=20000):
+        win.open_path(scan_file)
+    wait_frames(qtbot, win.live, timeout=30000)
+    return win
+
+
+def run_dialog(qtbot, win, **choices):
+    from viewer.widgets.export_dialog import ExportDialog
+
+    dlg = ExportDialog(win)
+    dlg.uid_seed = "seed-1"
+    dlg.format.setCurrentIndex(dlg.format.findData(choices["format"]))
+    {"current": dlg.current, "whole": dlg.whole, "range": dlg.range}[choices["slices"]].setChecked(True)
+    dlg.typed.setChecked(True)
+    dlg.scale.setValue(choices["scale"])
+    dlg.bicubic.setChecked(choices.get("bicubic", False))
+    dlg.destination.setText(str(choices["dest"]))
+    dlg.run()
+    qtbot.waitUntil(lambda: bool(dlg.outputs) or dlg.error is not None, timeout=60000)
+    assert dlg.error is None, dlg.error
+    return dlg
+
+
+def same_files(a, b):
+    fa = sorted(p.name for p in a.iterdir())
+    fb = sorted(p.name for p in b.iterdir())
+    assert fa == fb and fa
+    for name in fa:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_nifti_export_matches_the_batch_tool(engine_window, qtbot, scan_file, tmp_path):
+    run_dialog(qtbot, engine_window, format="nifti", slices="whole", scale=2.5, bicubic=True, dest=tmp_path / "gui")
+    code = batch.main([str(scan_file), "--scale", "2.5", "-o", str(tmp_path / "cli"), "--format", "nifti",
+                       "--include-bicubic", "--uid-seed", "seed-1", "--quiet"])
+    assert code == 0
+    same_files(tmp_path / "gui", tmp_path / "cli")
+    out = nib.load(str(next((tmp_path / "gui").glob("*_sr.nii.gz"))))
+    assert out.shape[:2] == (120, 100)
+
+
+def test_png_of_the_current_slice_matches_the_batch_tool(engine_window, qtbot, scan_file, tmp_path):
+    win = engine_window
+    win.state.set_index(1)
+    dlg = run_dialog(qtbot, win, format="png", slices="current", scale=3.0, dest=tmp_path / "gui")
+    assert len(dlg.outputs) == 1
+    code = batch.main([str(scan_file), "--scale", "3", "-o", str(tmp_path / "cli"), "--format", "png",
+                       "--plane", "axial", "--slices", "1", "--uid-seed", "seed-1", "--quiet"])
+    assert code == 0
+    same_files(tmp_path / "gui", tmp_path / "cli")
+
+
+def test_cancel_leaves_nothing(engine_window, qtbot, tmp_path, monkeypatch):
+    from viewer.widgets.export_dialog import ExportDialog
+
+    dlg = ExportDialog(engine_window)
+    dlg.format.setCurrentIndex(dlg.format.findData("tiff"))
+    dlg.whole.setChecked(True)
+    dlg.destination.setText(str(tmp_path / "out"))
+    dlg._cancel.set()  # as if Cancel was pressed right after the first slice
+    monkeypatch.setattr(dlg._cancel, "clear", lambda: None)
+    dlg.run()
+    qtbot.waitUntil(lambda: not dlg._running, timeout=30000)
+    assert dlg.status.text().startswith("Cancelled")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_bad_requests_are_shown_not_raised(engine_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from viewer.widgets.export_dialog import ExportDialog
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a, **k: shown.append(a[2])))
+    dlg = ExportDialog(engine_window)
+    dlg.typed.setChecked(True)
+    dlg.scale.setValue(0.5)  # Meta-SRGAN needs more than x1
+    dlg.destination.setText(str(tmp_path / "x"))
+    dlg.run()
+    assert len(shown) == 1 and dlg.error and not dlg._running
+    # the source itself as the target
+    dlg.scale.setValue(2.0)
+    dlg.format.setCurrentIndex(dlg.format.findData("nifti"))
+    dlg.whole.setChecked(True)
+    dlg.destination.setText(str(engine_window.live.scan.path))
+    dlg.overwrite.setChecked(True)
+    dlg.run()
+    assert len(shown) == 2 and "source" in shown[1]
+    assert np.isfinite(engine_window.state.zoom)

@@ -1,0 +1,155 @@
+"""Frames off the GUI thread: cache, latest-only workers, staleness, above-x4 frames."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from engine import bicubic
+from viewer.render.feature_cache import FeatureCache
+from viewer.render.frames import SliceKey, sr_frame, sr_scale_for
+from viewer.render.latest_worker import LatestOnlyWorker
+from viewer.render.zoom_renderer import ZoomRenderer
+
+from .fakes import RecordingUpscaler
+
+
+class Blob:
+    def __init__(self, n):
+        self.nbytes = n
+
+
+def test_feature_cache_is_bounded_in_bytes_and_lru():
+    c = FeatureCache(max_bytes=250)
+    for k in "abc":
+        c.put(k, Blob(100))
+    assert c.keys() == ["b", "c"] and c.nbytes == 200
+    c.get("b")
+    c.put("d", Blob(100))
+    assert c.keys() == ["b", "d"]
+    c.max_bytes = 100
+    assert c.keys() == ["d"]
+    c.put("huge", Blob(10_000))  # the newest always stays, even alone over the bound
+    assert c.keys() == ["huge"]
+
+
+def test_feature_cache_shares_one_computation():
+    c = FeatureCache(1 << 20)
+    calls = []
+    gate = threading.Event()
+
+    def compute():
+        calls.append(1)
+        gate.wait(2)
+        return Blob(10)
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(c.get_or_compute("k", compute))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    gate.set()
+    for t in threads:
+        t.join(2)
+    assert len(calls) == 1 and len(results) == 4 and len({id(r) for r in results}) == 1
+
+
+def test_latest_only_worker_drops_overtaken_jobs():
+    ran, gate = [], threading.Event()
+
+    def run(job):
+        if job == 0:
+            gate.wait(2)
+        ran.append(job)
+
+    w = LatestOnlyWorker("t", run)
+    w.submit(0)
+    time.sleep(0.05)
+    for j in range(1, 10):
+        w.submit(j)
+    gate.set()
+    assert w.wait_idle(2)
+    w.stop()
+    assert ran == [0, 9] and w.dropped == 8
+
+
+def _renderer(up, frames):
+    return ZoomRenderer(up, frames.append, cache_bytes=1 << 30, sr_threads=1)
+
+
+def test_renderer_bicubic_then_sr_with_the_same_geometry():
+    up, frames = RecordingUpscaler(offset=5.0), []
+    r = _renderer(up, frames)
+    px = np.random.default_rng(0).random((40, 50), dtype=np.float32)
+    req = r.request(SliceKey(1, "axial", 0, True), px, (2.5, 2.5), (10, 20, 60, 70))
+    assert r.wait_idle(10)
+    r.shutdown()
+    kinds = {f.kind: f for f in frames}
+    assert set(kinds) == {"bicubic", "sr"}
+    assert all(f.request is req for f in frames)
+    np.testing.assert_allclose(kinds["bicubic"].pixels, bicubic(px, 2.5, (10, 20, 60, 70)))
+    np.testing.assert_allclose(kinds["sr"].pixels - kinds["bicubic"].pixels, 5.0, atol=1e-4)
+    assert up.renders == [((2.5, 2.5), (10, 20, 60, 70))]
+
+
+def test_renderer_drops_stale_requests():
+    up, frames = RecordingUpscaler(delay_s=0.05), []
+    r = _renderer(up, frames)
+    px = np.ones((32, 32), np.float32)
+    key = SliceKey(1, "axial", 0, True)
+    reqs = [r.request(key, px, (1.5 + 0.1 * i, 1.5 + 0.1 * i), (0, 0, 40, 40)) for i in range(12)]
+    assert r.wait_idle(10)
+    r.shutdown()
+    sr = [f for f in frames if f.kind == "sr"]
+    # the first request may have started before the rest arrived; the last always renders
+    assert sr[-1].request is reqs[-1]
+    assert len(up.renders) <= 2 and r.dropped >= 10
+    assert all(r.is_stale(q) for q in reqs[:-1]) and not r.is_stale(reqs[-1])
+
+
+def test_renderer_skips_sr_at_zoom_one_and_below():
+    up, frames = RecordingUpscaler(), []
+    r = _renderer(up, frames)
+    req = r.request(SliceKey(1, "axial", 0, True), np.ones((20, 20), np.float32), (0.8, 0.8), (0, 0, 16, 16))
+    assert r.wait_idle(10)
+    r.shutdown()
+    assert not req.want_sr and [f.kind for f in frames] == ["bicubic"] and not up.renders
+
+
+def test_prefetch_encodes_neighbours_into_the_cache():
+    up, frames = RecordingUpscaler(), []
+    r = _renderer(up, frames)
+    keys = [SliceKey(1, "axial", i, True) for i in (4, 6)]
+    r.prefetch([(k, lambda: np.zeros((8, 8), np.float32)) for k in keys])
+    deadline = time.time() + 5
+    while time.time() < deadline and not all(k in r.cache for k in keys):
+        time.sleep(0.01)
+    r.shutdown()
+    assert all(k in r.cache for k in keys)
+
+
+def test_sr_frame_at_and_above_x4():
+    up = RecordingUpscaler(offset=0.0)
+    px = np.random.default_rng(1).random((30, 40), dtype=np.float32)
+    feats = up.encode(px)
+    out, s = sr_frame(up, feats, px.shape, (3.0, 3.0), (5, 6, 20, 30))
+    assert s == (3.0, 3.0) and up.renders[-1] == ((3.0, 3.0), (5, 6, 20, 30))
+    # x6 on rows only: the network runs at x4 there, bicubic does the rest
+    out, s = sr_frame(up, feats, px.shape, (6.0, 2.0), (10, 4, 50, 60))
+    assert s == (4.0, 2.0) and up.renders[-1][0] == (4.0, 2.0)
+    assert out.shape == (50, 60)
+    # bicubic of a bicubic x4 stays close to a direct bicubic x6 (same geometry)
+    ref = bicubic(px, (6.0, 2.0), (10, 4, 50, 60))
+    assert np.abs(out - ref).mean() < 0.02
+    assert sr_scale_for((0.9, 2.0)) is None and sr_scale_for((5.0, 9.0)) == (4.0, 4.0)
+
+
+def test_sr_frame_above_x4_keeps_constant_images_constant():
+    up = RecordingUpscaler(offset=0.0)
+    px = np.full((16, 16), 7.0, np.float32)
+    out, _ = sr_frame(up, up.encode(px), px.shape, (9.0, 9.0), (0, 0, 144, 144))
+    assert out.shape == (144, 144)
+    np.testing.assert_allclose(out, 7.0, rtol=1e-5)

@@ -1,0 +1,119 @@
+"""``metazoom-train``: train, evaluate, export.
+
+    metazoom-train train  --config configs/x.toml [--set optim.lr=2e-4 ...] [--resume]
+    metazoom-train eval   --config configs/x.toml --model meta=W.safetensors --model srgan=C.ckpt.safetensors -o OUT
+    metazoom-train export runs/x/checkpoints/best.ckpt.safetensors -o resources/weights/meta_srgan.safetensors
+    metazoom-train stats  --config configs/x.toml      # mean/std of the training crops
+
+Also ``python -m trainer ...`` and ``torchrun --nproc_per_node=N -m trainer train ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from engine.errors import MetaZoomError
+
+
+def _train(args) -> int:
+    import torch
+    import torch.distributed as dist
+
+    from .config import load_config
+    from .train import Trainer
+
+    cfg = load_config(args.config, args.set)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = torch.device("cpu")
+    if torch.cuda.is_available() and not args.cpu:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+    if world > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    try:
+        tr = Trainer(cfg, rank=rank, world=world, device=device)
+        if args.resume or args.resume_from:
+            if tr.resume(args.resume_from):
+                if rank == 0:
+                    print(f"resumed at update {tr.step}", file=sys.stderr)
+        if rank == 0:
+            print(f"{len(tr.crops)} training crops, {len(tr.test_crops)} test crops; normalisation mean {tr.mean:.4f} std {tr.std:.4f}; "
+                  f"bf16 {tr.bf16}; {world} process(es) on {device}", file=sys.stderr)
+        tr.run()
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
+    return 0
+
+
+def _stats(args) -> int:
+    from .config import load_config
+    from .data.dataset import load_crops
+
+    cfg = load_config(args.config, args.set)
+    d = cfg["data"]
+    crops = load_crops(d["train"], d["root"], d["crop"], d["min_foreground"])
+    mean, std = crops.stats()
+    print(f"{len(crops)} crops: mean {mean:.6f} std {std:.6f}")
+    return 0
+
+
+def _export(args) -> int:
+    from .export import export
+
+    path = export(args.checkpoint, args.output, note=args.note)
+    print(path)
+    return 0
+
+
+def _eval(args) -> int:
+    from .report import run_eval
+
+    run_eval(args)
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="metazoom-train", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    t = sub.add_parser("train", help="train a generator (Meta-SRGAN or a baseline)")
+    t.add_argument("--config", required=True)
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value (TOML syntax)")
+    t.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    t.add_argument("--resume-from", default=None, help="continue from this checkpoint")
+    t.add_argument("--cpu", action="store_true", help="train on the CPU even with a GPU present")
+    t.set_defaults(fn=_train)
+
+    s = sub.add_parser("stats", help="mean/std of the training crops")
+    s.add_argument("--config", required=True)
+    s.add_argument("--set", action="append", default=[])
+    s.set_defaults(fn=_stats)
+
+    e = sub.add_parser("export", help="checkpoint -> the engine's weights file (+ JSON sidecar)")
+    e.add_argument("checkpoint")
+    e.add_argument("-o", "--output", required=True)
+    e.add_argument("--note", default="")
+    e.set_defaults(fn=_export)
+
+    v = sub.add_parser("eval", help="PSNR/SSIM per scale on the held-out crops, tables, plot, image grid")
+    v.add_argument("--config", required=True, help="a config whose data.test names the held-out slices")
+    v.add_argument("--set", action="append", default=[])
+    v.add_argument("--model", action="append", default=[], metavar="NAME=PATH", help="weights file or checkpoint; repeatable")
+    v.add_argument("--scales", default="1.1,1.5,2.0,2.2,2.5,3.0,3.5,4.0")
+    v.add_argument("-o", "--out", required=True, help="folder for results.json, results.md and the PNGs")
+    v.set_defaults(fn=_eval)
+
+    args = p.parse_args(argv)
+    try:
+        return args.fn(args)
+    except MetaZoomError as e:
+        print(f"metazoom-train: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as e:
+        print(f"metazoom-train: {e}", file=sys.stderr)
+        return 2

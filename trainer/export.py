@@ -1,0 +1,75 @@
+"""Checkpoint -> the engine's weights file (``engine.weights``: safetensors + JSON).
+
+The sidecar carries what the viewer and a reader of the file need: the architecture,
+the normalisation the network was trained with (mean/std over the training crops,
+after the engine's per-slice 0.5-99.5 percentile scaling), the scale range, the
+training data and length (including the stage it started from), the held-out
+metrics at the exported update, and ``"trained": true``.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import torch
+
+from engine import networks
+from engine.weights import DEFAULT_NORMALIZATION, WeightsInfo, save_weights
+
+from . import checkpoint as ckpt
+from .data.dataset import Source
+
+
+def _lineage(meta: dict) -> list[dict]:
+    """This stage and the stages it was initialised from (pretraining first)."""
+    stages = []
+    cur = meta
+    seen = set()
+    while cur is not None:
+        cfg = cur.get("config", {})
+        stages.append({
+            "name": cfg.get("name", ""),
+            "updates": int(cur.get("step", 0)),
+            "data": [Source.from_dict(s).describe() for s in cfg.get("data", {}).get("train", [])],
+            "losses": {k: cfg.get("loss", {}).get(k) for k in ("l1", "adversarial", "perceptual")},
+            "batch": cfg.get("data", {}).get("batch"),
+            "lr": cfg.get("optim", {}).get("lr"),
+        })
+        init = cfg.get("model", {}).get("init", "")
+        if not init or not str(init).endswith(".ckpt.safetensors") or init in seen:
+            break
+        seen.add(init)
+        try:
+            cur = ckpt.read_meta(init)
+            cur = {**cur, "step": cur.get("step", 0)}
+        except ckpt.CheckpointError:
+            stages.append({"init": str(init), "note": "checkpoint no longer available"})
+            cur = None
+    return stages[::-1]
+
+
+def export(checkpoint, output, note: str = "") -> Path:
+    """Write ``output`` (.safetensors) + sidecar from a training checkpoint."""
+    state, meta = ckpt.generator_state(checkpoint)
+    arch = meta["arch"]
+    model = networks.make(arch)
+    model.load_state_dict(state)
+    stages = _lineage(meta)
+    info = WeightsInfo(
+        arch=arch,
+        normalization={**DEFAULT_NORMALIZATION, "mean": float(meta["normalization"]["mean"]), "std": float(meta["normalization"]["std"]),
+                       "computed_over": f"{meta.get('train_crops', '?')} training crops (128x128 maximal informational crops)"},
+        scale_range=(1.1, 4.0) if arch["name"] == "meta_srgan" else (2.0, 2.0),
+        training={
+            "trained": True,
+            "updates": int(meta["step"]),
+            "total_updates": sum(s.get("updates", 0) for s in stages),
+            "stages": stages,
+            "checkpoint": Path(checkpoint).name,
+            "hardware": f"{platform.machine()} CPU, torch {torch.__version__}, {meta.get('world', 1)} process(es)",
+            "note": note,
+        },
+        metrics=(meta.get("best") or {}).get("eval", {}) if meta.get("best", {}).get("step") == meta["step"] else {},
+    )
+    return save_weights(model, output, info)

@@ -1,0 +1,306 @@
+"""The training loop: BasicSR's SRGAN recipe around the engine's networks.
+
+One update: the generator's terms (L1 + adversarial + perceptual, each weighted)
+with D frozen, then D on real HR and the detached SR.  Adam for both, learning rate
+x0.8 every 60k updates.  Minibatches come from ``PatchBatches`` (a pure function of
+seed and step); checkpoints hold everything needed to continue bit for bit.
+Multi-process through ``torchrun`` (DDP; gloo on CPU, NCCL on GPU): every rank cuts
+its shard out of the same global minibatch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+
+from engine import networks
+from engine.upscaler import cpu_has_bf16
+from engine.weights import load_weights
+
+from . import checkpoint as ckpt
+from .data.dataset import Crops, PatchBatches, load_crops
+from .data.scales import TRAIN_SCALES
+from .discriminator import Discriminator
+from .evaluate import ModelPredictor, bicubic_predict, score
+from .fast_upscale import upscale
+from .log import RunLog
+from .losses import PerceptualLoss, adversarial_d_half, adversarial_g
+from .vgg import load_vgg
+
+
+def is_meta(model) -> bool:
+    return getattr(model, "registry_name", None) == "meta_srgan"
+
+
+class SRForward(nn.Module):
+    """The generator's training forward as one module (so DDP can wrap it):
+    normalised LR -> SR in unit range.  bf16 autocast covers the trunk only; the
+    Meta-Upscale and the bicubic residual stay float32."""
+
+    def __init__(self, G: nn.Module, mean: float, std: float, bf16: bool):
+        super().__init__()
+        self.G, self.mean, self.std, self.bf16 = G, mean, std, bf16
+
+    def forward(self, lr: torch.Tensor, scale: float) -> torch.Tensor:
+        dev = lr.device.type
+        if is_meta(self.G):
+            with torch.autocast(dev, dtype=torch.bfloat16, enabled=self.bf16):
+                feats = self.G.features(lr)
+            out = upscale(self.G, lr, scale, feats=feats.float())
+        else:
+            with torch.autocast(dev, dtype=torch.bfloat16, enabled=self.bf16):
+                out = self.G(lr).float()
+        return out * self.std + self.mean
+
+
+def want_bf16(setting, device: torch.device) -> bool:
+    if isinstance(setting, bool):
+        return setting
+    if str(setting).lower() != "auto":
+        raise ValueError(f"train.bf16 must be true, false or 'auto', got {setting!r}")
+    return device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16())
+
+
+def init_generator(spec: dict, init: str) -> tuple[nn.Module, dict | None]:
+    """A fresh generator, or one started from a weights file / checkpoint."""
+    G = networks.make(spec)
+    norm = None
+    if init:
+        p = Path(init)
+        if p.name.endswith(".ckpt.safetensors"):
+            state, meta = ckpt.generator_state(p)
+            G.load_state_dict(state)
+            norm = meta.get("normalization")
+        else:
+            model, info = load_weights(p, warn_untrained=False)
+            if info.arch != spec:
+                raise ValueError(f"{p} holds {info.arch}, the config asks for {spec}")
+            G.load_state_dict(model.state_dict())
+            norm = {"mean": info.normalization["mean"], "std": info.normalization["std"]}
+    return G, norm
+
+
+class Trainer:
+    def __init__(self, cfg: dict, *, rank: int = 0, world: int = 1, device: torch.device | None = None,
+                 crops: Crops | None = None, test_crops: Crops | None = None, quiet: bool = False):
+        self.cfg, self.rank, self.world = cfg, rank, world
+        self.device = device or torch.device("cpu")
+        self.main = rank == 0
+        self.quiet = quiet
+        t = cfg["train"]
+        if t["threads"]:
+            torch.set_num_threads(int(t["threads"]))
+        torch.manual_seed(int(cfg["seed"]))
+        self.out = Path(cfg["out"])
+        d = cfg["data"]
+        root = d["root"]
+        self.crops = crops if crops is not None else load_crops(d["train"], root, d["crop"], d["min_foreground"])
+        self.test_crops = test_crops if test_crops is not None else (load_crops(d["test"], root, d["crop"], d["min_foreground"]) if d["test"] else Crops())
+
+        self.G, init_norm = init_generator({"name": cfg["model"]["name"], "args": cfg["model"]["args"]}, cfg["model"].get("init", ""))
+        norm = d["normalization"]
+        if norm == "auto":
+            mean, std = self.crops.stats()
+        elif norm == "init":
+            if init_norm is None:
+                raise ValueError("data.normalization = 'init' needs model.init")
+            mean, std = init_norm["mean"], init_norm["std"]
+        else:
+            mean, std = (float(v) for v in norm)
+        self.mean, self.std = float(mean), float(std)
+        self.bf16 = want_bf16(t["bf16"], self.device)
+        self.G.to(self.device)
+        self.fixed_scale = None if is_meta(self.G) else float(getattr(self.G, "scale", 2))
+        scales = d["scales"] or ([self.fixed_scale] if self.fixed_scale else TRAIN_SCALES)
+        self.batches = PatchBatches(self.crops, batch=d["batch"], mean=self.mean, std=self.std, scales=scales,
+                                    patches_per_image=d["patches_per_image"], max_hr=d["max_hr"], seed=cfg["seed"], augment=d["augment"])
+        L = cfg["loss"]
+        self.w_l1, self.w_adv, self.w_per = float(L["l1"]), float(L["adversarial"]), float(L["perceptual"])
+        self.perceptual = PerceptualLoss(load_vgg(L["vgg_weights"])).to(self.device) if self.w_per > 0 else None
+        self.D = Discriminator(1, int(L["d_channels"])).to(self.device) if self.w_adv > 0 else None
+
+        o = cfg["optim"]
+        betas = tuple(o["betas"])
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=o["lr"], betas=betas)
+        self.sched_g = torch.optim.lr_scheduler.StepLR(self.opt_g, o["decay_every"], o["decay"])
+        self.opt_d = self.sched_d = None
+        if self.D is not None:
+            self.opt_d = torch.optim.Adam(self.D.parameters(), lr=o["lr_d"], betas=betas)
+            self.sched_d = torch.optim.lr_scheduler.StepLR(self.opt_d, o["decay_every"], o["decay"])
+
+        self.fwd = SRForward(self.G, self.mean, self.std, self.bf16)
+        self.fwd_ddp, self.D_ddp = self.fwd, self.D
+        if world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.fwd_ddp = DDP(self.fwd, device_ids=ids)
+            if self.D is not None:
+                self.D_ddp = DDP(self.D, device_ids=ids)
+        self.step = 0
+        self.best = {"score": -math.inf, "step": -1}
+        self.record_grads = False
+        self.last_grads: dict | None = None
+
+    # -- one update -----------------------------------------------------------
+    def _shards(self, step: int):
+        acc = int(self.cfg["train"]["accumulate"])
+        for a in range(acc):
+            lr, hr, r = self.batches.batch_at(step, self.rank * acc + a, self.world * acc)
+            yield lr.to(self.device), hr.to(self.device), r, acc
+
+    def update(self, step: int) -> dict:
+        self.G.train()
+        terms = {"l1": 0.0, "adv": 0.0, "per": 0.0, "g": 0.0, "d": 0.0}
+        self.opt_g.zero_grad(set_to_none=True)
+        if self.D is not None:
+            self.D.train()
+            self.opt_d.zero_grad(set_to_none=True)
+            for p in self.D.parameters():
+                p.requires_grad_(False)
+        fakes = []
+        for lr, hr, r, acc in self._shards(step):
+            sr = self.fwd_ddp(lr, r)
+            l1 = (sr - hr).abs().mean()
+            loss = self.w_l1 * l1
+            terms["l1"] += l1.item() / acc
+            if self.D is not None:
+                # D is frozen here and used unwrapped: only the generator's gradients sync
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                    adv = adversarial_g(self.D((sr - self.mean) / self.std).float())
+                loss = loss + self.w_adv * adv
+                terms["adv"] += adv.item() / acc
+            if self.perceptual is not None:
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                    per = self.perceptual(sr, hr).float()
+                loss = loss + self.w_per * per
+                terms["per"] += per.item() / acc
+            (loss / acc).backward()
+            terms["g"] += loss.item() / acc
+            fakes.append((sr.detach(), hr))
+        if self.record_grads:
+            self.last_grads = {k: p.grad.detach().clone() for k, p in self.G.named_parameters() if p.grad is not None}
+        self.opt_g.step()
+        self.sched_g.step()
+        if self.D is not None:
+            for p in self.D.parameters():
+                p.requires_grad_(True)
+            # real and fake each get their own forward and backward (BasicSR's order),
+            # which is also what DDP needs: one forward per backward
+            for sr, hr in fakes:
+                for img, real in ((hr, True), (sr, False)):
+                    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                        logits = self.D_ddp((img - self.mean) / self.std).float()
+                    ld = adversarial_d_half(logits, real)
+                    (ld / len(fakes)).backward()
+                    terms["d"] += ld.item() / len(fakes)
+            self.opt_d.step()
+            self.sched_d.step()
+        if self.world > 1:  # log the global minibatch's losses, not rank 0's shard
+            keys = ["l1", "adv", "per", "g", "d"]
+            t = torch.tensor([terms[k] for k in keys], dtype=torch.float64, device=self.device)
+            dist.all_reduce(t)
+            terms.update({k: float(v) / self.world for k, v in zip(keys, t.tolist())})
+        terms["scale"] = r
+        return terms
+
+    # -- evaluation during training ---------------------------------------------
+    def quick_eval(self) -> dict:
+        """Mean held-out PSNR/SSIM of the generator and of bicubic per scale."""
+        if len(self.test_crops) == 0:
+            return {}
+        scales = self.cfg["train"]["eval_scales"] if self.fixed_scale is None else [self.fixed_scale]
+        pred = ModelPredictor(self.G, self.mean, self.std, self.bf16, self.fixed_scale)
+        model = score(pred, self.test_crops.images, scales)
+        bic = score(bicubic_predict, self.test_crops.images, list(model))
+        self.G.train()
+        res = {}
+        for r in model:
+            m, b = model[r].summary(), bic[r].summary()
+            res[f"{r:g}"] = {"psnr": m["psnr_mean"], "ssim": m["ssim_mean"], "bicubic_psnr": b["psnr_mean"], "bicubic_ssim": b["ssim_mean"]}
+        # one number to pick the best checkpoint: the worst PSNR gain over the scales
+        res["score"] = min(v["psnr"] - v["bicubic_psnr"] for v in res.values())
+        return res
+
+    # -- checkpoints --------------------------------------------------------------
+    def meta(self) -> dict:
+        return {
+            "config": self.cfg,
+            "normalization": {"mean": self.mean, "std": self.std},
+            "arch": {"name": self.cfg["model"]["name"], "args": self.cfg["model"]["args"]},
+            "train_crops": len(self.crops),
+            "data": [s if isinstance(s, dict) else vars(s) for s in self.cfg["data"]["train"]],
+            "best": self.best,
+            "world": self.world,
+        }
+
+    def save(self, name: str | None = None) -> Path:
+        path = self.out / "checkpoints" / (name or f"step_{self.step:07d}.ckpt.safetensors")
+        ckpt.save_checkpoint(path, step=self.step, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
+                             sched_g=self.sched_g, sched_d=self.sched_d, meta=self.meta())
+        if name is None:
+            (self.out / "checkpoints" / "last.txt").write_text(path.name)
+            kept = sorted(p for p in path.parent.glob("step_*.ckpt.safetensors"))
+            for old in kept[: -int(self.cfg["train"]["keep"])]:
+                old.unlink(missing_ok=True)
+                ckpt.sidecar(old).unlink(missing_ok=True)
+        return path
+
+    def resume(self, path=None) -> bool:
+        """Continue from ``path`` or from the run folder's last checkpoint."""
+        if path is None:
+            last = self.out / "checkpoints" / "last.txt"
+            if not last.is_file():
+                return False
+            path = last.parent / last.read_text().strip()
+        meta = ckpt.load_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d, sched_g=self.sched_g, sched_d=self.sched_d)
+        self.step = int(meta["step"])
+        self.best = meta.get("best", self.best)
+        return True
+
+    # -- the loop ----------------------------------------------------------------
+    def run(self, steps: int | None = None) -> dict:
+        steps = int(self.cfg["steps"] if steps is None else steps)
+        t = self.cfg["train"]
+        log = RunLog(self.out, enabled=self.main and not self.quiet)
+        log.truncate(self.step)
+        bar = None
+        if self.main and t["progress"] and not self.quiet:
+            from tqdm import tqdm
+
+            bar = tqdm(total=steps, initial=self.step, unit="step", dynamic_ncols=True, mininterval=2.0)
+        last = {}
+        t0, s0 = time.perf_counter(), self.step
+        while self.step < steps:
+            last = self.update(self.step)
+            self.step += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(l1=f"{last['l1']:.4f}", adv=f"{last['adv']:.3f}", per=f"{last['per']:.3f}", d=f"{last['d']:.3f}", x=last["scale"], refresh=False)
+            if self.main and (self.step % t["log_every"] == 0 or self.step == steps):
+                el = time.perf_counter() - t0
+                log.row({"step": self.step, "lr": self.opt_g.param_groups[0]["lr"], **last, "steps_per_s": (self.step - s0) / max(el, 1e-9), "elapsed_s": el})
+            if self.step % t["eval_every"] == 0 or self.step == steps:
+                if self.main and len(self.test_crops):
+                    res = self.quick_eval()
+                    log.eval_row(self.step, res)
+                    if res and res["score"] > self.best["score"]:
+                        self.best = {"score": res["score"], "step": self.step, "eval": res}
+                        path = self.save("best.ckpt.safetensors")
+                        if bar is not None:
+                            bar.write(f"step {self.step}: new best (worst PSNR gain over bicubic {res['score']:+.3f} dB) -> {path}")
+            if self.main and (self.step % t["ckpt_every"] == 0 or self.step == steps):
+                self.save()
+                log.plot()
+        if bar is not None:
+            bar.close()
+        return last

@@ -1,0 +1,295 @@
+"""``python -m viewer.bench``: drive the real widgets with synthetic wheel events and
+report frame latencies, GUI-thread stalls, slice changes, start-up and memory.
+
+Writes ``docs/BENCH_VIEWER.md`` (``--out`` to change, ``--no-write`` to only print).
+Panes are fixed at 1024x768 each, on the bundled sample (or ``--scan``); the memory
+figure uses the 120-slice series in ``../shared/data`` when it is there.
+"""
+
+from __future__ import annotations
+
+import time
+
+T_START = time.perf_counter()
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SERIES_120 = ROOT.parent / "shared" / "data" / "dicom" / "vs-seg-001-t1"
+PANE = (1024, 768)
+HEARTBEAT_MS = 2
+
+
+def rss_mb() -> tuple[float, float]:
+    """(current, peak) resident memory in MB, from /proc."""
+    cur = peak = float("nan")
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                cur = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return cur, peak
+
+
+def pct(values, q):
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    return v[min(len(v) - 1, max(0, int(round(q / 100 * (len(v) - 1)))))]
+
+
+class Bench:
+    def __init__(self, args) -> None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from PySide6.QtCore import QSettings, QTimer
+        from PySide6.QtWidgets import QApplication
+
+        from engine.errors import UntrainedWeightsWarning
+        from viewer.app import make_app
+        from viewer.settings import Settings
+        from viewer.widgets.main_window import MainWindow
+
+        warnings.simplefilter("ignore", UntrainedWeightsWarning)
+        self.t_imports = time.perf_counter() - T_START
+        self.QApplication = QApplication
+        self.app = make_app(["metazoom-bench"])
+        tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"metazoom-bench-{os.getpid()}.ini"
+        self.settings_path = tmp
+        t0 = time.perf_counter()
+        self.win = MainWindow(Settings(QSettings(str(tmp), QSettings.IniFormat)), device=args.device)
+        for pane in self.win.view.panes:
+            pane.setFixedSize(*PANE)
+        self.win.show()
+        self.t_window = time.perf_counter() - t0
+        self.live = self.win.live
+        self.gaps: list[float] = []
+        self._last_beat = None
+        self.beat = QTimer()
+        self.beat.setInterval(HEARTBEAT_MS)
+        self.beat.timeout.connect(self._heartbeat)
+        self.shown = {"bicubic": {}, "sr": {}}
+        self.live.bicubic_shown.connect(lambda f: self._shown("bicubic", f))
+        self.live.sr_shown.connect(lambda f: self._shown("sr", f))
+
+    # -- plumbing -------------------------------------------------------------------
+    def _heartbeat(self) -> None:
+        now = time.perf_counter()
+        if self._last_beat is not None:
+            self.gaps.append((now - self._last_beat) * 1e3 - HEARTBEAT_MS)
+        self._last_beat = now
+
+    def _shown(self, kind: str, frame) -> None:
+        for pane in self.win.view.visible_panes():
+            pane.viewport().repaint()  # include the paint in the latency
+        self.shown[kind][frame.request.generation] = (time.perf_counter(), frame)
+
+    def pump(self, seconds: float = 0.0, until=None, timeout: float = 120.0) -> bool:
+        end = time.perf_counter() + (timeout if until is not None else seconds)
+        while time.perf_counter() < end:
+            self.app.processEvents()
+            if until is not None and until():
+                return True
+            time.sleep(0.0005)
+        return until is None
+
+    def wait_sr(self, req, timeout=120.0):
+        ok = self.pump(until=lambda: req.generation in self.shown["sr"] or not req.want_sr, timeout=timeout)
+        return self.shown["sr"].get(req.generation) if ok else None
+
+    def wheel(self, delta: int):
+        from PySide6.QtCore import QPoint, QPointF, Qt
+        from PySide6.QtGui import QWheelEvent
+
+        pane = self.win.view.right
+        vp = pane.viewport()
+        pos = QPointF(vp.width() / 2, vp.height() / 2)
+        ev = QWheelEvent(pos, QPointF(vp.mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, delta), Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+        t0 = time.perf_counter()
+        self.QApplication.sendEvent(vp, ev)
+        return t0, time.perf_counter() - t0, self.live.request
+
+    # -- measurements ------------------------------------------------------------------
+    def open(self, path: Path):
+        t0 = time.perf_counter()
+        self.win.open_path(path, zoom=1.0)
+        self.pump(until=lambda: self.live.request is not None and self.live._current(self.live.bicubic), timeout=120)
+        t_bic = time.perf_counter() - t0
+        self.pump(until=lambda: self.live.upscaler is not None and self.live.request is not None and not self.live.sr_pending(), timeout=300)
+        t_sr = time.perf_counter() - t0
+        return t_bic, t_sr, self.win.opener.last_load_s
+
+    def sweep(self, paced: bool, notches: int = 8):
+        """x1 -> x4 -> x1 with wheel notches at the pane centre."""
+        s = self.live.state
+        rows, cols = self.live.slice.pixels.shape
+        s.set_zoom(1.0, (cols / 2, rows / 2))
+        self.pump(until=lambda: not self.live.sr_pending(), timeout=120)
+        # features cached and the neighbours' background encodes finished
+        self.live._prefetch()
+        self.pump(0.05)
+        self.pump(until=lambda: self.live.renderer._prefetch.idle, timeout=120)
+        self.pump(0.3)
+        bic_lat, sr_lat, handler, sr_render = [], [], [], []
+        self.gaps.clear()
+        self._last_beat = None
+        self.beat.start()
+        steps = [120] * notches + [-120] * notches
+        pending = []
+        for delta in steps:
+            t0, h, req = self.wheel(delta)
+            handler.append(h * 1e3)
+            pending.append((t0, req))
+            if paced:
+                self.pump(until=lambda: req.generation in self.shown["sr"], timeout=60)
+            else:
+                self.pump(0.016)  # one notch per display frame: a fast, continuous spin
+        self.pump(until=lambda: not self.live.sr_pending(), timeout=60)
+        self.beat.stop()
+        for t0, req in pending:
+            if req.generation in self.shown["bicubic"]:
+                bic_lat.append((self.shown["bicubic"][req.generation][0] - t0) * 1e3)
+            if req.generation in self.shown["sr"]:
+                t1, frame = self.shown["sr"][req.generation]
+                sr_lat.append((t1 - t0) * 1e3)
+                sr_render.append(frame.ms)
+        return {
+            "bicubic_ms": bic_lat,
+            "sr_ms": sr_lat,
+            "sr_render_ms": sr_render,
+            "handler_ms": handler,
+            "max_stall_ms": max(self.gaps) if self.gaps else float("nan"),
+            "stalls_over_30": sum(g > 30 for g in self.gaps),
+            "requests": len(steps),
+            "sr_shown": len(sr_lat),
+        }
+
+    def slice_change(self, prefetched: bool, zoom: float = 2.0):
+        """Time from a slice step to its SR frame at ``zoom`` (SR needs > x1)."""
+        s, r = self.live.state, self.live.renderer
+        if s.zoom != zoom:
+            rows, cols = self.live.slice.pixels.shape
+            s.set_zoom(zoom, (cols / 2, rows / 2))
+            self.pump(until=lambda: not self.live.sr_pending(), timeout=120)
+        target = min(s.index + 1, s.n_slices - 1) if prefetched else None
+        if prefetched:
+            self.live._prefetch()  # as after the view has been still for a moment
+            key = self.live.key().__class__(self.live.scan.token, s.plane, target, s.radiological)
+            self.pump(until=lambda: key in r.cache, timeout=120)
+        else:
+            r.cache.clear()
+            target = max(s.index - 1, 0)
+            r.cancel_prefetch()
+        self.pump(0.2)
+        t0 = time.perf_counter()
+        s.set_index(target)
+        req = self.live.request
+        got = self.wait_sr(req)
+        return (got[0] - t0) * 1e3 if got else float("nan")
+
+    def close(self) -> None:
+        self.win.close()
+        self.settings_path.unlink(missing_ok=True)
+
+
+def summarise(name, values):
+    return f"p50 {pct(values, 50):.1f} ms, p95 {pct(values, 95):.1f} ms, max {max(values) if values else float('nan'):.1f} ms (n={len(values)})"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m viewer.bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--scan", type=Path, default=None, help="scan to open (default: the bundled sample)")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCH_VIEWER.md")
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--skip-120", action="store_true", help="skip the 120-slice memory measurement")
+    args = ap.parse_args(argv)
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+    b = Bench(args)
+    from viewer.resources import SAMPLE_SCAN
+
+    scan = args.scan or SAMPLE_SCAN
+    t_bic, t_sr, t_load = b.open(scan)
+    t_first_from_start = time.perf_counter() - T_START
+    up = b.live.upscaler
+    device = up.device.type if up is not None else "none"
+    shape = b.live.slice.pixels.shape
+    paced = b.sweep(paced=True)
+    fast = b.sweep(paced=False)
+    pre = [b.slice_change(prefetched=True) for _ in range(3)]
+    cold = [b.slice_change(prefetched=False) for _ in range(2)]
+    rss_sample = rss_mb()
+
+    mem120 = None
+    if not args.skip_120 and SERIES_120.is_dir():
+        t0 = time.perf_counter()
+        b.win.open_path(SERIES_120)
+        b.pump(until=lambda: b.live.scan is not None and b.live.scan.volume.shape[2] == 120, timeout=300)
+        b.pump(until=lambda: not b.live.sr_pending(), timeout=300)
+        t_open120 = time.perf_counter() - t0
+        b.live._prefetch()
+        b.pump(4.0)
+        b.pump(until=lambda: b.live.renderer._prefetch.idle, timeout=120)
+        b.sweep(paced=True, notches=4)
+        mem120 = (t_open120, *rss_mb(), b.live.renderer.cache.nbytes / 2**20, len(b.live.renderer.cache))
+    b.close()
+
+    import numba
+    import torch
+
+    lines = [
+        "# Viewer benchmark (`python -m viewer.bench`)",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), numba {numba.__version__} ({numba.config.THREADING_LAYER} layer); "
+        f"engine device **{device}**; load average at start {load_before:.2f} (other work on the machine slows every number).",
+        f"Scan: `{scan.name if hasattr(scan, 'name') else scan}` ({shape[0]}x{shape[1]} slices), two panes of {PANE[0]}x{PANE[1]} each, "
+        "offscreen Qt; synthetic `QWheelEvent`s sent to the right pane's viewport at its centre.",
+        "Latencies run from the wheel event to the frame painted in both panes.",
+        "",
+        "| measure | result | target |",
+        "|---|---|---|",
+        f"| imports (Qt, torch, engine) | {b.t_imports:.2f} s | |",
+        f"| open sample -> first bicubic frame | {t_bic:.2f} s (read {t_load:.2f} s) | |",
+        f"| open sample -> first Meta-SRGAN frame (encode + render) | {t_sr:.2f} s | |",
+        f"| process start -> first frame on screen | {t_first_from_start:.2f} s | <= 2 s |",
+        f"| bicubic frame after a wheel step (paced sweep x1-x4-x1) | {summarise('', paced['bicubic_ms'])} | <= 16 ms |",
+        f"| Meta-SRGAN frame after a wheel step, features cached | {summarise('', paced['sr_ms'])} | p50 <= 60, p95 <= 120 ms |",
+        f"| of which the SR render itself (worker thread) | {summarise('', paced['sr_render_ms'])} | |",
+        f"| wheel handler on the GUI thread | {summarise('', paced['handler_ms'])} | |",
+        f"| GUI thread longest stall, paced sweep | {paced['max_stall_ms']:.1f} ms ({paced['stalls_over_30']} over 30 ms) | <= 30 ms |",
+        f"| fast sweep (a notch every 16 ms): bicubic frame | {summarise('', fast['bicubic_ms'])} | |",
+        f"| fast sweep: SR frames shown / requests | {fast['sr_shown']} / {fast['requests']} (stale ones dropped; x1 has no SR) | |",
+        f"| GUI thread longest stall, fast sweep | {fast['max_stall_ms']:.1f} ms ({fast['stalls_over_30']} over 30 ms) | <= 30 ms |",
+        f"| slice change, neighbour prefetched -> SR frame | {', '.join(f'{v:.0f}' for v in pre)} ms | <= 250 ms |",
+        f"| slice change, not prefetched (encode + render) -> SR frame | {', '.join(f'{v:.0f}' for v in cold)} ms | <= 600 ms |",
+        f"| resident memory, sample open (current / peak) | {rss_sample[0]:.0f} / {rss_sample[1]:.0f} MB | |",
+    ]
+    if mem120:
+        t_open120, cur, peak, cache_mb, n_cached = mem120
+        lines.append(f"| 120-slice series (`vs-seg-001-t1`, DICOM): open -> SR frame | {t_open120:.2f} s | |")
+        lines.append(f"| resident memory, 120-slice series open, prefetched, swept (current / peak) | {cur:.0f} / {peak:.0f} MB (feature cache {cache_mb:.0f} MB, {n_cached} slices) | <= 1.5 GB |")
+    else:
+        lines.append("| 120-slice series | not measured (../shared/data absent or --skip-120) | <= 1.5 GB |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_write:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.out.with_name(f".{args.out.name}.part")
+        tmp.write_text(text)
+        tmp.replace(args.out)
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Display state as plain Python (no Qt): what the panes show, and the geometry of it."""

@@ -1,0 +1,106 @@
+"""Encoded slices (``SliceFeatures``), least recently used first out, bounded in bytes.
+
+One 512x512 slice's features are ~68 MB, so the bound is what keeps the viewer's
+memory flat however far the user scrolls.  Two threads asking for the same slice
+(the renderer and the prefetcher) share one encode instead of running two.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Callable, Hashable
+
+
+def _nbytes(features) -> int:
+    return int(getattr(features, "nbytes", 0))
+
+
+class FeatureCache:
+    def __init__(self, max_bytes: int) -> None:
+        self._max = int(max_bytes)
+        self._items: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._inflight: dict = {}
+        self.hits = 0
+        self.misses = 0
+
+    # -- plain LRU --------------------------------------------------------------
+    @property
+    def max_bytes(self) -> int:
+        return self._max
+
+    @max_bytes.setter
+    def max_bytes(self, value: int) -> None:
+        with self._lock:
+            self._max = int(value)
+            self._evict()
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __contains__(self, key) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def keys(self) -> list:
+        with self._lock:
+            return list(self._items)
+
+    def get(self, key):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+            return None
+
+    def put(self, key, features) -> None:
+        with self._lock:
+            if key in self._items:
+                self._bytes -= _nbytes(self._items.pop(key))
+            self._items[key] = features
+            self._bytes += _nbytes(features)
+            self._evict()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def _evict(self) -> None:
+        # keep at least the newest entry, even when it alone is over the bound
+        while self._bytes > self._max and len(self._items) > 1:
+            _, old = self._items.popitem(last=False)
+            self._bytes -= _nbytes(old)
+
+    # -- shared encodes -------------------------------------------------------
+    def get_or_compute(self, key: Hashable, compute: Callable[[], object]):
+        """The cached value, or ``compute()``'s (cached); concurrent callers for
+        the same key wait for the one computation."""
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    self.hits += 1
+                    return self._items[key]
+                event = self._inflight.get(key)
+                if event is None:
+                    event = self._inflight[key] = threading.Event()
+                    self.misses += 1
+                    break
+            event.wait()
+            # the other computation finished (or failed): look again
+        try:
+            value = compute()
+            self.put(key, value)
+            return value
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
+            event.set()

@@ -1,0 +1,101 @@
+"""What a pane asks for (``FrameRequest``), what it gets back (``Frame``), and how a
+Meta-SRGAN frame is made at any zoom, including above the network's x4.  No Qt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine import bicubic
+from engine.geometry import SR_SCALE_MAX, SR_SCALE_MIN, output_size
+from engine.render.bicubic import cubic
+from engine.render.cpu_kernel import separable_kernel
+
+
+@dataclass(frozen=True)
+class SliceKey:
+    """Which slice, as displayed (a mirrored slice encodes to different features)."""
+
+    scan: int
+    plane: str
+    index: int
+    radiological: bool
+
+
+@dataclass(frozen=True, eq=False)
+class FrameRequest:
+    """Render ``region = (top, left, height, width)`` of the slice zoomed by
+    ``scale = (r_y, r_x)``.  ``generation`` orders requests: only the newest counts."""
+
+    generation: int
+    key: SliceKey
+    pixels: np.ndarray = field(repr=False)
+    scale: tuple[float, float]
+    region: tuple[int, int, int, int]
+    want_sr: bool = True
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        return (output_size(self.pixels.shape[0], self.scale[0]), output_size(self.pixels.shape[1], self.scale[1]))
+
+
+@dataclass(eq=False)
+class Frame:
+    """A finished frame.  ``kind``: "bicubic" or "sr".  ``ms``: time to make it
+    (render only); ``encode_ms``: the slice's encode when this frame paid for it.
+    ``sr_scale``: the factor the network ran at (capped at x4); ``error``: why
+    there is no picture."""
+
+    request: FrameRequest
+    kind: str
+    pixels: np.ndarray | None
+    ms: float = 0.0
+    encode_ms: float = 0.0
+    sr_scale: tuple[float, float] | None = None
+    error: str | None = None
+
+
+def sr_scale_for(scale: tuple[float, float]) -> tuple[float, float] | None:
+    """The factor the network runs at for a requested zoom: itself up to x4, capped
+    at x4 above; None where the network has nothing to add (zoom <= x1 on an axis)."""
+    if min(scale) <= SR_SCALE_MIN:
+        return None
+    return (min(scale[0], SR_SCALE_MAX), min(scale[1], SR_SCALE_MAX))
+
+
+def bicubic_frame(pixels: np.ndarray, scale, region) -> np.ndarray:
+    return bicubic(pixels, scale, region)
+
+
+def _axis_taps(n_in: int, n_target: int, n_sr: int, start: int, count: int):
+    """Bicubic taps from the SR grid (``n_sr`` pixels) to target pixels
+    ``start .. start+count`` of an ``n_target`` grid of the same field of view."""
+    i = np.arange(start, start + count, dtype=np.float64)
+    if n_sr == n_target:  # this axis is not above x4: the SR pixels are the answer
+        return i.astype(np.int64)[:, None], np.ones((count, 1), dtype=np.float32)
+    y = (i + 0.5) * n_sr / n_target - 0.5  # target pixel centres in SR pixel-centre coordinates
+    idx = np.floor(y).astype(np.int64)[:, None] - 1 + np.arange(4)[None, :]
+    w = cubic(idx - y[:, None])
+    w /= w.sum(axis=1, keepdims=True)
+    return np.clip(idx, 0, n_sr - 1), w.astype(np.float32)
+
+
+def sr_frame(upscaler, features, shape, scale, region) -> tuple[np.ndarray, tuple[float, float]]:
+    """The Meta-SRGAN frame of ``region`` at ``scale``; above x4 on an axis the network
+    renders at x4 and bicubic takes it the rest of the way (on that axis only)."""
+    sr_scale = sr_scale_for(scale)
+    if sr_scale is None:
+        raise ValueError(f"no super-resolution at x{min(scale):.2f}: the network works above x1")
+    if sr_scale == tuple(scale):
+        return upscaler.render(features, scale, region), sr_scale
+    top, left, height, width = region
+    target = (output_size(shape[0], scale[0]), output_size(shape[1], scale[1]))
+    sr_grid = (output_size(shape[0], sr_scale[0]), output_size(shape[1], sr_scale[1]))
+    ri, rw = _axis_taps(shape[0], target[0], sr_grid[0], top, height)
+    ci, cw = _axis_taps(shape[1], target[1], sr_grid[1], left, width)
+    r0, c0 = int(ri.min()), int(ci.min())
+    sub_region = (r0, c0, int(ri.max()) + 1 - r0, int(ci.max()) + 1 - c0)
+    sub = np.ascontiguousarray(upscaler.render(features, sr_scale, sub_region), dtype=np.float32)
+    out = np.empty((height, width), dtype=np.float32)
+    return separable_kernel(sub, ri - r0, rw, ci - c0, cw, out), sr_scale

@@ -1,0 +1,97 @@
+"""The panes as one picture at any resolution: frames re-rendered at k times the
+screen's pixels (same field of view), windowed and laid side by side.  No Qt: the
+dialog adds the overlay text and writes the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.viewport import Viewport
+from .frames import SliceKey, bicubic_frame, sr_frame, sr_scale_for
+
+GAP_RGB = (42, 45, 49)
+
+
+@dataclass
+class PaneShot:
+    role: str  # bicubic | sr | difference | swipe
+    rgb: np.ndarray  # (h, w, 3) uint8
+    diff_range: tuple[float, float] | None = None
+
+
+def window_to_rgb(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    g = np.clip((values - lo) * (255.0 / max(hi - lo, 1e-12)), 0, 255)
+    g = np.nan_to_num(g, nan=0.0).astype(np.uint8)
+    return np.repeat(g[..., None], 3, axis=2)
+
+
+def lut_to_rgb(values: np.ndarray, hi: float, lut: np.ndarray) -> np.ndarray:
+    idx = np.clip(values * (255.0 / max(hi, 1e-12)), 0, 255)
+    idx = np.nan_to_num(idx, nan=0.0).astype(np.intp)
+    out = lut[idx, :3].astype(np.uint8)
+    out[np.isnan(values)] = 0
+    return out
+
+
+def _canvas(vp: Viewport, frame: np.ndarray | None, region) -> np.ndarray:
+    """The pane's pixels (NaN outside the slice)."""
+    w, h = vp.size
+    out = np.full((h, w), np.nan, dtype=np.float32)
+    if frame is None or region is None:
+        return out
+    (oy, ox), (top, left, fh, fw) = vp.origin, region
+    out[top - oy : top - oy + fh, left - ox : left - ox + fw] = frame
+    return out
+
+
+def render_panes(panes, shape, spacing, zoom, center, pixels, key: SliceKey, window, factor: float, upscaler, cache, swipe=0.5, diff_lut=None):
+    """``panes``: [(role, (width, height))] as on screen.  Returns [PaneShot] at
+    ``factor`` times the pixels, the same field of view."""
+    lo, hi = window[0] - window[1] / 2, window[0] + window[1] / 2
+    shots = []
+    frames = {}
+    for role, (w, h) in panes:
+        vp = Viewport(tuple(shape), tuple(spacing), zoom * factor, tuple(center), (max(1, round(w * factor)), max(1, round(h * factor))))
+        region = vp.region()
+        cache_key = (vp.size, region)
+        if cache_key not in frames:
+            bic = bicubic_frame(pixels, vp.scale, region) if region else None
+            sr = None
+            if region and upscaler is not None and sr_scale_for(vp.scale) is not None and role != "bicubic":
+                feats = cache.get_or_compute(key, lambda: upscaler.encode(pixels))
+                sr, _ = sr_frame(upscaler, feats, pixels.shape, vp.scale, region)
+            frames[cache_key] = (_canvas(vp, bic, region), None if sr is None else _canvas(vp, sr, region))
+        bic, sr = frames[cache_key]
+        best = sr if sr is not None else bic
+        if role == "bicubic":
+            shots.append(PaneShot(role, window_to_rgb(bic, lo, hi)))
+        elif role == "sr":
+            shots.append(PaneShot(role, window_to_rgb(best, lo, hi)))
+        elif role == "swipe":
+            rgb = window_to_rgb(bic, lo, hi)
+            cut = int(round(swipe * rgb.shape[1]))
+            rgb[:, cut:] = window_to_rgb(best[:, cut:], lo, hi)
+            rgb[:, max(cut - 1, 0) : cut + 1] = (61, 143, 214)
+            shots.append(PaneShot(role, rgb))
+        else:
+            d = np.abs(best - bic)
+            finite = d[np.isfinite(d)]
+            top = max(float(np.percentile(finite, 99.5)) if finite.size else 0.0, 1e-3 * max(window[1], 1e-6))
+            shots.append(PaneShot(role, lut_to_rgb(d, top, diff_lut), (0.0, top)))
+    return shots
+
+
+def side_by_side(shots: list[PaneShot], gap: int) -> tuple[np.ndarray, list[int]]:
+    """One RGB image of the panes left to right; returns it and each pane's left x."""
+    h = max(s.rgb.shape[0] for s in shots)
+    w = sum(s.rgb.shape[1] for s in shots) + gap * (len(shots) - 1)
+    out = np.empty((h, w, 3), np.uint8)
+    out[:] = GAP_RGB
+    x, lefts = 0, []
+    for s in shots:
+        out[: s.rgb.shape[0], x : x + s.rgb.shape[1]] = s.rgb
+        lefts.append(x)
+        x += s.rgb.shape[1] + gap
+    return out, lefts

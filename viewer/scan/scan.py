@@ -1,0 +1,63 @@
+"""``Scan``: an opened volume as the viewer uses it (display slices, windows, labels)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from engine.io.volume import PLANES, DisplaySlice, Volume, WindowPreset
+
+from ..model.windowing import auto_window
+from . import reader
+
+_tokens = itertools.count(1)
+
+
+class Scan:
+    """A loaded volume plus what the viewer derives from it.  ``token`` tells this
+    scan's cached features apart from any other's."""
+
+    #: Display slices kept (cheap to remake; the cache saves the copy and flip).
+    KEEP = 16
+
+    def __init__(self, volume: Volume, path: Path | None = None, label: str = "") -> None:
+        self.volume = volume
+        self.path = Path(path) if path is not None else (volume.source[0] if volume.source else None)
+        self.label = label or volume.meta.description or (self.path.name if self.path else "scan")
+        self.token = next(_tokens)
+        self.slice_counts = {p: int(reader.n_slices(volume, p)) for p in PLANES}
+        self._slices: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self._auto = None
+
+    def display_slice(self, plane: str, index: int, radiological: bool = True) -> DisplaySlice:
+        key = (plane, int(index), bool(radiological))
+        with self._lock:
+            if key in self._slices:
+                self._slices.move_to_end(key)
+                return self._slices[key]
+        ds = reader.display_slice(self.volume, plane, int(index), radiological=bool(radiological))
+        with self._lock:
+            self._slices[key] = ds
+            while len(self._slices) > self.KEEP:
+                self._slices.popitem(last=False)
+        return ds
+
+    @property
+    def auto_window(self) -> tuple[float, float]:
+        if self._auto is None:
+            self._auto = auto_window(self.volume.voxels)
+        return self._auto
+
+    @property
+    def header_windows(self) -> list[WindowPreset]:
+        return list(self.volume.meta.windows)
+
+    def initial_window(self) -> tuple[float, float]:
+        """The scan's own first window if it has one, else auto."""
+        wins = self.header_windows
+        if wins:
+            return wins[0].center, wins[0].width
+        return self.auto_window

@@ -1,0 +1,116 @@
+"""Settings remembered between runs (QSettings), with types and defaults in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from .model.interaction import WHEEL_CONVENTIONS
+from .render.zoom_renderer import DEFAULT_CACHE_BYTES
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+MAX_RECENT = 10
+
+
+def _as_bool(v, default: bool) -> bool:
+    if v is None:
+        return default
+    if isinstance(v, bool):
+        return v
+    return str(v).lower() in ("1", "true", "yes")
+
+
+class Settings:
+    """Typed access to the viewer's QSettings.  Pass a QSettings (tests use an INI
+    file in a temporary folder); None = the user's MetaZoom settings."""
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self.q = qsettings if qsettings is not None else QSettings(QSettings.IniFormat, QSettings.UserScope, "MetaZoom", "MetaZoom")
+
+    def sync(self) -> None:
+        self.q.sync()
+
+    # -- interaction and display ---------------------------------------------
+    @property
+    def wheel_convention(self) -> str:
+        v = str(self.q.value("interaction/wheel", "zoom"))
+        return v if v in WHEEL_CONVENTIONS else "zoom"
+
+    @wheel_convention.setter
+    def wheel_convention(self, v: str) -> None:
+        if v not in WHEEL_CONVENTIONS:
+            raise ValueError(f"wheel convention must be one of {WHEEL_CONVENTIONS}")
+        self.q.setValue("interaction/wheel", v)
+
+    @property
+    def radiological(self) -> bool:
+        return _as_bool(self.q.value("display/radiological"), True)
+
+    @radiological.setter
+    def radiological(self, v: bool) -> None:
+        self.q.setValue("display/radiological", bool(v))
+
+    @property
+    def compare_mode(self) -> str:
+        return str(self.q.value("display/compare", "side_by_side"))
+
+    @compare_mode.setter
+    def compare_mode(self, v: str) -> None:
+        self.q.setValue("display/compare", v)
+
+    # -- engine ---------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        v = str(self.q.value("engine/device", "auto"))
+        return v if v in DEVICES else "auto"
+
+    @device.setter
+    def device(self, v: str) -> None:
+        if v not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}")
+        self.q.setValue("engine/device", v)
+
+    @property
+    def cache_mb(self) -> int:
+        try:
+            return max(64, int(self.q.value("engine/cache_mb", DEFAULT_CACHE_BYTES // 2**20)))
+        except (TypeError, ValueError):
+            return DEFAULT_CACHE_BYTES // 2**20
+
+    @cache_mb.setter
+    def cache_mb(self, v: int) -> None:
+        self.q.setValue("engine/cache_mb", max(64, int(v)))
+
+    # -- files ----------------------------------------------------------------
+    @property
+    def last_folder(self) -> str:
+        return str(self.q.value("files/last_folder", str(Path.home())))
+
+    @last_folder.setter
+    def last_folder(self, v) -> None:
+        self.q.setValue("files/last_folder", str(v))
+
+    @property
+    def recent_files(self) -> list[str]:
+        v = self.q.value("files/recent", [])
+        if isinstance(v, str):
+            v = [v] if v else []
+        return [str(p) for p in (v or [])][:MAX_RECENT]
+
+    def add_recent(self, path) -> list[str]:
+        p = str(Path(path).resolve())
+        recent = [r for r in self.recent_files if r != p]
+        recent.insert(0, p)
+        self.q.setValue("files/recent", recent[:MAX_RECENT])
+        return recent[:MAX_RECENT]
+
+    def clear_recent(self) -> None:
+        self.q.setValue("files/recent", [])
+
+    # -- window ---------------------------------------------------------------
+    def geometry(self):
+        return self.q.value("window/geometry")
+
+    def set_geometry(self, blob) -> None:
+        self.q.setValue("window/geometry", blob)

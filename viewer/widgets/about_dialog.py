@@ -1,0 +1,98 @@
+"""Help > About: the weights in use, what they were trained on, how well they do;
+and a loud warning when they were never trained."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout
+
+from engine.weights import read_info
+
+KEYS_HTML = """
+<h3>Mouse</h3>
+<table cellpadding=3>
+<tr><td><b>Wheel</b></td><td>zoom about the cursor (clinical setting: next/previous slice)</td></tr>
+<tr><td><b>Ctrl + wheel</b></td><td>next/previous slice (clinical setting: zoom)</td></tr>
+<tr><td><b>Middle drag</b></td><td>pan (left drag too in pan mode, <b>P</b>)</td></tr>
+<tr><td><b>Right drag</b></td><td>window: left/right = width, up/down = level</td></tr>
+<tr><td><b>Left drag</b> (swipe)</td><td>move the split between bicubic and Meta-SRGAN</td></tr>
+</table>
+<h3>Keys</h3>
+<table cellpadding=3>
+<tr><td><b>Up / Down</b></td><td>next / previous slice</td></tr>
+<tr><td><b>PgUp / PgDn</b></td><td>5 slices forward / back; <b>Home / End</b> first / last</td></tr>
+<tr><td><b>1 / 2 / 3</b></td><td>axial / coronal / sagittal</td></tr>
+<tr><td><b>R</b> or <b>Space</b></td><td>reset zoom, pan and window</td></tr>
+<tr><td><b>+ / - / 0</b></td><td>zoom in / out / native pixels (x1)</td></tr>
+<tr><td><b>A</b></td><td>auto window</td></tr>
+<tr><td><b>N</b></td><td>radiological / neurological convention</td></tr>
+<tr><td><b>Ctrl+1..4</b></td><td>side by side / single / swipe / difference; <b>B</b> single pane shows bicubic</td></tr>
+<tr><td><b>Ctrl+O</b>, <b>Ctrl+E</b>, <b>Ctrl+Shift+S</b></td><td>open, export, screenshot</td></tr>
+</table>
+"""
+
+
+def weights_html(info) -> str:
+    """The sidecar in words (``engine.weights.WeightsInfo``)."""
+    e = html.escape
+    parts = []
+    if not info.trained:
+        parts.append(
+            "<p style='background:#c0392b;color:white;padding:8px;font-weight:bold'>"
+            "UNTRAINED WEIGHTS. This file was never trained: the Meta-SRGAN pane shows the network's "
+            "initial state (equal to bicubic) and must not be read as enhancement.</p>"
+        )
+    arch = info.arch
+    parts.append(f"<p><b>File</b>: {e(str(info.path))}<br><b>sha256</b>: <code>{e(info.sha256[:16])}…</code></p>")
+    parts.append(f"<p><b>Network</b>: {e(arch.get('name', '?'))} {e(json.dumps(arch.get('args', {})))}<br>")
+    parts.append(f"<b>Scales</b>: x{info.scale_range[0]:g} to x{info.scale_range[1]:g} (above: SR at x{info.scale_range[1]:g}, then bicubic)</p>")
+    training = dict(info.training)
+    data = training.pop("data", None)
+    parts.append("<h3>Training</h3><ul>")
+    parts.append(f"<li>trained: <b>{'yes' if info.trained else 'NO'}</b></li>")
+    if data:
+        items = data if isinstance(data, list) else [data]
+        parts.append("<li>data:<ul>" + "".join(f"<li>{e(json.dumps(d) if not isinstance(d, str) else d)}</li>" for d in items) + "</ul></li>")
+    for k, v in training.items():
+        if k != "trained":
+            parts.append(f"<li>{e(str(k))}: {e(json.dumps(v) if not isinstance(v, str) else v)}</li>")
+    parts.append("</ul><h3>Validation metrics</h3>")
+    if info.metrics:
+        parts.append("<ul>" + "".join(f"<li>{e(str(k))}: {e(json.dumps(v))}</li>" for k, v in info.metrics.items()) + "</ul>")
+    else:
+        parts.append("<p>none recorded</p>")
+    return "".join(parts)
+
+
+class AboutDialog(QDialog):
+    def __init__(self, win) -> None:
+        super().__init__(win)
+        self.setWindowTitle("About MetaZoom")
+        self.resize(640, 560)
+        lay = QVBoxLayout(self)
+        head = QLabel(
+            "<h2>MetaZoom</h2><p>Zoom viewer with live arbitrary-scale Meta-SRGAN super-resolution, "
+            "locked beside bicubic.  Research software: not a medical device.</p>"
+        )
+        head.setWordWrap(True)
+        lay.addWidget(head)
+        self.text = QTextBrowser()
+        self.text.setOpenExternalLinks(True)
+        upscaler = win.live.upscaler
+        try:
+            info = upscaler.info if upscaler is not None else read_info(win.weights_path)
+            body = weights_html(info)
+            if upscaler is not None:
+                body += f"<p><b>Running on</b>: {upscaler.device.type.upper()}</p>"
+        except Exception as e:  # a broken sidecar is itself worth showing here
+            body = f"<p style='color:#e74c3c'><b>Weights</b>: {html.escape(str(e))}</p>"
+        self.text.setHtml(body)
+        lay.addWidget(self.text, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.Close).clicked.connect(self.accept)
+        lay.addWidget(buttons)
+        self.setAttribute(Qt.WA_DeleteOnClose, False)

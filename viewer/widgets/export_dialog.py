@@ -1,0 +1,301 @@
+"""File > Export: the engine's exporter (the same one ``metazoom-upscale`` runs, so the
+files are the same), with slices, scale, format and destination picked from the view."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from nibabel.orientations import io_orientation
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.io.volume import WindowPreset
+
+from .mailbox import Mailbox
+from .scan_opener import describe_error
+
+FORMAT_LABELS = {"png": "PNG (windowed 8-bit)", "tiff": "16-bit TIFF", "dicom": "DICOM (new derived series)", "nifti": "NIfTI (.nii.gz)"}
+NORMAL_WORLD_AXIS = {"axial": 2, "coronal": 1, "sagittal": 0}
+
+
+def stored_slices(volume, plane: str, first: int, last: int):
+    """Display slices ``first..last`` of ``plane`` as the stored slice range ``(k0, k1)``
+    NIfTI/DICOM export uses, or None when the plane does not cut along stored slices."""
+    axes = {int(w): (v, int(s)) for v, (w, s) in enumerate(io_orientation(volume.affine))}
+    vox_axis, sign = axes[NORMAL_WORLD_AXIS[plane]]
+    if vox_axis != 2:
+        return None
+    n = volume.shape[2]
+    ks = sorted(i if sign > 0 else n - 1 - i for i in (first, last))
+    return (ks[0], ks[1] + 1)
+
+
+class ExportDialog(QDialog):
+    def __init__(self, win) -> None:
+        super().__init__(win)
+        self.win = win
+        self.setWindowTitle("Export enhanced slices")
+        self.setMinimumWidth(560)
+        self.uid_seed: str | None = None  # tests fix it to compare with the batch tool
+        self.outputs: list[Path] = []
+        self.error: str | None = None
+        self._cancel = threading.Event()
+        self._mailbox = Mailbox(self)
+        self._running = False
+        s, scan = win.state, win.live.scan
+        n = s.n_slices
+
+        form = QFormLayout()
+        # slices
+        self.slice_group = QButtonGroup(self)
+        self.current = QRadioButton(f"Current slice ({s.plane} {s.index + 1}/{n})")
+        self.range = QRadioButton("Range")
+        self.whole = QRadioButton("Whole volume")
+        self.first, self.last = QSpinBox(), QSpinBox()
+        for box, v in ((self.first, s.index), (self.last, min(s.index + 4, n - 1))):
+            box.setRange(1, n)
+            box.setValue(v + 1)
+        rng = QHBoxLayout()
+        rng.addWidget(self.range)
+        rng.addWidget(self.first)
+        rng.addWidget(QLabel("to"))
+        rng.addWidget(self.last)
+        rng.addStretch()
+        box = QVBoxLayout()
+        for i, b in enumerate((self.current, self.range, self.whole)):
+            self.slice_group.addButton(b, i)
+        box.addWidget(self.current)
+        box.addLayout(rng)
+        box.addWidget(self.whole)
+        self.current.setChecked(True)
+        form.addRow("Slices", self._wrap(box))
+        # scale
+        self.use_current_scale = QRadioButton(f"Current zoom (x{s.zoom:.2f})")
+        self.typed = QRadioButton("Typed")
+        self.scale = QDoubleSpinBox()
+        self.scale.setRange(0.1, 16.0)
+        self.scale.setDecimals(2)
+        self.scale.setSingleStep(0.25)
+        self.scale.setValue(max(1.1, round(s.zoom, 2)))
+        self.use_current_scale.setChecked(True)
+        sb = QHBoxLayout()
+        sb.addWidget(self.use_current_scale)
+        sb.addWidget(self.typed)
+        sb.addWidget(self.scale)
+        sb.addStretch()
+        form.addRow("Scale", self._wrap(sb))
+        # format and content
+        self.format = QComboBox()
+        for key, label in FORMAT_LABELS.items():
+            self.format.addItem(label, key)
+        self.format.setCurrentIndex(list(FORMAT_LABELS).index("dicom" if scan.volume.kind == "dicom" else "nifti"))
+        form.addRow("Format", self.format)
+        self.sr = QCheckBox("Meta-SRGAN")
+        self.sr.setChecked(win.live.upscaler is not None)
+        self.sr.setEnabled(win.live.upscaler is not None)
+        self.bicubic = QCheckBox("also bicubic")
+        mb = QHBoxLayout()
+        mb.addWidget(self.sr)
+        mb.addWidget(self.bicubic)
+        mb.addStretch()
+        form.addRow("Method", self._wrap(mb))
+        self.deid = QCheckBox("De-identify (DICOM PS3.15 basic profile; no source names anywhere)")
+        form.addRow("Privacy", self.deid)
+        # destination
+        default = Path(win.settings.q.value("export/folder", str(Path(win.settings.last_folder) / "metazoom-export")))
+        self.destination = QLineEdit(str(default))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        db = QHBoxLayout()
+        db.addWidget(self.destination, 1)
+        db.addWidget(browse)
+        form.addRow("Destination", self._wrap(db))
+        self.overwrite = QCheckBox("Replace existing files (never the source)")
+        form.addRow("", self.overwrite)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #e0a030;")
+        form.addRow("", self.note)
+
+        self.progress = QProgressBar()
+        self.progress.setValue(0)
+        self.status = QLabel("")
+        self.start = QPushButton("Export")
+        self.start.setDefault(True)
+        self.cancel = QPushButton("Close")
+        self.start.clicked.connect(self.run)
+        self.cancel.clicked.connect(self._cancel_or_close)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.status, 1)
+        buttons.addWidget(self.start)
+        buttons.addWidget(self.cancel)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.progress)
+        lay.addLayout(buttons)
+        for sig in (self.format.currentIndexChanged, self.slice_group.idToggled, self.deid.toggled):
+            sig.connect(self._update_note)
+        self._update_note()
+
+    @staticmethod
+    def _wrap(layout) -> QWidget:
+        w = QWidget()
+        layout.setContentsMargins(0, 0, 0, 0)
+        w.setLayout(layout)
+        return w
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.destination.text())
+        if folder:
+            self.destination.setText(folder)
+
+    def _update_note(self, *_) -> None:
+        fmt, s = self.format.currentData(), self.win.state
+        notes = []
+        if fmt in ("nifti", "dicom") and not self.whole.isChecked():
+            if stored_slices(self.win.live.scan.volume, s.plane, 0, 0) is None:
+                notes.append(f"{fmt.upper()} keeps the stored slices, which are not {s.plane}: choose the stored plane or the whole volume.")
+        if self.deid.isChecked() and fmt != "dicom":
+            notes.append("De-identification strips DICOM tags; other formats carry no patient data but also get an opaque name.")
+        self.note.setText(" ".join(notes))
+
+    # -- the request ------------------------------------------------------------------
+    def build_request(self):
+        """The ``ExportRequest`` the form describes (raises ``ExportRequestError``)."""
+        from engine.export import ExportRequest, ExportRequestError
+
+        win, s = self.win, self.win.state
+        volume = win.live.scan.volume
+        fmt = self.format.currentData()
+        if self.current.isChecked():
+            first = last = s.index
+        elif self.range.isChecked():
+            first, last = sorted((self.first.value() - 1, self.last.value() - 1))
+        else:
+            first = last = None
+        plane, slices = None, None
+        if fmt in ("png", "tiff"):
+            plane = s.plane
+            slices = None if first is None else (first, last + 1)
+        elif first is not None:
+            slices = stored_slices(volume, s.plane, first, last)
+            if slices is None:
+                raise ExportRequestError(None, f"{fmt.upper()} export keeps the stored slices; the {s.plane} plane does not cut along them: export the whole volume, or pick slices in the stored plane")
+        scale = s.zoom if self.use_current_scale.isChecked() else self.scale.value()
+        upscaler = win.live.upscaler if self.sr.isChecked() else None
+        return ExportRequest(
+            volume=volume,
+            destination=Path(self.destination.text()).expanduser(),
+            upscaler=upscaler,
+            scale=round(float(scale), 4),
+            format=fmt,
+            plane=plane,
+            slices=slices,
+            include_bicubic=self.bicubic.isChecked() and upscaler is not None,
+            anonymize=self.deid.isChecked(),
+            overwrite=self.overwrite.isChecked(),
+            window=self._window(volume),
+            uid_seed=self.uid_seed,
+        )
+
+    def _window(self, volume) -> WindowPreset:
+        """The window on screen; the scan's own preset object when it is that one, so
+        the export records it exactly as the batch tool would."""
+        center, width = self.win.state.window
+        for w in volume.meta.windows:
+            if (w.center, w.width) == (center, width):
+                return w
+        return WindowPreset("viewer", float(center), float(width))
+
+    def run(self) -> None:
+        from engine.errors import MetaZoomError
+        from engine.export import plan_export, run_export
+
+        try:
+            request = self.build_request()
+            plan_export(request)  # every typed error before any work
+        except (MetaZoomError, OSError, ValueError) as e:
+            self._fail(e)
+            return
+        self.win.settings.q.setValue("export/folder", str(request.destination if request.destination.suffix == "" else request.destination.parent))
+        self._cancel.clear()
+        self._running = True
+        self.start.setEnabled(False)
+        self.cancel.setText("Cancel")
+        self.status.setText("Exporting…")
+        threading.Thread(target=self._work, args=(request, run_export), name="metazoom-export", daemon=True).start()
+
+    def _work(self, request, run_export) -> None:
+        gen = run_export(request)
+        try:
+            for p in gen:
+                self._mailbox.post(lambda p=p: self._progress(p))
+                if p.finished:
+                    self._mailbox.post(lambda p=p: self._done(list(p.outputs)))
+                    return
+                if self._cancel.is_set():
+                    break
+            self._mailbox.post(self._cancelled)
+        except Exception as e:  # shown in the dialog; the app goes on
+            self._mailbox.post(lambda e=e: self._fail(e))
+        finally:
+            gen.close()  # a cancelled export leaves nothing behind
+
+    # -- GUI thread --------------------------------------------------------------------
+    def _progress(self, p) -> None:
+        self.progress.setMaximum(max(p.total, 1))
+        self.progress.setValue(p.done)
+        self.status.setText(f"{p.done}/{p.total} slices {p.message}")
+
+    def _finish(self) -> None:
+        self._running = False
+        self.start.setEnabled(True)
+        self.cancel.setText("Close")
+
+    def _done(self, outputs: list[Path]) -> None:
+        self._finish()
+        self.outputs = outputs
+        self.status.setText(f"Wrote {len(outputs)} file(s) to {outputs[0].parent if outputs else ''}")
+
+    def _cancelled(self) -> None:
+        self._finish()
+        self.progress.setValue(0)
+        self.status.setText("Cancelled: nothing was written")
+
+    def _fail(self, error: BaseException) -> None:
+        self._finish()
+        self.error = describe_error(self.destination.text(), error)
+        self.status.setText("Export failed")
+        QMessageBox.critical(self, "Export failed", self.error)
+
+    def _cancel_or_close(self) -> None:
+        self.reject()
+
+    def reject(self) -> None:
+        """Escape / Cancel: stop a running export (between slices), else close."""
+        if self._running:
+            self._cancel.set()
+            return
+        super().reject()
+
+    def closeEvent(self, ev) -> None:
+        self._cancel.set()
+        super().closeEvent(ev)

@@ -1,0 +1,375 @@
+"""``LiveZoom``: binds the view state, the zoom renderer and the panes.
+
+State change -> the panes' view rectangles move at once (the frames they hold move
+with them, so the picture follows the wheel with no wait) -> one frame request ->
+the bicubic frame lands in a few ms, the Meta-SRGAN frame replaces it when ready.
+Frames of stale requests are dropped on arrival.  Neighbouring slices are encoded
+once the view has been still for a moment.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QRectF, QTimer, Signal
+
+from ..model.interaction import WheelInterpreter
+from ..model.readout import engine_text, slice_text, value_text, window_text, zoom_text
+from ..model.view_state import ViewState
+from ..model.viewport import Viewport, clamp_zoom, fit_zoom
+from ..model.windowing import drag_window, levels
+from ..render.frames import Frame, SliceKey, sr_scale_for
+from ..render.zoom_renderer import ZoomRenderer
+from .compare_view import CompareView
+from .mailbox import Mailbox
+
+TITLES = {"bicubic": "BICUBIC", "sr": "META-SRGAN", "difference": "|SR − BICUBIC|", "swipe": "BICUBIC ◂ ▸ META-SRGAN"}
+#: Geometry fields: a change of any of these needs a new frame.
+GEOMETRY = {"plane", "index", "zoom", "center", "radiological", "compare", "single_shows", "slice_counts"}
+PREFETCH_DELAY_MS = 300
+DIFF_LUT = pg.colormap.get("inferno").getLookupTable(nPts=256)
+
+
+def frame_rect(frame: Frame) -> QRectF:
+    """Where a frame sits in slice coordinates."""
+    req = frame.request
+    top, left, height, width = req.region
+    (gh, gw), (n_rows, n_cols) = req.grid_shape, req.pixels.shape
+    sy, sx = n_rows / gh, n_cols / gw
+    return QRectF(left * sx, top * sy, width * sx, height * sy)
+
+
+class LiveZoom(QObject):
+    #: a frame of the current request is on screen: (Frame)
+    bicubic_shown = Signal(object)
+    sr_shown = Signal(object)
+    message = Signal(str)
+
+    def __init__(self, state: ViewState, view: CompareView, upscaler, cache_bytes: int, wheel_convention: str = "zoom") -> None:
+        super().__init__()
+        self.state = state
+        self.view = view
+        self.scan = None
+        self.slice = None  # DisplaySlice on screen
+        self.interpreter = WheelInterpreter(wheel_convention)
+        self._mailbox = Mailbox(self)
+        self.renderer = ZoomRenderer(upscaler, lambda frame: self._mailbox.post(lambda: self._on_frame(frame)), cache_bytes)
+        self.request = None
+        self.bicubic: Frame | None = None
+        self.sr: Frame | None = None
+        self.stale_dropped = 0
+        self.last_sr_ms: float | None = None
+        self.last_encode_ms: float | None = None
+        self.request_time = 0.0
+        self._drag_start = None
+        self._hover = None  # (pane, x, y)
+        self._diff_cache = None
+        self._prefetch_timer = QTimer(self)
+        self._prefetch_timer.setSingleShot(True)
+        self._prefetch_timer.setInterval(PREFETCH_DELAY_MS)
+        self._prefetch_timer.timeout.connect(self._prefetch)
+        state.connect(self._on_state)
+        for pane in view.panes:
+            pane.wheeled.connect(self._on_wheel)
+            pane.drag_started.connect(self._on_drag_started)
+            pane.dragged.connect(self._on_dragged)
+            pane.hovered.connect(self._on_hover)
+            pane.resized.connect(lambda _p: self.refresh())
+        view.set_mode(state.compare, state.single_shows)
+
+    # -- scan -------------------------------------------------------------------
+    @property
+    def upscaler(self):
+        return self.renderer.upscaler
+
+    def set_scan(self, scan, plane: str = "axial", index: int | None = None, zoom: float | None = None) -> None:
+        self.renderer.clear()
+        self.scan = scan
+        self.request, self.bicubic, self.sr = None, None, None
+        with self.state.blocked():
+            self.state.reset_scan(scan.slice_counts, plane, index)
+            self.state.update(window=tuple(scan.initial_window()))
+        self._load_slice()
+        self.reset_view(zoom=zoom)
+
+    def _load_slice(self) -> None:
+        s = self.state
+        self.slice = self.scan.display_slice(s.plane, s.index, s.radiological)
+        for pane in self.view.panes:
+            pane.overlay.set_letters(self.slice.letters)
+
+    def key(self) -> SliceKey:
+        s = self.state
+        return SliceKey(self.scan.token, s.plane, s.index, s.radiological)
+
+    # -- view geometry ------------------------------------------------------------
+    def viewport(self, pane=None) -> Viewport:
+        """The viewport of ``pane`` (None = the largest visible pane)."""
+        s, sl = self.state, self.slice
+        if pane is None:
+            sizes = [p.size_px for p in self.view.visible_panes()]
+            size = (max(w for w, _ in sizes), max(h for _, h in sizes))
+        else:
+            size = pane.size_px
+        return Viewport(sl.pixels.shape, sl.spacing, s.zoom, s.center, size)
+
+    def reset_view(self, zoom: float | None = None) -> None:
+        """Fit the slice to the panes (R / Space), or centre it at ``zoom``."""
+        if self.slice is None:
+            return
+        rows, cols = self.slice.pixels.shape
+        vp = self.viewport()
+        z = fit_zoom(vp.size, (rows, cols), self.slice.spacing) if zoom is None else clamp_zoom(zoom)
+        self.state.set_zoom(z, (cols / 2, rows / 2))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Move the panes to the state's view now and ask for frames of it."""
+        if self.scan is None or self.slice is None:
+            return
+        panes = self.view.visible_panes()
+        for pane in panes:
+            pane.set_view_rect(*self.viewport(pane).view_rect)
+        big = self.viewport()
+        region = big.region(pad=1)
+        self._prefetch_timer.start()
+        if region is None:
+            self.request = None
+            for pane in self.view.panes:
+                pane.set_image(None, None, None)
+                pane.set_image(None, None, None, which="top")
+            self._update_overlay()
+            return
+        want_sr = not (self.state.compare == "single" and self.state.single_shows == "bicubic")
+        self.request_time = time.perf_counter()
+        self.request = self.renderer.request(self.key(), self.slice.pixels, big.scale, region, want_sr)
+        self._update_overlay()
+
+    # -- state ------------------------------------------------------------------
+    def _on_state(self, changed: frozenset) -> None:
+        if self.scan is None:
+            return
+        s = self.state
+        if {"compare", "single_shows"} & changed:
+            self.view.set_mode(s.compare, s.single_shows)
+        if {"plane", "index", "radiological"} & changed:
+            old = self.slice
+            self._load_slice()
+            if "plane" in changed:
+                self.reset_view()
+                return
+            if "radiological" in changed and old is not None and self.slice.plane != "sagittal":
+                with s.blocked():  # keep the same anatomy in the middle of the pane
+                    s.update(center=(self.slice.pixels.shape[1] - s.center[0], s.center[1]))
+        if "pan_mode" in changed:
+            for pane in self.view.panes:
+                pane.pan_mode = s.pan_mode
+        if GEOMETRY & changed:
+            self.refresh()
+        if "window" in changed:
+            self._apply_levels()
+        if "swipe" in changed:
+            self._display()
+        self._update_overlay()
+
+    # -- frames -------------------------------------------------------------------
+    def _on_frame(self, frame: Frame) -> None:
+        if self.request is None or frame.request is not self.request:
+            self.stale_dropped += 1
+            return
+        if frame.kind == "bicubic":
+            self.bicubic = frame
+        else:
+            self.sr = frame
+            if frame.pixels is not None:
+                self.last_sr_ms = frame.ms
+                self.last_encode_ms = frame.encode_ms or None
+            else:
+                self.message.emit(f"Meta-SRGAN frame failed: {frame.error}")
+        self._display()
+        self._update_overlay()
+        (self.bicubic_shown if frame.kind == "bicubic" else self.sr_shown).emit(frame)
+
+    def _current(self, frame: Frame | None) -> bool:
+        return frame is not None and frame.pixels is not None and frame.request is self.request
+
+    def sr_pending(self) -> bool:
+        return self.request is not None and self.request.want_sr and not self._current(self.sr)
+
+    def _difference(self):
+        if not (self._current(self.sr) and self._current(self.bicubic)):
+            return None
+        if self._diff_cache is None or self._diff_cache[0] is not self.request:
+            d = np.abs(self.sr.pixels - self.bicubic.pixels)
+            sample = d.reshape(-1)[:: max(1, d.size // 65536)]
+            hi = max(float(np.percentile(sample, 99.5)), 1e-3 * max(self.state.window[1], 1e-6))
+            self._diff_cache = (self.request, d, hi)
+        return self._diff_cache[1:]
+
+    def _display(self) -> None:
+        lv = levels(self.state.window)
+        bic = self.bicubic if self.bicubic is not None and self.bicubic.pixels is not None else None
+        sr_ok = self.sr is not None and self.sr.pixels is not None
+        # the SR pane shows the newest picture: SR when it is as new as the bicubic one
+        newest_sr = self.sr if sr_ok and (bic is None or self.sr.request.generation >= bic.request.generation) else bic
+        for pane in self.view.visible_panes():
+            if pane.role == "bicubic":
+                self._put(pane, bic, lv)
+            elif pane.role == "sr":
+                self._put(pane, newest_sr, lv)
+            elif pane.role == "swipe":
+                self._put(pane, bic, lv)
+                self._put_swipe(pane, self.sr if sr_ok and bic is not None and self.sr.request is bic.request else None, lv)
+            elif pane.role == "difference":
+                diff = self._difference()
+                if diff is None:
+                    if self.request is None or (bic is not None and bic.request.key != self.request.key):
+                        pane.set_image(None, None, None)
+                    continue
+                d, hi = diff
+                pane.set_image(d, frame_rect(self.sr), (0.0, hi), lut=DIFF_LUT, generation=self.request.generation)
+                pane.overlay.scale.set_scale(DIFF_LUT, 0.0, hi)
+
+    def _put(self, pane, frame: Frame | None, lv) -> None:
+        if frame is None:
+            return
+        tag = (frame.request.generation, frame.kind)
+        if pane.shown_tag != tag:
+            pane.set_image(frame.pixels, frame_rect(frame), lv, generation=frame.request.generation)
+            pane.shown_tag = tag
+
+    def _put_swipe(self, pane, sr: Frame | None, lv) -> None:
+        w, _ = pane.size_px
+        x = int(round(self.state.swipe * w))
+        pane.set_divider(x)
+        if sr is None:
+            pane.set_image(None, None, None, which="top")
+            return
+        vp = self.viewport(pane)
+        top, left, height, width = sr.request.region
+        cut = min(max(vp.origin[1] + x - left, 0), width)  # first SR column right of the divider
+        if cut >= width:
+            pane.set_image(None, None, None, which="top")
+            return
+        rect = frame_rect(sr)
+        sx = rect.width() / width
+        part = QRectF(rect.left() + cut * sx, rect.top(), (width - cut) * sx, rect.height())
+        pane.set_image(sr.pixels[:, cut:], part, lv, which="top", generation=sr.request.generation)
+
+    def _apply_levels(self) -> None:
+        lv = levels(self.state.window)
+        for pane in self.view.panes:
+            if pane.role != "difference":
+                pane.set_levels(lv)
+                pane.set_levels(lv, which="top")
+
+    # -- overlay --------------------------------------------------------------------
+    def _update_overlay(self) -> None:
+        if self.slice is None:
+            return
+        s, req = self.state, self.request
+        scale = req.scale if req is not None else self.viewport().scale
+        ztext = zoom_text(s.zoom, scale, sr_scale_for(scale))
+        device = getattr(getattr(self.upscaler, "device", None), "type", "cpu")
+        etext = engine_text(device, self.last_sr_ms, self.last_encode_ms)
+        stext = slice_text(s.plane, s.index, s.n_slices, self.slice.position_mm)
+        wtext = window_text(s.window)
+        untrained = self.upscaler is not None and not getattr(getattr(self.upscaler, "info", None), "trained", True)
+        for pane in self.view.visible_panes():
+            title = TITLES[pane.role]
+            if untrained and pane.role != "bicubic":
+                title += " <span style='color:#ff6b5b'>· UNTRAINED WEIGHTS</span>"
+            if pane.role in ("sr", "swipe", "difference") and self.sr_pending():
+                title += " <span style='color:#e0a030'>· rendering…</span>"
+            if pane.role in ("sr", "swipe", "difference") and self.sr is not None and self.sr.error and self.sr.request is req:
+                title += " <span style='color:#e74c3c'>· SR failed</span>"
+            pane.overlay.set_text("top_left", title)
+            pane.overlay.set_text("top_right", f"{ztext}<br>{etext}" if pane.role != "bicubic" else ztext)
+            pane.overlay.set_text("bottom_left", stext)
+            pane.overlay.set_text("bottom_right", wtext + self._hover_text(pane))
+
+    def _hover_text(self, pane) -> str:
+        if self._hover is None or self.slice is None:
+            return ""
+        src, x, y = self._hover
+        vp = self.viewport(src)
+        pixel = vp.pixel_at(x, y)
+        if pixel is None:
+            return ""
+        value = float(self.slice.pixels[pixel])
+        sr_value = None
+        if self._current(self.sr):
+            top, left, height, width = self.sr.request.region
+            oy, ox = vp.origin
+            r, c = int(oy + y) - top, int(ox + x) - left
+            if 0 <= r < height and 0 <= c < width:
+                sr_value = float(self.sr.pixels[r, c])
+        return "<br>" + value_text(pixel, value, sr_value)
+
+    # -- interaction --------------------------------------------------------------
+    def _on_wheel(self, pane, delta: float, ctrl: bool, x: float, y: float) -> None:
+        if self.slice is None:
+            return
+        action = self.interpreter.interpret(delta, ctrl)
+        if action.kind == "zoom":
+            self.zoom_by(action.zoom_factor, pane, x, y)
+        elif action.slice_steps:
+            self.state.step_slice(action.slice_steps)
+
+    def zoom_by(self, factor: float, pane=None, x: float | None = None, y: float | None = None) -> None:
+        """Zoom by ``factor`` about pane pixel ``(x, y)`` (None: the pane's centre)."""
+        if self.slice is None:
+            return
+        pane = pane or self.view.visible_panes()[-1]
+        vp = self.viewport(pane)
+        if x is None:
+            x, y = vp.size[0] / 2, vp.size[1] / 2
+        new = clamp_zoom(self.state.zoom * factor)
+        self.state.set_zoom(new, vp.center_after_zoom(new, x, y))
+
+    def _on_drag_started(self, pane, gesture: str, x: float, y: float) -> None:
+        self._drag_start = (self.viewport(pane) if self.slice is not None else None, self.state.window)
+
+    def _on_dragged(self, pane, gesture: str, dx: float, dy: float, x: float, y: float) -> None:
+        if self._drag_start is None or self.slice is None:
+            return
+        vp0, window0 = self._drag_start
+        if gesture == "pan":
+            self.state.update(center=vp0.center_after_pan(dx, dy))
+        elif gesture == "window":
+            self.state.set_window(*drag_window(window0, dx, dy))
+        elif gesture == "swipe":
+            self.state.update(swipe=min(max(x / max(pane.size_px[0], 1), 0.0), 1.0))
+
+    def _on_hover(self, pane, x: float, y: float) -> None:
+        self._hover = None if x < 0 else (pane, x, y)
+        self._update_overlay()
+
+    # -- background encodes ---------------------------------------------------------
+    def prefetch_radius(self) -> int:
+        """Neighbours each side that fit the cache beside the current slice."""
+        if self.slice is None:
+            return 0
+        rows, cols = self.slice.pixels.shape
+        per_slice = (rows + 2) * (cols + 2) * 64 * 4 + rows * cols * 4
+        fit = self.renderer.cache.max_bytes // per_slice
+        return int(max(0, min(2, (fit - 1) // 2)))
+
+    def _prefetch(self) -> None:
+        if self.scan is None or self.upscaler is None:
+            return
+        s, scan = self.state, self.scan
+        items = []
+        for d in range(1, self.prefetch_radius() + 1):
+            for i in (s.index + d, s.index - d):
+                if 0 <= i < s.n_slices:
+                    key = SliceKey(scan.token, s.plane, i, s.radiological)
+                    items.append((key, lambda i=i, p=s.plane, r=s.radiological: scan.display_slice(p, i, r).pixels))
+        if items:
+            self.renderer.prefetch(items)
+
+    def shutdown(self) -> None:
+        self._prefetch_timer.stop()
+        self.renderer.shutdown()

@@ -1,0 +1,92 @@
+"""Opening a scan without freezing the window: list series, maybe pick one, load.
+
+Both reader steps run on a worker thread; errors come back as a dialog that names
+the file and the reason, and the window stays as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox, QWidget
+
+from ..scan import reader
+from ..scan.scan import Scan
+from .background import Background
+from .series_picker import SeriesPicker
+
+
+def describe_error(path, error: BaseException) -> str:
+    """'<file>: <reason>' for typed errors, the exception's own words otherwise."""
+    where = getattr(error, "path", None) or path
+    reason = getattr(error, "reason", None)
+    if reason is None:
+        reason = f"{type(error).__name__}: {error}" if not isinstance(error, OSError) else (error.strerror or str(error))
+    return f"{where}\n\n{reason}"
+
+
+class ScanOpener(QObject):
+    """``open(path)``; emits ``opened(Scan)`` or shows the error and emits ``failed``."""
+
+    started = Signal(str)
+    opened = Signal(object)
+    failed = Signal(str, str)  # path, message
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.window = parent
+        self.tasks = Background(self)
+        self.last_load_s = 0.0
+
+    @property
+    def busy(self) -> bool:
+        return self.tasks.busy > 0
+
+    def open(self, path) -> None:
+        path = Path(path)
+        self.started.emit(str(path))
+        t0 = time.perf_counter()
+        self.tasks.run(
+            lambda: reader.open_scan(path),
+            lambda series: self._listed(path, series, t0),
+            lambda e: self._fail(path, e),
+            name="metazoom-open",
+        )
+
+    def _listed(self, path: Path, series: list, t0: float) -> None:
+        if not series:
+            self._fail(path, FileNotFoundError(0, "no scan found here"))
+            return
+        chosen = series[0]
+        if len(series) > 1:
+            picker = SeriesPicker(series, str(path), self.window)
+            if picker.exec() != QDialog.Accepted or picker.chosen() is None:
+                self.cancelled.emit()
+                return
+            chosen = picker.chosen()
+        volume_index = 0
+        if len(chosen.shape) >= 4 and chosen.shape[3] > 1:
+            volume_index, ok = QInputDialog.getInt(
+                self.window, "Choose a volume", f"{path.name} holds {chosen.shape[3]} volumes; show volume:", 0, 0, chosen.shape[3] - 1
+            )
+            if not ok:
+                self.cancelled.emit()
+                return
+        self.tasks.run(
+            lambda: Scan(reader.load(chosen, volume_index=volume_index), path, chosen.description),
+            lambda scan: self._loaded(scan, t0),
+            lambda e: self._fail(path, e),
+            name="metazoom-load",
+        )
+
+    def _loaded(self, scan: Scan, t0: float) -> None:
+        self.last_load_s = time.perf_counter() - t0
+        self.opened.emit(scan)
+
+    def _fail(self, path: Path, error: BaseException) -> None:
+        message = describe_error(path, error)
+        QMessageBox.critical(self.window, "Cannot open scan", f"Could not open {message}")
+        self.failed.emit(str(path), message)
