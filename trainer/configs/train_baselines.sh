@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The x2 baselines with the same tool and recipe as Meta-SRGAN (pretrain on photographs,
-# fine-tune on the training scans): SRGAN x2 (L1 + 0.001 adversarial, as Meta-SRGAN) and a
+# fine-tune on the training scans): SRGAN x2 (the same losses as the bundled Meta-SRGAN: L1; SRGAN_ADV=0.001
+# adds the adversarial term) and a
 # reduced EDSR x2 (EDSR-baseline: 16 blocks x 64 features, L1; the paper's 32x256 40.7M model
 # is far too slow for 2 CPU cores).  Resumable.  Usage: bash trainer/configs/train_baselines.sh [PRE] [MRI]
 set -euo pipefail
@@ -19,5 +20,5 @@ run() {  # name arch-args adversarial
       --set model.name=\"$arch\" --set "model.args=$args" --set model.init=\"$init\" --set loss.adversarial=$adv \
       --set train.threads=${THREADS:-1}
 }
-run srgan_x2 srgan "{scale = 2}" 0.001
+run srgan_x2 srgan "{scale = 2}" "${SRGAN_ADV:-0.0}"
 run edsr_x2 edsr "{scale = 2, channels = 64, blocks = 16, res_scale = 1.0}" 0.0

@@ -83,8 +83,9 @@ class Menus:
         act("first_slice", "First slice", lambda: s.set_index(0), "Home", menu=m)
         act("last_slice", "Last slice", lambda: s.set_index(s.n_slices - 1), "End", menu=m)
 
-        # Window
+        # Window (rebuilt per scan around one persistent Auto action)
         self.window_menu = mb.addMenu("&Window")
+        act("auto_window", "&Auto (0.5–99.5 percentiles)", win.auto_window, "A")
 
         # Settings
         m = mb.addMenu("&Settings")
@@ -192,6 +193,4 @@ class Menus:
         for w in STANDARD_PRESETS:
             m.addAction(f"{w.name} (CT: W {w.width:g} L {w.center:g})", partial(self.win.state.set_window, w.center, w.width))
         m.addSeparator()
-        auto = m.addAction("&Auto (0.5–99.5 percentiles)", self.win.auto_window)
-        auto.setShortcut(QKeySequence("A"))
-        self.win.addAction(auto)
+        m.addAction(self.actions["auto_window"])
