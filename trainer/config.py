@@ -29,7 +29,7 @@ DEFAULTS: dict = {
         "test": [],
     },
     "optim": {"lr": 1e-4, "lr_d": 1e-4, "betas": [0.9, 0.999], "decay_every": 60000, "decay": 0.8},
-    "loss": {"l1": 1.0, "adversarial": 0.001, "perceptual": 0.006, "vgg_weights": "", "d_channels": 64},
+    "loss": {"l1": 1.0, "l1_relative": False, "adversarial": 0.001, "perceptual": 0.006, "vgg_weights": "", "d_channels": 64},
     "train": {
         "bf16": "auto",  # "auto": on CPUs with native bf16 (AVX512-BF16/AMX) and on CUDA
         "threads": 0,  # 0: leave torch's default

@@ -170,6 +170,7 @@ class Bench:
             "stalls_over_30": sum(g > 30 for g in self.gaps),
             "requests": len(steps),
             "sr_shown": len(sr_lat),
+            "encodes": sum(1 for _, req in pending if req.generation in self.shown["sr"] and self.shown["sr"][req.generation][1].encode_ms),
         }
 
     def slice_change(self, prefetched: bool, zoom: float = 2.0):
@@ -264,7 +265,7 @@ def main(argv=None) -> int:
         f"| process start -> first frame on screen | {t_first_from_start:.2f} s | <= 2 s |",
         f"| bicubic frame after a wheel step (paced sweep x1-x4-x1) | {summarise('', paced['bicubic_ms'])} | <= 16 ms |",
         f"| Meta-SRGAN frame after a wheel step, features cached | {summarise('', paced['sr_ms'])} | p50 <= 60, p95 <= 120 ms |",
-        f"| of which the SR render itself (worker thread) | {summarise('', paced['sr_render_ms'])} | |",
+        f"| of which the SR render itself (worker thread) | {summarise('', paced['sr_render_ms'])}; slices encoded meanwhile: {paced['encodes']} | |",
         f"| wheel handler on the GUI thread | {summarise('', paced['handler_ms'])} | |",
         f"| GUI thread longest stall, paced sweep | {paced['max_stall_ms']:.1f} ms ({paced['stalls_over_30']} over 30 ms) | <= 30 ms |",
         f"| fast sweep (a notch every 16 ms): bicubic frame | {summarise('', fast['bicubic_ms'])} | |",

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
         print(f"needs {a.series} (../shared/data is not beside this checkout)")
         return 1
     warnings.simplefilter("ignore", UntrainedWeightsWarning)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    loadavg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         opts = Options(inputs=[a.series], scale=a.scale, out=Path(tmp) / "out", format=a.format,
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     lines = [
         f"## metazoom-upscale on vs-seg-001-t1, x{a.scale:g}, Meta-SRGAN, {a.device.upper()} ({datetime.now():%Y-%m-%d})",
         "",
-        f"Machine: {_cpu_name()}, {os.cpu_count()} cores (load average {load:.1f} when the run started), torch {torch.__version__} with {torch.get_num_threads()} threads; "
+        f"Machine: {_cpu_name()}, {os.cpu_count()} cores (load average {loadavg:.1f} when the run started), torch {torch.__version__} with {torch.get_num_threads()} threads; "
         f"bf16 trunk: {up.bf16}. Weights: bundled `{up.info.path.name if up.info.path else '?'}` "
         f"({'trained' if up.info.trained else 'UNTRAINED'}; speed does not depend on training).",
         "",

@@ -34,6 +34,8 @@ from .latest_worker import LatestOnlyWorker
 
 log = logging.getLogger(__name__)
 
+#: How long a Meta-SRGAN frame waits for its bicubic frame to be done first.
+BICUBIC_FIRST_S = 0.05
 #: Default feature cache: eight 512x512 slices (~68 MB each).
 DEFAULT_CACHE_BYTES = 600 * 2**20
 
@@ -78,7 +80,9 @@ class ZoomRenderer:
         self.encode_ms: dict[SliceKey, float] = {}
         sr_threads = sr_threads or default_sr_threads()
         self._bicubic = LatestOnlyWorker("metazoom-bicubic", self._bicubic_job, _numba_threads(1))
-        self._sr = LatestOnlyWorker("metazoom-sr", self._sr_job, _numba_threads(sr_threads))
+        self._bicubic_done = 0  # generation of the newest finished bicubic frame
+        self._bicubic_cond = threading.Condition()
+        self._sr = LatestOnlyWorker("metazoom-sr", self._sr_job, _numba_threads(sr_threads, torch_threads=sr_threads))
         # background encodes take one core, leaving the rest to the GUI and the frames
         self._prefetch = LatestOnlyWorker("metazoom-prefetch", self._prefetch_job, _numba_threads(1, torch_threads=1))
         if upscaler is not None:
@@ -170,9 +174,15 @@ class ZoomRenderer:
         except Exception as e:  # shown in the overlay, the app goes on
             log.exception("bicubic frame failed")
             frame = Frame(req, "bicubic", None, error=f"{type(e).__name__}: {e}")
+        with self._bicubic_cond:
+            self._bicubic_done = max(self._bicubic_done, req.generation)
+            self._bicubic_cond.notify_all()
         self.on_frame(frame)
 
     def _sr_job(self, req: FrameRequest) -> None:
+        # the instant frame first: on a small machine the two would share the cores
+        with self._bicubic_cond:
+            self._bicubic_cond.wait_for(lambda: self._bicubic_done >= req.generation or self.is_stale(req), timeout=BICUBIC_FIRST_S)
         if self.is_stale(req):
             return
         upscaler = self.upscaler
