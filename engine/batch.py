@@ -171,6 +171,7 @@ def _jobs(opts: Options) -> list[Job]:
 
 # -- one job -------------------------------------------------------------------------
 _UPSCALERS: dict = {}  # per process: loaded once, reused by every job
+_WORKER_THREADS: int | None = None  # set in --jobs workers: their share of the cores
 
 
 def _upscaler(opts: Options):
@@ -182,6 +183,10 @@ def _upscaler(opts: Options):
 
         _UPSCALERS.clear()
         _UPSCALERS[key] = load_upscaler(opts.weights, device=opts.device)
+        if _WORKER_THREADS is not None:  # torch is imported only now: bicubic jobs never pay for it
+            import torch
+
+            torch.set_num_threads(_WORKER_THREADS)
     return _UPSCALERS[key]
 
 
@@ -247,14 +252,15 @@ def _interrupt(signum, frame):
 
 
 def _init_worker(q, cancel, threads: int) -> None:
-    global _QUEUE, _CANCEL
+    global _QUEUE, _CANCEL, _WORKER_THREADS
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; we stop between slices
     signal.signal(signal.SIGTERM, _interrupt)
     _QUEUE, _CANCEL = q, cancel
     warnings.filterwarnings("ignore", category=UserWarning, message=".*UNTRAINED.*")
-    import torch
-
-    torch.set_num_threads(threads)
+    # each worker gets its share of the cores: torch when it loads (``_upscaler``),
+    # numba (bicubic kernels) from the environment, read when it is first imported
+    _WORKER_THREADS = threads
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)
 
 
 def _worker(job: Job, opts: Options) -> Result:

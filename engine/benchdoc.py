@@ -13,29 +13,31 @@ HEADER = "# MetaZoom benchmarks\n\nEach section is written by the script it name
 
 
 def machine() -> str:
-    """One line describing the machine the numbers come from."""
+    """One line describing the machine the numbers come from, with its load: the
+    machine is shared, and other work on it slows every timing."""
     import torch
 
-    cpu = platform.processor() or "?"
+    cpu = platform.processor() or platform.machine() or "?"
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        info = Path("/proc/cpuinfo").read_text()
     except OSError:
-        pass
-    flags = ""
-    try:
-        txt = Path("/proc/cpuinfo").read_text()
-        flags = ", AVX512-BF16" if "avx512_bf16" in txt else (", AVX-512" if "avx512f" in txt else "")
-    except OSError:
-        pass
+        info = ""
+    for line in info.splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    flags = ", AVX512-BF16" if "avx512_bf16" in info else (", AVX-512" if "avx512f" in info else "")
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{cpu} ({os.cpu_count()} cores{flags}), {gpu}, Python {platform.python_version()}, torch {torch.__version__}"
+    try:
+        load = f"; load average {os.getloadavg()[0]:.1f} when measured"
+    except (AttributeError, OSError):  # not on this platform
+        load = ""
+    return f"{cpu} ({os.cpu_count()} cores{flags}), {gpu}, Python {platform.python_version()}, torch {torch.__version__}{load}"
 
 
 def write_section(name: str, body: str, path: Path = DOC) -> Path:
-    """Replace (or append) the section ``name`` of the benchmarks document."""
+    """Replace (or append) the section ``name`` of the benchmarks document (atomically:
+    an interrupted benchmark never leaves a half-written file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = path.read_text() if path.exists() else HEADER
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
@@ -44,5 +46,10 @@ def write_section(name: str, body: str, path: Path = DOC) -> Path:
         text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path

@@ -9,13 +9,31 @@ class MetaZoomError(Exception):
     """Base of every error the engine raises on purpose."""
 
 
-class WeightsError(MetaZoomError):
-    """A weights file is missing, corrupt, truncated, foreign or mismatched."""
+def _rebuild(cls, message, state):
+    err = Exception.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class PathError(MetaZoomError):
+    """An error about one file or folder: ``.path`` (None when there is none) and
+    ``.reason`` in words; ``str(err)`` is ``"<path>: <reason>"``.  The typed errors of
+    the engine's parts (weights, scans, export) derive from it."""
 
     def __init__(self, path, reason: str):
         self.path = Path(path) if path is not None else None
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}" if self.path else reason)
+        super().__init__(f"{self.path}: {reason}" if self.path is not None else reason)
+
+    def __reduce__(self):
+        # the default (cls(*args)) would call __init__ with the one formatted message:
+        # rebuild from the attributes instead, so the errors cross process boundaries
+        return _rebuild, (type(self), str(self), dict(self.__dict__))
+
+
+class WeightsError(PathError):
+    """A weights file is missing, corrupt, truncated, foreign or mismatched."""
 
 
 class UntrainedWeightsWarning(UserWarning):

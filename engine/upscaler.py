@@ -119,7 +119,13 @@ class Upscaler:
             raise ValueError(f"expected a 2D slice, got shape {x.shape}")
         if x.shape[0] < 1 or x.shape[1] < 1:
             raise ValueError(f"empty slice {x.shape}")
-        lo, hi = intensity_range if intensity_range is not None else self.intensity_range(x)
+        if intensity_range is None:
+            lo, hi = self.intensity_range(x)
+        else:
+            lo, hi = (float(v) for v in intensity_range)
+            if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+                # an empty range would divide by zero and render NaN/Inf as if it were an image
+                raise ValueError(f"intensity_range must be finite (lo, hi) with lo < hi, got {intensity_range!r}")
         x = np.nan_to_num(x, nan=lo, posinf=hi, neginf=lo)
         v = ((x - lo) / (hi - lo) - self.mean) / self.std
         return np.ascontiguousarray(v, dtype=np.float32), float(lo), float(hi)

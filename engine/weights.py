@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 import warnings
@@ -128,9 +129,19 @@ def read_info(path) -> WeightsInfo:
         lo, hi = (float(v) for v in meta.get("scale_range", (1.1, 4.0)))
     except (TypeError, ValueError):
         raise WeightsError(side, "scale_range must be two numbers") from None
+    for key in ("normalization", "training", "metrics"):
+        if not isinstance(meta.get(key) or {}, dict):
+            raise WeightsError(side, f"{key} must be a JSON object, got {type(meta[key]).__name__}")
+    normalization = {**DEFAULT_NORMALIZATION, **(meta.get("normalization") or {})}
+    try:  # the Upscaler divides by std and scales every slice with these
+        numbers = [float(normalization[k]) for k in ("mean", "std", "low_percentile", "high_percentile")]
+    except (TypeError, ValueError):
+        numbers = [math.nan]
+    if not all(math.isfinite(v) for v in numbers) or numbers[1] <= 0:
+        raise WeightsError(side, "normalization needs finite numbers mean, std > 0 and the percentiles")
     return WeightsInfo(
         arch=arch,
-        normalization={**DEFAULT_NORMALIZATION, **(meta.get("normalization") or {})},
+        normalization=normalization,
         scale_range=(lo, hi),
         training=meta.get("training") or {"trained": False},
         metrics=meta.get("metrics") or {},
@@ -149,7 +160,10 @@ def load_weights(path=None, *, expect: str | None = None, warn_untrained: bool =
     info = read_info(path)
     if expect is not None and info.arch["name"] != expect:
         raise WeightsError(path, f"holds a {info.arch['name']!r} network, but a {expect!r} network is needed")
-    blob = path.read_bytes()
+    try:
+        blob = path.read_bytes()
+    except OSError as e:
+        raise WeightsError(path, f"cannot read it ({e.strerror or e})") from None
     digest = hashlib.sha256(blob).hexdigest()
     if digest != info.sha256:
         raise WeightsError(path, f"sha256 mismatch: file is corrupt or truncated (got {digest[:12]}..., sidecar says {info.sha256[:12]}...)")

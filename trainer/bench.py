@@ -9,7 +9,7 @@ exact patch sizes of every training scale (HR <= 96x96), for:
   pixel*, the 3x3xC windows gathered per output pixel, then multiplied),
 
 and, for ours, the update with the discriminator (adversarial term) too.  Prints
-steps/s and writes ``docs/BENCH_TRAIN.md``.  Numbers depend on what else the machine
+steps/s and writes the section "train" of ``docs/BENCHMARKS.md``.  Numbers depend on what else the machine
 runs; the load average is printed with them.
 """
 
@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from engine import networks
+from engine.benchdoc import machine, write_section
 from engine.geometry import ZoomGrid, coordinates
 from engine.render.phase_table import scale_input
 from engine.render.torch_upscale import _bicubic_torch, meta_upscale
@@ -36,7 +35,6 @@ from .discriminator import Discriminator
 from .fast_upscale import meta_upscale_cpu
 from .losses import adversarial_d_half, adversarial_g
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def paper_style_upscale(model, lr: torch.Tensor, scale, feats: torch.Tensor) -> torch.Tensor:
@@ -164,9 +162,9 @@ def main(argv=None) -> int:
     print(f"speed-up over the paper-style path (same scales): {paper / ours_sub:.1f}x wall, {cpu_ratio:.1f}x CPU time; load average {load0:.1f} -> {load1:.1f}")
     if not args.no_write:
         lines = [
-            "# Training speed (generator updates, minibatch 8, HR patches <= 96x96)",
+            "## Training speed (`python -m trainer.bench`: generator updates, minibatch 8, HR patches <= 96x96)",
             "",
-            f"Machine: {platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} threads; "
+            f"Machine: {machine()}; {args.threads} threads; "
             f"load average {load0:.1f} -> {load1:.1f} during the run (the cores are shared, so treat numbers as lower bounds). "
             "Regenerate with `python -m trainer.bench`.",
             "",
@@ -190,11 +188,8 @@ def main(argv=None) -> int:
             "- engine: `engine.render.torch_upscale.meta_upscale` (exact stride-Q convolutions; Q_y*Q_x of them), float32 trunk.",
             "- paper: weight network per output pixel, windows gathered per output pixel (Meta-SR's code), float32 trunk.",
         ]
-        path = ROOT / "docs" / "BENCH_TRAIN.md"
-        tmp = path.with_suffix(".md.part")
-        tmp.write_text("\n".join(lines) + "\n")
-        tmp.replace(path)
-        print(f"wrote {path}")
+        
+        print(f"wrote {write_section('train', chr(10).join(lines))}")
     return 0
 
 

@@ -14,7 +14,7 @@ DEFAULTS: dict = {
     "seed": 0,
     "out": "runs/meta_srgan",
     "steps": 1000,
-    "model": {"name": "meta_srgan", "args": {"residual_bicubic": True}, "init": ""},
+    "model": {"name": "meta_srgan", "args": {"residual_bicubic": True, "scale_gate": True}, "init": ""},
     "data": {
         "root": ".",
         "batch": 8,

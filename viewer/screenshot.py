@@ -53,11 +53,20 @@ class ScreenshotWhenReady(QObject):
         QTimer.singleShot(50, self._save)  # let the last frame paint
 
     def _save(self) -> None:
-        if not self.ready():  # a later request (a resize, a layout change) is still coming
+        # deliver what is pending first (under X11 the window's final size can arrive
+        # after the first frame), then make sure the frames on screen are still current
+        QApplication.processEvents()
+        if not self.ready():  # a later request (a resize, a layout change) is coming
+            self._saving = False
+            return
+        request = self.win.live.request
+        image = self.win.grab()
+        if self.win.live.request is not request or not self.ready():
+            # grabbing ran a pending layout (X11) that moved the view: wait for its frames
             self._saving = False
             return
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        ok = self.win.grab().save(str(self.out))
+        ok = image.save(str(self.out))
         if ok:
             print(f"saved {self.out}", file=sys.stderr)
         self.exit_code = 0 if ok else 1

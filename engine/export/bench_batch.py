@@ -3,15 +3,14 @@
 
     .venv/bin/python -m engine.export.bench_batch [--slices 0:6] [--format dicom] [--device cpu]
 
-Prints the numbers and writes them as a Markdown section to ``docs/BENCH_BATCH.md``.
+Prints the numbers and writes them into the section "batch-<device>" of
+``docs/BENCHMARKS.md`` (``engine.benchdoc``).
 Only a handful of slices by default: the machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 import warnings
@@ -21,19 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..benchdoc import machine, write_section
+
 ROOT = Path(__file__).resolve().parents[2]
 SERIES = ROOT.parent / "shared" / "data" / "dicom" / "vs-seg-001-t1"
-DOC = ROOT / "docs" / "BENCH_BATCH.md"
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main(argv=None) -> int:
@@ -48,13 +38,13 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", type=float, default=2.0)
     ap.add_argument("--format", default="dicom", choices=("dicom", "nifti", "png", "tiff"))
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--no-doc", action="store_true", help="print only, do not write docs/BENCH_BATCH.md")
+    ap.add_argument("--no-doc", action="store_true", help="print only, do not write docs/BENCHMARKS.md")
     a = ap.parse_args(argv)
     if not a.series.exists():
         print(f"needs {a.series} (../shared/data is not beside this checkout)")
         return 1
     warnings.simplefilter("ignore", UntrainedWeightsWarning)
-    loadavg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    machine_line = machine()  # the load average before the run
 
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         opts = Options(inputs=[a.series], scale=a.scale, out=Path(tmp) / "out", format=a.format,
@@ -97,7 +87,9 @@ def main(argv=None) -> int:
     lines = [
         f"## metazoom-upscale on vs-seg-001-t1, x{a.scale:g}, Meta-SRGAN, {a.device.upper()} ({datetime.now():%Y-%m-%d})",
         "",
-        f"Machine: {_cpu_name()}, {os.cpu_count()} cores (load average {loadavg:.1f} when the run started), torch {torch.__version__} with {torch.get_num_threads()} threads; "
+        "Reproduce: `.venv/bin/python -m engine.export.bench_batch` (rewrites this section).",
+        "",
+        f"Machine: {machine_line}; torch with {torch.get_num_threads()} threads; "
         f"bf16 trunk: {up.bf16}. Weights: bundled `{up.info.path.name if up.info.path else '?'}` "
         f"({'trained' if up.info.trained else 'UNTRAINED'}; speed does not depend on training).",
         "",
@@ -123,10 +115,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines)
     print(text)
     if not a.no_doc:
-        DOC.parent.mkdir(parents=True, exist_ok=True)
-        header = "# Batch tool benchmark\n\nReproduce: `.venv/bin/python -m engine.export.bench_batch` (writes this file).\n\n"
-        DOC.write_text(header + text)
-        print(f"wrote {DOC}")
+        print(f"wrote {write_section(f'batch-{a.device}', text)}")
     return 0
 
 

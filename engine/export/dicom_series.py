@@ -24,6 +24,11 @@ from .values import ValueMapping
 _NAMESPACE = uuid.UUID("0c7f6e52-9a3e-4d8e-b0a4-6d657461a00e")
 
 
+def source_key(volume) -> str:
+    """What names the source in seeded UIDs: its SeriesInstanceUID, else its first file."""
+    return volume.meta.series_uid or "|".join(str(p) for p in volume.source[:1])
+
+
 class UidMaker:
     """New UIDs: random (``2.25.<uuid4>``), or ``2.25.<uuid5(seed, parts)>`` when a
     seed is given, so a test (or a re-run with the same seed) gets the same UIDs."""
@@ -70,7 +75,7 @@ class DicomWriter:
         extra = volume.meta.extra
         self.headers = extra.get("dicom_headers")
         self.frames = [f[1] for f in extra["dicom_frames"]] if extra.get("dicom_frames") else None
-        self.source_key = volume.meta.series_uid or "|".join(str(p) for p in volume.source[:1])
+        self.source_key = source_key(volume)
         self.written = 0
 
     def _header(self, k: int):
@@ -149,7 +154,7 @@ class DicomExportContext:
         # the de-identification mapping does not (one source UID, one replacement)
         uids = UidMaker(f"{req.uid_seed}|x{req.scale!r}" if req.uid_seed is not None else None)
         deid = Deidentifier(req.uid_seed) if req.anonymize else None
-        key = meta.series_uid or "|".join(str(p) for p in volume.source[:1])
+        key = source_key(volume)
         study = meta.study_uid or uids.new("study", key)
         for_uid = meta.frame_of_reference_uid or uids.new("frame-of-reference", key)
         if deid is not None:
@@ -172,7 +177,7 @@ def series_writer(plan, stream, staging, provenance, mapping, window, created, s
     offset = 1000 * (1 + [s.tag for s in plan.streams].index(stream.tag))
     label = f"MetaZoom {'SR' if stream.sr_scale is not None else 'bicubic'} x{req.scale:g}"
     src_desc = "" if req.anonymize else (getattr(first, "SeriesDescription", "") if first is not None else meta.description)
-    key = meta.series_uid or "|".join(str(p) for p in volume.source[:1])
+    key = source_key(volume)
     series = DicomSeries(
         uid=shared.uids.new("series", stream.tag, key),
         number=number + offset,

@@ -6,18 +6,11 @@ and show ``str(err)``: ``"<path>: <reason>"``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ..errors import MetaZoomError
+from ..errors import PathError
 
 
-class ExportError(MetaZoomError):
+class ExportError(PathError):
     """An export could not be done.  ``.path``: the file or folder concerned; ``.reason``: why."""
-
-    def __init__(self, path, reason: str):
-        self.path = Path(path) if path is not None else None
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}" if self.path is not None else reason)
 
 
 class TargetExistsError(ExportError):

@@ -84,13 +84,18 @@ class NiftiWriter:
         self.expected = expected_slices
         self.written = 0
         self._raw = staging.open(final)
-        gz = str(final).lower().endswith(".gz")
-        self._out = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=1) if gz else self._raw
-        header.write_to(self._out)
-        offset = int(header.get_data_offset())
-        here = self._out.tell()
-        if here < offset:
-            self._out.write(b"\0" * (offset - here))
+        self._out = self._raw
+        try:
+            if str(final).lower().endswith(".gz"):
+                self._out = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=1)
+            header.write_to(self._out)
+            offset = int(header.get_data_offset())
+            here = self._out.tell()
+            if here < offset:
+                self._out.write(b"\0" * (offset - here))
+        except BaseException:  # not yet registered for discard(): release the file here
+            self.discard()
+            raise
         self.shape = header.get_data_shape()
 
     def add(self, index: int, image: np.ndarray, where: dict | None = None) -> None:

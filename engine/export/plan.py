@@ -23,7 +23,7 @@ from ..io.volume import PLANES
 from .errors import ExportRequestError
 from .paths import refuse_existing, refuse_source
 from .request import FORMATS, PLANE_FORMATS, ExportRequest
-from .slices import Method, check_scale, check_size, slice_indices, sr_part
+from .slices import Method, check_scale, check_size, check_values, slice_indices, sr_part
 
 _SUFFIXES = {"nifti": (".nii.gz", ".nii"), "tiff": (".tif", ".tiff"), "png": (".png",), "dicom": (".dcm",)}
 
@@ -99,6 +99,7 @@ def plan_export(request: ExportRequest) -> ExportPlan:
     sr = request.upscaler is not None
     scale = check_scale(request.scale, sr)
     request.scale = scale
+    check_values(request.window, request.intensity_range if sr else None)
 
     if fmt in PLANE_FORMATS:
         plane = request.plane or "axial"

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime, timezone
 
+import numpy as np
+
 from ..io.display import display_slice
 from .dicom_series import DicomExportContext, series_writer
 from .errors import ExportWriteError
@@ -113,7 +115,11 @@ def _write(plan: ExportPlan, staging_args, shared, provenances, mapping, window,
 
 
 def _source_rescale(volume) -> tuple[float, float] | None:
-    """The (slope, intercept) every source DICOM slice shares, if they share one."""
+    """The (slope, intercept) every source DICOM slice shares, if they share one and the
+    voxels lie on its grid.  (An enhanced multi-frame file keeps its rescale in per-frame
+    functional groups its top-level header does not show: "no RescaleSlope" there does
+    not mean whole numbers, and storing its 0.01-step values with slope 1 would round
+    them away.)"""
     headers = volume.meta.extra.get("dicom_headers") or []
     pairs = set()
     for h in headers:
@@ -121,7 +127,22 @@ def _source_rescale(volume) -> tuple[float, float] | None:
             pairs.add((float(h.get("RescaleSlope", 1) or 1), float(h.get("RescaleIntercept", 0) or 0)))
         except (TypeError, ValueError):
             return None
-    return pairs.pop() if len(pairs) == 1 else None
+    if len(pairs) != 1:
+        return None
+    slope, intercept = pairs.pop()
+    if not (np.isfinite(slope) and np.isfinite(intercept) and slope > 0):
+        return None
+    vox = volume.voxels
+    step = max(1, int(round((vox.size / (1 << 18)) ** (1 / 3))))  # a strided sample, ~256k voxels
+    sample = np.asarray(vox[::step, ::step, ::step], dtype=np.float64)
+    sample = sample[np.isfinite(sample)]
+    if sample.size:
+        stored = (sample - intercept) / slope
+        # float32 voxels carry a relative error of ~1e-7: allow it, in stored units
+        tol = 1e-3 + 4 * np.finfo(np.float32).eps * float(np.abs(sample).max()) / slope
+        if float(np.max(np.abs(stored - np.rint(stored)))) > tol:
+            return None
+    return slope, intercept
 
 
 def _source_slice(plan: ExportPlan, index: int):

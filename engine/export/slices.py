@@ -71,6 +71,25 @@ def check_scale(scale: float, sr: bool) -> float:
     return scale
 
 
+def check_values(window, intensity_range) -> None:
+    """Refuse a window or a Meta-SRGAN intensity range that would divide by zero."""
+    if window is not None:
+        try:
+            ok = np.isfinite(float(window.center)) and np.isfinite(float(window.width)) and float(window.width) > 0
+        except (AttributeError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ExportRequestError(None, f"the window needs a finite center and a positive width, got {window!r}")
+    if intensity_range is not None:
+        try:
+            lo, hi = (float(v) for v in intensity_range)
+            ok = np.isfinite(lo) and np.isfinite(hi) and hi > lo
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ExportRequestError(None, f"intensity_range must be finite (lo, hi) with lo < hi, got {intensity_range!r}")
+
+
 def sr_part(scale: float) -> float:
     """The zoom Meta-SRGAN runs at: ``scale`` up to x4, x4 above (bicubic does the rest)."""
     return min(scale, SR_SCALE_MAX)

@@ -28,7 +28,11 @@ class TiffWriter:
         self.window = window
         self.provenance = provenance
         self._file = staging.open(final)
-        self._tif = tifffile.TiffWriter(self._file, bigtiff=expected_bytes > _BIGTIFF_BYTES)
+        try:
+            self._tif = tifffile.TiffWriter(self._file, bigtiff=expected_bytes > _BIGTIFF_BYTES)
+        except BaseException:  # not yet registered for discard(): release the file here
+            self._file.close()
+            raise
 
     def add(self, index: int, image: np.ndarray, where: dict) -> None:
         m, w = self.mapping, self.window

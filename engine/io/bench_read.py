@@ -1,6 +1,8 @@
 """Reading benchmark: open times and peak memory for the issue's targets.
 
-    python -m engine.io.bench_read [--data ../shared/data] [--repeat 5] [--out docs/BENCH_READ.md]
+    python -m engine.io.bench_read [--data ../shared/data] [--repeat 5] [--no-write]
+
+Writes the section "read" of docs/BENCHMARKS.md (``engine.benchdoc``).
 
 Cases: the 120-slice 512x512 DICOM series ``dicom/vs-seg-001-t1`` (target <= 1.5 s),
 a 256^3 int16 NIfTI written to a temporary folder, uncompressed and gzipped
@@ -18,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -28,6 +28,8 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+
+from ..benchdoc import DOC, machine, write_section
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -125,27 +127,11 @@ def _make_nifti(folder: Path) -> tuple[Path, Path]:
     return nii, gz
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        load = f", load average {os.getloadavg()[0]:.1f} at the start (other work on the machine slows these times)"
-    except OSError:
-        load = ""
-    return f"{cpu}, {os.cpu_count()} logical CPU(s), Python {platform.python_version()}{load}"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder (default ../shared/data)")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCH_READ.md", help="Markdown section to write")
+    ap.add_argument("--out", type=Path, default=DOC, help="the benchmarks document (section 'read' is replaced)")
     ap.add_argument("--no-write", action="store_true", help="print only")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--rss-child", help=argparse.SUPPRESS)
@@ -158,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_fresh_rss_child(args.rss_child)))
         return 0
 
-    machine = _machine()
+    machine_line = machine()
     rows = []
     with tempfile.TemporaryDirectory(prefix="metazoom-bench-") as tmp:
         cases = []
@@ -183,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     md = [
         "## Reading (engine.io)",
         "",
-        f"`python -m engine.io.bench_read` on {machine}; median of {args.repeat} warm runs of `engine.io.load(path)`",
+        f"`python -m engine.io.bench_read` on {machine_line}; median of {args.repeat} warm runs of `engine.io.load(path)`",
         "(includes `open_scan`), first run separately. Peak memory in a fresh process per case, as a multiple of the",
         "float32 voxel bytes: `tracemalloc` peak, and the growth of the peak resident set over one load (Linux VmHWM",
         "reset after the imports).",
@@ -202,11 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     if not args.no_write:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp_out = args.out.with_suffix(".md.tmp")
-        tmp_out.write_text(text)
-        os.replace(tmp_out, args.out)
-        print(f"wrote {args.out}")
+        print(f"wrote {write_section('read', text, args.out)}")
     return 0
 
 

@@ -6,18 +6,11 @@ The GUI edge and the CLIs catch ``ScanError`` (a ``MetaZoomError``) and show
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ..errors import MetaZoomError
+from ..errors import PathError
 
 
-class ScanError(MetaZoomError):
+class ScanError(PathError):
     """A scan could not be opened.  ``.path``: the file or folder; ``.reason``: why, in words."""
-
-    def __init__(self, path, reason: str):
-        self.path = Path(path) if path is not None else None
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}" if self.path is not None else reason)
 
 
 class ScanNotFoundError(ScanError):

@@ -7,8 +7,35 @@ contiguous floats) and its filter from the phase table.
 
 from __future__ import annotations
 
+import threading
+
+import numba
 import numpy as np
 from numba import njit, prange
+
+_launch_lock = threading.Lock()
+_layer_threadsafe = False
+
+
+def _launch(kernel, *args):
+    """Run a ``parallel=True`` kernel, safely from any thread.
+
+    Numba's OpenMP and TBB threading layers accept launches from several threads at
+    once; its fallback ``workqueue`` layer (what a machine without either gets, e.g.
+    macOS wheels without libomp) aborts the whole process instead ("Concurrent access
+    has been detected").  The viewer renders SR, bicubic and prefetch on separate
+    threads, so under ``workqueue`` launches are serialised; under OpenMP/TBB no lock.
+    """
+    global _layer_threadsafe
+    if not _layer_threadsafe:
+        try:  # known only after the first launch, and fixed from then on
+            _layer_threadsafe = numba.threading_layer() in ("omp", "tbb")
+        except ValueError:
+            pass
+    if _layer_threadsafe:
+        return kernel(*args)
+    with _launch_lock:
+        return kernel(*args)
 
 
 def column_groups(q_x: np.ndarray, n_phase_x: int):
@@ -18,8 +45,19 @@ def column_groups(q_x: np.ndarray, n_phase_x: int):
     return order.astype(np.int64), starts.astype(np.int64)
 
 
-@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def meta_upscale_kernel(feats, row_stride, channels, table, n_phase_x, src_y, q_y, order_x, group_start, src_x, q_x, out):
+    """out[i, j] = <window(src_y[i], src_x[j]), filter(q_y[i], q_x[j])>: see ``_meta_upscale``."""
+    return _launch(_meta_upscale, feats, row_stride, channels, table, n_phase_x, src_y, q_y, order_x, group_start,
+                   src_x, q_x, out)
+
+
+def separable_kernel(img, rows_idx, rows_w, cols_idx, cols_w, out):
+    """Separable resampling into ``out``: see ``_separable``."""
+    return _launch(_separable, img, rows_idx, rows_w, cols_idx, cols_w, out)
+
+
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def _meta_upscale(feats, row_stride, channels, table, n_phase_x, src_y, q_y, order_x, group_start, src_x, q_x, out):
     """out[i, j] = <window(src_y[i], src_x[j]), filter(q_y[i], q_x[j])>, 576 terms.
 
     ``feats``: the zero-padded features flattened from (h + 2, w + 2, C), so a
@@ -84,7 +122,7 @@ def meta_upscale_kernel(feats, row_stride, channels, table, n_phase_x, src_y, q_
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def separable_kernel(img, rows_idx, rows_w, cols_idx, cols_w, out):
+def _separable(img, rows_idx, rows_w, cols_idx, cols_w, out):
     """out[i, j] = sum_a sum_b rows_w[i, a] cols_w[j, b] img[rows_idx[i, a], cols_idx[j, b]].
 
     Two passes (columns then rows) with the taps precomputed per output row/col.

@@ -1,5 +1,8 @@
 """The public API other packages rely on."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -40,6 +43,20 @@ def test_bad_inputs(bundled):
         bundled.encode(np.zeros((3, 4, 5), np.float32))
     with pytest.raises(TypeError):
         bundled.render(np.zeros((4, 4)), 2.0)
+    with pytest.raises(ValueError, match="intensity_range"):
+        bundled.encode(np.zeros((4, 4), np.float32), intensity_range=(3.0, 3.0))
+
+
+def test_reading_scans_does_not_import_torch():
+    """``engine`` loads torch and numba on first use of a name that needs them, so
+    ``import engine.io`` and ``metazoom-upscale --help`` start fast; the API is unchanged."""
+    code = "import sys, engine, engine.io, engine.batch; print(sorted({'torch', 'numba'} & set(sys.modules)))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", (r.stdout, r.stderr[-2000:])
+    from engine import Upscaler, bicubic, load_upscaler  # noqa: F401  (the lazy names import as before)
+
+    assert all(hasattr(engine, n) for n in engine.__all__) and set(engine.__all__) <= set(dir(engine))
+    assert engine.Upscaler is Upscaler and bicubic.__module__ == "engine.render.bicubic"
 
 
 def test_device_choice():

@@ -61,6 +61,18 @@ def test_foreign_sidecar_and_missing_sidecar(saved):
         load_weights(p)
 
 
+@pytest.mark.parametrize("field, value", [("normalization", [0.3, 0.1]), ("normalization", {"std": 0}),
+                                          ("normalization", {"mean": "a lot"}), ("training", "yes"), ("metrics", 3)])
+def test_malformed_sidecar_fields(saved, field, value):
+    _, p = saved
+    side = sidecar_path(p)
+    meta = json.loads(side.read_text())
+    meta[field] = value
+    side.write_text(json.dumps(meta))
+    with pytest.raises(WeightsError, match=field):
+        load_weights(p)
+
+
 def test_mismatched_architecture(saved):
     _, p = saved
     side = sidecar_path(p)

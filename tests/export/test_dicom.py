@@ -112,6 +112,23 @@ def test_values_with_rescale_keep_their_units(tmp_path):
     np.testing.assert_allclose(values, want, atol=float(d.RescaleSlope))
 
 
+def test_fine_values_without_a_header_rescale_keep_their_precision(tmp_path):
+    """An enhanced multi-frame source keeps its rescale (here 0.01 steps) in per-frame
+    groups, not in the top-level header: the export must not round to whole numbers."""
+    paths = write_dicom_series(tmp_path / "src")
+    vol = volume_from_dicom(paths)
+    for h in vol.meta.extra["dicom_headers"]:
+        for kw in ("RescaleSlope", "RescaleIntercept"):
+            if kw in h:
+                delattr(h, kw)
+    vol.voxels[...] = np.round(vol.voxels / 100.0, 2)  # 1.00 .. 35.00 in 0.01 steps
+    dss, _ = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", slices=0))
+    d = dss[0]
+    values = d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept)
+    want = np.clip(bicubic(vol.voxels[:, :, 0], 2.0), vol.voxels.min(), vol.voxels.max()).T
+    np.testing.assert_allclose(values, want, atol=1e-3)
+
+
 def test_secondary_capture_from_nifti_keeps_geometry(tmp_path):
     vol = make_nifti(tmp_path / "scan.nii.gz")
     dss, outs = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", slices=(0, 2)))

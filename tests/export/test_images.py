@@ -90,6 +90,8 @@ def test_requests_that_cannot_be_done_are_refused_before_any_work(nifti_volume, 
         (dict(format="jpeg"), "format must be"),
         (dict(format="png", slices=(0, 2), destination=tmp_path / "one.png"), "holds one slice"),
         (dict(scale=2000), "pixel limit"),
+        (dict(format="png", window=WindowPreset("flat", 100.0, 0.0)), "positive width"),
+        (dict(upscaler=small_upscaler, intensity_range=(5.0, 5.0)), "lo < hi"),
     ]
     for kwargs, message in cases:
         args = dict(volume=v, destination=tmp_path / "o", upscaler=None, scale=2.0, format="nifti") | kwargs

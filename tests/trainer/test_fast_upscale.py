@@ -12,10 +12,11 @@ from trainer.data.scales import exact_sizes
 from trainer.fast_upscale import meta_upscale_cpu
 
 
-@pytest.mark.parametrize("scale", [1.1, 2.0, 2.3, 3.7])
-def test_numba_upscale_matches_engine(scale):
+@pytest.mark.parametrize("scale, gate", [(1.1, False), (2.0, False), (2.3, True), (3.7, False), (1.1, True)])
+def test_numba_upscale_matches_engine(scale, gate):
     torch.manual_seed(0)
-    model = networks.make({"name": "meta_srgan", "args": {"channels": 8, "blocks": 1, "hidden": 16, "residual_bicubic": True}})
+    args = {"channels": 8, "blocks": 1, "hidden": 16, "residual_bicubic": True, "scale_gate": gate}
+    model = networks.make({"name": "meta_srgan", "args": args})
     torch.nn.init.normal_(model.weights.net[2].weight, std=0.05)
     m, n = exact_sizes(scale, 48)
     lr = torch.randn(2, 1, m, m)

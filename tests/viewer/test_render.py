@@ -6,7 +6,6 @@ import threading
 import time
 
 import numpy as np
-import pytest
 
 from engine import bicubic
 from viewer.render.feature_cache import FeatureCache
@@ -125,10 +124,10 @@ def test_prefetch_encodes_neighbours_into_the_cache():
     keys = [SliceKey(1, "axial", i, True) for i in (4, 6)]
     r.prefetch([(k, lambda: np.zeros((8, 8), np.float32)) for k in keys])
     deadline = time.time() + 5
-    while time.time() < deadline and not all(k in r.cache for k in keys):
+    while time.time() < deadline and not all(r.cached(k) for k in keys):
         time.sleep(0.01)
     r.shutdown()
-    assert all(k in r.cache for k in keys)
+    assert all(r.cached(k) for k in keys)
 
 
 def test_sr_frame_at_and_above_x4():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.viewport import Viewport
-from .frames import SliceKey, bicubic_frame, sr_frame, sr_scale_for
+from .frames import bicubic_frame, sr_frame, sr_scale_for
 
 GAP_RGB = (42, 45, 49)
 
@@ -46,9 +46,10 @@ def _canvas(vp: Viewport, frame: np.ndarray | None, region) -> np.ndarray:
     return out
 
 
-def render_panes(panes, shape, spacing, zoom, center, pixels, key: SliceKey, window, factor: float, upscaler, cache, swipe=0.5, diff_lut=None):
-    """``panes``: [(role, (width, height))] as on screen.  Returns [PaneShot] at
-    ``factor`` times the pixels, the same field of view."""
+def render_panes(panes, shape, spacing, zoom, center, pixels, key, window, factor: float, upscaler, cache, swipe=0.5, diff_lut=None):
+    """``panes``: [(role, (width, height))] as on screen; ``key``: the slice's key in
+    the feature ``cache``.  Returns [PaneShot] at ``factor`` times the pixels, the same
+    field of view."""
     lo, hi = window[0] - window[1] / 2, window[0] + window[1] / 2
     shots = []
     frames = {}

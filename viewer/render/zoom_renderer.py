@@ -130,11 +130,20 @@ class ZoomRenderer:
             self._prefetch_version += 1
 
     def set_upscaler(self, upscaler) -> None:
-        self.wait_idle(30)
+        """Swap the engine (device change).  Jobs in flight finish with the old one;
+        cache entries are keyed by engine, so its features are never mixed in."""
         self.upscaler = upscaler
         self.cache.clear()
         if upscaler is not None:
             self._warm()
+
+    def cache_key(self, upscaler, key: SliceKey):
+        """Features are per slice and per engine (a device change re-encodes)."""
+        return (id(upscaler), key)
+
+    def cached(self, key: SliceKey) -> bool:
+        """Whether this slice's features (for the current engine) are in the cache."""
+        return self.cache_key(self.upscaler, key) in self.cache
 
     def clear(self) -> None:
         """Forget every cached slice (a new scan was opened)."""
@@ -155,14 +164,14 @@ class ZoomRenderer:
             w.stop()
 
     # -- jobs (worker threads) -------------------------------------------------
-    def _encode(self, key: SliceKey, pixels_fn: Callable):
+    def _encode(self, upscaler, key: SliceKey, pixels_fn: Callable):
         def compute():
             t0 = time.perf_counter()
-            features = self.upscaler.encode(pixels_fn())
+            features = upscaler.encode(pixels_fn())
             self.encode_ms[key] = (time.perf_counter() - t0) * 1e3
             return features
 
-        return self.cache.get_or_compute(key, compute)
+        return self.cache.get_or_compute(self.cache_key(upscaler, key), compute)
 
     def _bicubic_job(self, req: FrameRequest) -> None:
         if self.is_stale(req):
@@ -187,11 +196,11 @@ class ZoomRenderer:
             return
         upscaler = self.upscaler
         try:
-            cached = self.cache.get(req.key)
+            cached = self.cache.get(self.cache_key(upscaler, req.key))
             encode_ms = 0.0
             if cached is None:
                 t0 = time.perf_counter()
-                cached = self._encode(req.key, lambda: req.pixels)
+                cached = self._encode(upscaler, req.key, lambda: req.pixels)
                 encode_ms = (time.perf_counter() - t0) * 1e3
                 if self.is_stale(req):
                     return  # the features are cached now; the newer request renders
@@ -214,10 +223,11 @@ class ZoomRenderer:
                 if version != self._prefetch_version:
                     return
                 time.sleep(0.02)
-            if key in self.cache:
+            upscaler = self.upscaler
+            if self.cache_key(upscaler, key) in self.cache:
                 continue
             try:
-                self._encode(key, pixels_fn)
+                self._encode(upscaler, key, pixels_fn)
             except Exception:
                 log.exception("prefetch of %s failed", key)
                 return

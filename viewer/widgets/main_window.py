@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
 
     def _engine_failed(self, error: BaseException) -> None:
         self.engine_error = describe_error(self.weights_path, error)
-        QMessageBox.critical(self, "Cannot load the Meta-SRGAN weights", f"{self.engine_error}\n\nThe viewer goes on with bicubic only.")
+        QMessageBox.critical(self, "Cannot start Meta-SRGAN", f"{self.engine_error}\n\nThe viewer goes on with bicubic only.")
         self.banner.setText("Meta-SRGAN unavailable (weights could not be loaded): bicubic only")
         self.banner.show()
         self.engine_ready.emit(None)

@@ -62,7 +62,7 @@ def render_screenshot(live, factor: float, overlay: bool = True) -> QImage:
     s, sl = live.state, live.slice
     panes = [(p.role, p.size_px) for p in live.view.visible_panes()]
     shots = render_panes(
-        panes, sl.pixels.shape, sl.spacing, s.zoom, s.center, sl.pixels, live.key(), s.window, factor,
+        panes, sl.pixels.shape, sl.spacing, s.zoom, s.center, sl.pixels, live.renderer.cache_key(live.upscaler, live.key()), s.window, factor,
         live.upscaler, live.renderer.cache, swipe=s.swipe, diff_lut=DIFF_LUT,
     )
     rgb, lefts = side_by_side(shots, gap=max(1, int(round(2 * factor))))
