@@ -119,7 +119,8 @@ def main(argv=None):
     rows = []
     for size in (512, 1024):
         for s in SCALES:
-            feats = feats_512 if s * 512 >= size else feats_big
+            # the 512 slice only where its grid still covers the region at the cold zooms (s - k*1e-4)
+            feats = feats_512 if s * 512 >= size + 1 else feats_big
             region = (0, 0, size, size)
             up.render(feats, s, region)
             warm = timed(lambda: up.render(feats, s, region), reps, dev)

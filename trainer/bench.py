@@ -3,7 +3,9 @@
 Times full generator updates (forward, L1, backward, Adam) at minibatch 8 with the
 exact patch sizes of every training scale (HR <= 96x96), for:
 
-* ours: bf16 trunk + the numba Meta-Upscale with its cheap backward (``fast_upscale``),
+* ours: the trunk as training runs it (bf16 autocast where the CPU has native bf16,
+  float32 elsewhere: emulated bf16 is ~13x slower) + the numba Meta-Upscale with its
+  cheap backward (``fast_upscale``),
 * the engine's torch path (stride-Q convolutions + pixel-shuffle, float32 trunk),
 * the paper-style path (as Meta-SR's code: the weight network once per *output
   pixel*, the 3x3xC windows gathered per output pixel, then multiplied),
@@ -29,6 +31,7 @@ from engine.benchdoc import machine, write_section
 from engine.geometry import ZoomGrid, coordinates
 from engine.render.phase_table import scale_input
 from engine.render.torch_upscale import _bicubic_torch, meta_upscale
+from engine.upscaler import cpu_has_bf16
 
 from .data.scales import TRAIN_SCALES, exact_sizes
 from .discriminator import Discriminator
@@ -55,9 +58,11 @@ def paper_style_upscale(model, lr: torch.Tensor, scale, feats: torch.Tensor) -> 
 
 
 def _update_fn(kind: str, model, opt, D=None, opt_d=None):
+    bf16 = cpu_has_bf16()  # as training's train.bf16 = "auto"
+
     def step(lr, hr, r):
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=kind.startswith("ours")):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16 and kind.startswith("ours")):
             feats = model.features(lr)
         feats = feats.float()
         if kind.startswith("ours"):
@@ -70,7 +75,7 @@ def _update_fn(kind: str, model, opt, D=None, opt_d=None):
         if D is not None:
             for p in D.parameters():
                 p.requires_grad_(False)
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss = loss + 0.001 * adversarial_g(D(sr).float())
         loss.backward()
         opt.step()
@@ -79,7 +84,7 @@ def _update_fn(kind: str, model, opt, D=None, opt_d=None):
                 p.requires_grad_(True)
             opt_d.zero_grad(set_to_none=True)
             for img, real in ((hr, True), (sr.detach(), False)):
-                with torch.autocast("cpu", dtype=torch.bfloat16):
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                     adversarial_d_half(D(img).float(), real).backward()
             opt_d.step()
 
@@ -88,7 +93,7 @@ def _update_fn(kind: str, model, opt, D=None, opt_d=None):
 
 def time_path(kind: str, scales, batch: int = 8, repeats: int = 1, adversarial: bool = False) -> dict:
     torch.manual_seed(0)
-    model = networks.make({"name": "meta_srgan", "args": {"residual_bicubic": True}})
+    model = networks.make({"name": "meta_srgan", "args": {"residual_bicubic": True, "scale_gate": True}})
     nn_init = torch.nn.init
     nn_init.normal_(model.weights.net[2].weight, std=1e-3)  # non-zero residual, a realistic backward
     opt = torch.optim.Adam(model.parameters(), 1e-4)
@@ -120,8 +125,8 @@ def trunk_precision(batch: int = 8, m: int = 48, repeats: int = 3) -> dict:
     torch.manual_seed(0)
     model = networks.make({"name": "meta_srgan", "args": {}})
     x = torch.randn(batch, 1, m, m)
-    out = {}
-    for bf in (False, True):
+    out = {"bf16": float("nan")}
+    for bf in (False, True) if cpu_has_bf16() else (False,):
         def run():
             model.zero_grad(set_to_none=True)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf):
@@ -183,7 +188,7 @@ def main(argv=None) -> int:
             f"Speed-up of ours over the paper-style path on the same scales: **{paper / ours_sub:.1f}x** in wall time, "
             f"**{cpu_ratio:.1f}x** in CPU time (the fairer number on shared cores).",
             "",
-            "- ours: bf16 trunk, numba Meta-Upscale forward and backward (`trainer/fast_upscale.py`), L1, Adam.",
+            f"- ours: {'bf16' if cpu_has_bf16() else 'float32 (this CPU has no native bf16)'} trunk, numba Meta-Upscale forward and backward (`trainer/fast_upscale.py`), L1, Adam.",
             "- ours+D: the same plus the adversarial term and the discriminator's update (SRGAN's D, 64 base channels).",
             "- engine: `engine.render.torch_upscale.meta_upscale` (exact stride-Q convolutions; Q_y*Q_x of them), float32 trunk.",
             "- paper: weight network per output pixel, windows gathered per output pixel (Meta-SR's code), float32 trunk.",

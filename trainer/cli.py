@@ -65,7 +65,12 @@ def _stats(args) -> int:
 def _export(args) -> int:
     from .export import export
 
-    path = export(args.checkpoint, args.output, note=args.note)
+    metrics = None
+    if args.metrics:
+        from .export import metrics_from_eval
+
+        metrics = metrics_from_eval(args.metrics, args.metrics_model)
+    path = export(args.checkpoint, args.output, note=args.note, metrics=metrics)
     print(path)
     return 0
 
@@ -98,6 +103,9 @@ def main(argv=None) -> int:
     e.add_argument("checkpoint")
     e.add_argument("-o", "--output", required=True)
     e.add_argument("--note", default="")
+    e.add_argument("--metrics", default=None, metavar="RESULTS_JSON",
+                   help="store this model's held-out PSNR/SSIM from `metazoom-train eval`'s results.json in the sidecar")
+    e.add_argument("--metrics-model", default="meta_srgan", metavar="NAME", help="the model's name in that results.json")
     e.set_defaults(fn=_export)
 
     v = sub.add_parser("eval", help="PSNR/SSIM per scale on the held-out crops, tables, plot, image grid")

@@ -9,6 +9,7 @@ metrics at the exported update, and ``"trained": true``.
 
 from __future__ import annotations
 
+import json
 import platform
 from pathlib import Path
 
@@ -49,8 +50,27 @@ def _lineage(meta: dict) -> list[dict]:
     return stages[::-1]
 
 
-def export(checkpoint, output, note: str = "") -> Path:
-    """Write ``output`` (.safetensors) + sidecar from a training checkpoint."""
+def metrics_from_eval(results_json, model: str) -> dict:
+    """One model's held-out scores from ``metazoom-train eval``'s ``results.json``:
+    per scale its PSNR/SSIM and bicubic's, plus how they were measured."""
+    data = json.loads(Path(results_json).read_text())
+    per_scale = {}
+    for scale, methods in data["results"].items():
+        if model not in methods:
+            continue
+        m, b = methods[model], methods["bicubic"]
+        per_scale[scale] = {"psnr": round(m["psnr_mean"], 3), "ssim": round(m["ssim_mean"], 4),
+                            "bicubic_psnr": round(b["psnr_mean"], 3), "bicubic_ssim": round(b["ssim_mean"], 4)}
+    if not per_scale:
+        raise ValueError(f"{results_json} holds no results for a model named {model!r} (it has {sorted(data.get('models', {}))})")
+    return {"held_out": per_scale, "crops": data.get("n_crops"), "data_range": data.get("data_range"),
+            "protocol": "metazoom-train eval: maximal informational 128x128 crops of held-out slices, "
+                        "LR by antialiased bicubic downscaling, Gaussian-window SSIM"}
+
+
+def export(checkpoint, output, note: str = "", metrics: dict | None = None) -> Path:
+    """Write ``output`` (.safetensors) + sidecar from a training checkpoint; ``metrics``
+    (e.g. ``metrics_from_eval``) replaces the quick held-out check stored with it."""
     state, meta = ckpt.generator_state(checkpoint)
     arch = meta["arch"]
     model = networks.make(arch)
@@ -70,6 +90,7 @@ def export(checkpoint, output, note: str = "") -> Path:
             "hardware": f"{platform.machine()} CPU, torch {torch.__version__}, {meta.get('world', 1)} process(es)",
             "note": note,
         },
-        metrics=(meta.get("best") or {}).get("eval", {}) if meta.get("best", {}).get("step") == meta["step"] else {},
+        metrics=metrics if metrics is not None else (
+            (meta.get("best") or {}).get("eval", {}) if meta.get("best", {}).get("step") == meta["step"] else {}),
     )
     return save_weights(model, output, info)

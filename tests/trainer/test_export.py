@@ -63,3 +63,20 @@ def test_perceptual_without_weights_stops_the_run_with_a_message(tmp_path, capsy
 def test_python_dash_m_trainer_help():
     r = subprocess.run([sys.executable, "-m", "trainer", "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "export" in r.stdout and "eval" in r.stdout
+
+
+def test_export_stores_the_held_out_scores_from_eval(tiny_cfg, tiny_crops, tmp_path):
+    tr = Trainer(tiny_cfg, crops=tiny_crops, quiet=True)
+    tr.run(2)
+    ck = tr.save()
+    results = {"data_range": 1.0, "n_crops": 5, "models": {"meta_srgan": "ck"},
+               "results": {"2": {"bicubic": {"psnr_mean": 30.0, "ssim_mean": 0.9},
+                                 "meta_srgan": {"psnr_mean": 31.23456, "ssim_mean": 0.91234}}}}
+    rj = tmp_path / "results.json"
+    rj.write_text(json.dumps(results))
+    out = tmp_path / "w.safetensors"
+    assert main(["export", str(ck), "-o", str(out), "--metrics", str(rj)]) == 0
+    m = read_info(out).metrics
+    assert m["held_out"] == {"2": {"psnr": 31.235, "ssim": 0.9123, "bicubic_psnr": 30.0, "bicubic_ssim": 0.9}}
+    assert m["crops"] == 5 and m["data_range"] == 1.0
+    assert main(["export", str(ck), "-o", str(out), "--metrics", str(rj), "--metrics-model", "edsr"]) == 2

@@ -82,3 +82,15 @@ def test_bundled_weights_sidecar_reads_in_about(make_window, qtbot, monkeypatch)
     monkeypatch.setattr(win.live.renderer, "upscaler", None)
     text = AboutDialog(win).text.toPlainText()
     assert "meta_srgan.safetensors" in text and "Scales" in text
+
+
+def test_about_tabulates_the_held_out_scores():
+    from engine.weights import WeightsInfo
+    from viewer.widgets.about_dialog import weights_html
+
+    held = {"4": {"psnr": 22.9, "ssim": 0.70, "bicubic_psnr": 22.1, "bicubic_ssim": 0.69},
+            "1.1": {"psnr": 39.81, "ssim": 0.9918, "bicubic_psnr": 38.86, "bicubic_ssim": 0.9913}}
+    info = WeightsInfo(arch={"name": "meta_srgan", "args": {}}, training={"trained": True}, metrics={"held_out": held, "crops": 32})
+    text = weights_html(info)
+    assert text.index("x1.1") < text.index("x4")  # sorted by zoom, not as text
+    assert "<b>+0.95</b>" in text and "<b>+0.80</b>" in text and "crops: 32" in text

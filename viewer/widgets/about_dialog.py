@@ -60,11 +60,30 @@ def weights_html(info) -> str:
         if k != "trained":
             parts.append(f"<li>{e(str(k))}: {e(json.dumps(v) if not isinstance(v, str) else v)}</li>")
     parts.append("</ul><h3>Validation metrics</h3>")
-    if info.metrics:
-        parts.append("<ul>" + "".join(f"<li>{e(str(k))}: {e(json.dumps(v))}</li>" for k, v in info.metrics.items()) + "</ul>")
-    else:
+    metrics = dict(info.metrics)
+    held_out = metrics.pop("held_out", None)
+    if isinstance(held_out, dict) and held_out:
+        parts.append(held_out_table(held_out))
+    if metrics:
+        parts.append("<ul>" + "".join(f"<li>{e(str(k))}: {e(json.dumps(v) if not isinstance(v, str) else v)}</li>" for k, v in metrics.items()) + "</ul>")
+    elif not held_out:
         parts.append("<p>none recorded</p>")
     return "".join(parts)
+
+
+def held_out_table(per_scale: dict) -> str:
+    """Per zoom factor: Meta-SRGAN's PSNR/SSIM on slices it never saw, beside bicubic's."""
+    rows = []
+    for scale, m in sorted(per_scale.items(), key=lambda kv: float(kv[0])):
+        try:
+            gain = float(m["psnr"]) - float(m["bicubic_psnr"])
+            rows.append(f"<tr><td>x{float(scale):g}</td><td>{float(m['psnr']):.2f}</td><td>{float(m['bicubic_psnr']):.2f}</td>"
+                        f"<td><b>{gain:+.2f}</b></td><td>{float(m['ssim']):.4f}</td><td>{float(m['bicubic_ssim']):.4f}</td></tr>")
+        except (KeyError, TypeError, ValueError):  # a hand-edited sidecar: show what parses
+            continue
+    return ("<p>Held-out slices (never trained on):</p><table cellpadding=3 border=1 cellspacing=0>"
+            "<tr><th>zoom</th><th>PSNR dB</th><th>bicubic</th><th>gain</th><th>SSIM</th><th>bicubic</th></tr>"
+            + "".join(rows) + "</table>")
 
 
 class AboutDialog(QDialog):
