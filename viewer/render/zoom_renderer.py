@@ -158,10 +158,14 @@ class ZoomRenderer:
             ok &= w.wait_idle(max(0.0, deadline - time.monotonic()))
         return ok
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Stop the workers, letting a job in flight finish: an encode cannot be
+        interrupted, and a process that exits while a worker is inside torch or numba
+        aborts ("terminate called without an active exception").  At most one encode
+        per worker is in flight, a few seconds on a slow CPU."""
         self.cancel_prefetch()
         for w in (self._bicubic, self._sr, self._prefetch):
-            w.stop()
+            w.stop(timeout)
 
     # -- jobs (worker threads) -------------------------------------------------
     def _encode(self, upscaler, key: SliceKey, pixels_fn: Callable):
