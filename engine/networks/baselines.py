@@ -12,10 +12,16 @@ from .registry import register
 @register("srgan")
 class SRGAN(nn.Module):
     """SRGAN's generator: the same trunk, then (conv -> pixel-shuffle x2 -> PReLU) per
-    factor of 2, then a 9x9 conv to the output channels."""
+    factor of 2, then a 9x9 conv to the output channels.
 
-    def __init__(self, channels: int = 64, blocks: int = 5, in_channels: int = 1, out_channels: int = 1, scale: int = 2):
+    ``residual_bicubic=True`` gives it Meta-SRGAN's start (bicubic + a correction whose
+    last layer starts at zero), so the two differ only in the upscaler: the like-for-like
+    test of the paper's claim that arbitrary scale costs nothing."""
+
+    def __init__(self, channels: int = 64, blocks: int = 5, in_channels: int = 1, out_channels: int = 1, scale: int = 2,
+                 residual_bicubic: bool = False):
         super().__init__()
+        self.residual_bicubic = residual_bicubic
         if scale not in (2, 4):
             raise ValueError(f"SRGAN upsamples by 2 or 4, got {scale}")
         self.scale = scale
@@ -25,9 +31,17 @@ class SRGAN(nn.Module):
             ups += [nn.Conv2d(channels, channels * 4, 3, padding=1), nn.PixelShuffle(2), nn.PReLU(channels)]
         self.upsample = nn.Sequential(*ups)
         self.out = nn.Conv2d(channels, out_channels, 9, padding=4)
+        if residual_bicubic:
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def forward(self, lr: torch.Tensor, scale=None) -> torch.Tensor:
-        return self.out(self.upsample(self.trunk(lr)))
+        out = self.out(self.upsample(self.trunk(lr)))
+        if self.residual_bicubic:
+            from ..render.torch_upscale import _bicubic_torch  # late: avoids a cycle
+
+            out = out + _bicubic_torch(lr.float(), tuple(out.shape[-2:])).to(out.dtype)
+        return out
 
 
 class _EDSRBlock(nn.Module):
