@@ -6,8 +6,8 @@ set -euo pipefail
 # shared, oversubscribed cores: idle OpenMP threads sleep instead of spinning
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 PY=${PY:-.venv/bin/python}
-PRE=${1:-800}
-MRI=${2:-9000}
+PRE=${1:-600}
+MRI=${2:-5000}
 $PY -m trainer train --config trainer/configs/pretrain.toml --resume --set steps=$PRE --set out=\"runs/pretrain\"
 INIT=$(printf 'runs/pretrain/checkpoints/step_%07d.ckpt.safetensors' "$PRE")
 $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$MRI --set out=\"runs/mri\" --set model.init=\"$INIT\"
