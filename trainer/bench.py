@@ -153,7 +153,7 @@ def main(argv=None) -> int:
     load0 = os.getloadavg()[0]
     sub = [float(s) for s in args.paper_scales.split(",")]
     trunk = trunk_precision()
-    print(f"trunk fwd+bwd, 8x48x48 LR: fp32 {trunk['fp32'] * 1e3:.0f} ms, bf16 {trunk['bf16'] * 1e3:.0f} ms", flush=True)
+    print(f"trunk fwd+bwd, 8x48x48 LR: fp32 {trunk['fp32'] * 1e3:.0f} ms, bf16 {trunk['bf16'] * 1e3:.0f} ms (nan: not native here)", flush=True)
     rows = []
     for kind, scales, adv in [("ours", TRAIN_SCALES, False), ("ours", sub, False), ("ours+D", sub, True), ("engine", sub, False), ("paper", sub, False)]:
         res = time_path(kind, scales, repeats=args.repeats, adversarial=adv)
@@ -173,7 +173,9 @@ def main(argv=None) -> int:
             f"load average {load0:.1f} -> {load1:.1f} during the run (the cores are shared, so treat numbers as lower bounds). "
             "Regenerate with `python -m trainer.bench`.",
             "",
-            f"Trunk forward+backward, 8 x 48x48 LR: float32 {trunk['fp32'] * 1e3:.0f} ms, bf16 autocast {trunk['bf16'] * 1e3:.0f} ms.",
+            f"Trunk forward+backward, 8 x 48x48 LR: float32 {trunk['fp32'] * 1e3:.0f} ms, "
+            + (f"bf16 autocast {trunk['bf16'] * 1e3:.0f} ms." if cpu_has_bf16() else "bf16 not measured (no native bf16 on this CPU).")
+            + " The trunk's share of an update is what the Meta-Upscale speed-up cannot touch.",
             "",
             "Per-scale columns: wall ms per update.",
             "",
