@@ -16,6 +16,7 @@ import torch
 
 from .geometry import ZoomGrid, parse_scale
 from .render.bicubic import resample
+from .intensity import checked_range
 from .render.cpu_kernel import column_groups, meta_upscale_kernel
 from .render.inference_trunk import InferenceTrunk
 from .render.phase_table import cpu_layout, phase_table
@@ -122,10 +123,7 @@ class Upscaler:
         if intensity_range is None:
             lo, hi = self.intensity_range(x)
         else:
-            lo, hi = (float(v) for v in intensity_range)
-            if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-                # an empty range would divide by zero and render NaN/Inf as if it were an image
-                raise ValueError(f"intensity_range must be finite (lo, hi) with lo < hi, got {intensity_range!r}")
+            lo, hi = checked_range(intensity_range)
         x = np.nan_to_num(x, nan=lo, posinf=hi, neginf=lo)
         v = ((x - lo) / (hi - lo) - self.mean) / self.std
         return np.ascontiguousarray(v, dtype=np.float32), float(lo), float(hi)

@@ -14,7 +14,6 @@ T_START = time.perf_counter()
 
 import argparse  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -250,11 +249,12 @@ def main(argv=None) -> int:
     import numba
     import torch
 
+    from engine.benchdoc import machine, write_section
+
     lines = [
         "## Viewer (`python -m viewer.bench`)",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), numba {numba.__version__} ({numba.config.THREADING_LAYER} layer); "
+        f"Machine: {machine()}; torch {torch.get_num_threads()} threads, numba {numba.__version__} ({numba.config.THREADING_LAYER} layer); "
         f"engine device **{device}**; load average at start {load_before:.2f} (other work on the machine slows every number).",
         f"Scan: `{scan.name if hasattr(scan, 'name') else scan}` ({shape[0]}x{shape[1]} slices), two panes of {PANE[0]}x{PANE[1]} each, "
         "offscreen Qt; synthetic `QWheelEvent`s sent to the right pane's viewport at its centre.",
@@ -292,8 +292,6 @@ def main(argv=None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:
-        from engine.benchdoc import write_section
-
         print(f"wrote {write_section('viewer', text.rstrip(), args.out)}", file=sys.stderr)
     return 0
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..geometry import SR_SCALE_MAX, SR_SCALE_MIN, output_size
+from ..intensity import checked_range
 from ..render.bicubic import bicubic, resample
 from .errors import ExportRequestError
 
@@ -82,12 +83,9 @@ def check_values(window, intensity_range) -> None:
             raise ExportRequestError(None, f"the window needs a finite center and a positive width, got {window!r}")
     if intensity_range is not None:
         try:
-            lo, hi = (float(v) for v in intensity_range)
-            ok = np.isfinite(lo) and np.isfinite(hi) and hi > lo
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ExportRequestError(None, f"intensity_range must be finite (lo, hi) with lo < hi, got {intensity_range!r}")
+            checked_range(intensity_range)  # the Upscaler's own rule, checked before any work
+        except ValueError as e:
+            raise ExportRequestError(None, str(e)) from None
 
 
 def sr_part(scale: float) -> float:
