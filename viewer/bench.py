@@ -215,7 +215,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--skip-120", action="store_true", help="skip the 120-slice memory measurement")
     args = ap.parse_args(argv)
-    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    from engine.benchdoc import machine, write_section
+
+    machine_line = machine()  # with the load average before the run
 
     b = Bench(args)
     from viewer.resources import SAMPLE_SCAN
@@ -249,13 +251,12 @@ def main(argv=None) -> int:
     import numba
     import torch
 
-    from engine.benchdoc import machine, write_section
 
     lines = [
         "## Viewer (`python -m viewer.bench`)",
         "",
-        f"Machine: {machine()}; torch {torch.get_num_threads()} threads, numba {numba.__version__} ({numba.config.THREADING_LAYER} layer); "
-        f"engine device **{device}**; load average at start {load_before:.2f} (other work on the machine slows every number).",
+        f"Machine: {machine_line}; torch {torch.get_num_threads()} threads, numba {numba.__version__} ({numba.config.THREADING_LAYER} layer); "
+        f"engine device **{device}** (other work on the machine slows every number).",
         f"Scan: `{scan.name if hasattr(scan, 'name') else scan}` ({shape[0]}x{shape[1]} slices), two panes of {PANE[0]}x{PANE[1]} each, "
         "offscreen Qt; synthetic `QWheelEvent`s sent to the right pane's viewport at its centre.",
         "Latencies run from the wheel event to the frame painted in both panes.",
