@@ -27,9 +27,15 @@ import numpy as np
 SR_SCALE_MIN = 1.0  # exclusive
 SR_SCALE_MAX = 4.0  # inclusive
 
-#: When an axis has more distinct phases than this, phases are rounded to
-#: multiples of 1 / PHASE_QUANT of an input pixel (error <= 1/128 pixel).
-PHASE_QUANT = 64
+#: An axis with at most this many distinct phases (every factor p/q with p <= 64:
+#: x2, x2.5, x3.2 ...) keeps them exact.
+EXACT_PHASES = 64
+#: Beyond that, phases are rounded to multiples of 1 / PHASE_QUANT of an input pixel
+#: (error <= 1/64 pixel).  Measured with the trained weights on the sample scan, the
+#: render then differs from the exact paper-style one by 75-89 dB PSNR (1/64 steps:
+#: 81-95 dB, but each output row's filters no longer fit the core's L2 next to its
+#: features, 20-35% slower at x1.4-x2.4): docs/BENCHMARKS.md.
+PHASE_QUANT = 32
 
 
 def _exact(value: float | int | Fraction) -> Fraction:
@@ -108,7 +114,7 @@ class AxisMap:
 
     @property
     def quantised(self) -> bool:
-        return self.period > PHASE_QUANT
+        return self.period > EXACT_PHASES
 
 
 def coordinates(n_in: int, n_out: int, start: int = 0, count: int | None = None) -> np.ndarray:
@@ -120,7 +126,7 @@ def coordinates(n_in: int, n_out: int, start: int = 0, count: int | None = None)
 def axis_map(n_in: int, n_out: int, start: int = 0, count: int | None = None) -> AxisMap:
     """Map output pixels ``start .. start+count`` of an ``n_in -> n_out`` axis.
 
-    Phases are exact when the axis has at most ``PHASE_QUANT`` distinct phases
+    Phases are exact when the axis has at most ``EXACT_PHASES`` distinct phases
     (every ratio p/q with p <= 64, so x2, x2.5, x3.2 ...), and quantised to
     multiples of ``1/PHASE_QUANT`` of an input pixel otherwise.
     """
@@ -138,7 +144,7 @@ def axis_map(n_in: int, n_out: int, start: int = 0, count: int | None = None) ->
     phase_num = num - n_out - den * src
     phase = phase_num / den
     period = n_out // gcd(n_out, n_in)
-    if period <= PHASE_QUANT:
+    if period <= EXACT_PHASES:
         # exact: the distinct numerators over one period
         all_i = np.arange(period, dtype=np.int64)
         all_num = (2 * all_i + 1) * n_in
@@ -147,7 +153,7 @@ def axis_map(n_in: int, n_out: int, start: int = 0, count: int | None = None) ->
         phases = uniq / den
         phase_index = np.searchsorted(uniq, phase_num)
     else:
-        q = np.floor(phase * PHASE_QUANT + 0.5).astype(np.int64)  # -32 .. 32
+        q = np.floor(phase * PHASE_QUANT + 0.5).astype(np.int64)  # -Q/2 .. Q/2
         phases = np.arange(-PHASE_QUANT // 2, PHASE_QUANT // 2 + 1) / PHASE_QUANT
         phase_index = q + PHASE_QUANT // 2
     return AxisMap(n_in, n_out, start, src, phase, phase_index.astype(np.int64), phases)

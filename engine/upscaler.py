@@ -17,7 +17,7 @@ import torch
 from .geometry import ZoomGrid, parse_scale
 from .render.bicubic import resample
 from .intensity import checked_range
-from .render.cpu_kernel import column_groups, meta_upscale_kernel
+from .render.cpu_kernel import meta_upscale_kernel
 from .render.inference_trunk import InferenceTrunk
 from .render.phase_table import cpu_layout, phase_table
 from .render.torch_upscale import windows_upscale
@@ -200,10 +200,9 @@ class Upscaler:
         if features.device == "cpu":
             out = np.empty((region[2], region[3]), dtype=np.float32)
             row_stride = (features.shape[1] + 2) * self.channels
-            order, starts = column_groups(mx.phase_index, len(mx.phases))
             meta_upscale_kernel(
                 features.feats, row_stride, self.channels, table, len(mx.phases),
-                my.src, my.phase_index, order, starts, mx.src, mx.phase_index, out,
+                my.src, my.phase_index, mx.src, mx.phase_index, out,
             )
         else:
             with torch.no_grad():

@@ -38,17 +38,49 @@ def _launch(kernel, *args):
         return kernel(*args)
 
 
-def column_groups(q_x: np.ndarray, n_phase_x: int):
-    """Columns ordered by phase index, and where each phase's group starts."""
-    order = np.argsort(q_x, kind="stable")
-    starts = np.searchsorted(q_x[order], np.arange(n_phase_x + 1))
-    return order.astype(np.int64), starts.astype(np.int64)
+#: Output columns are grouped by phase within stripes this wide, so one stripe's
+#: three feature rows (~512/r windows) stay in the core's L2 next to the filters.
+STRIPE = 512
 
 
-def meta_upscale_kernel(feats, row_stride, channels, table, n_phase_x, src_y, q_y, order_x, group_start, src_x, q_x, out):
+def column_groups(q_x: np.ndarray, n_phase_x: int, stripe: int = STRIPE):
+    """Columns ordered by phase within each stripe of ``stripe`` columns, and where
+    each (stripe, phase) group starts in that order."""
+    orders, starts = [], [np.zeros(1, np.int64)]
+    for s0 in range(0, len(q_x), stripe):
+        q = q_x[s0 : s0 + stripe]
+        order = np.argsort(q, kind="stable")
+        st = np.searchsorted(q[order], np.arange(n_phase_x + 1))
+        orders.append(order + s0)
+        starts.append(st[1:] + starts[-1][-1])
+    return np.concatenate(orders).astype(np.int64), np.concatenate(starts).astype(np.int64)
+
+
+def row_pairs(src_y: np.ndarray):
+    """Output rows in units of two neighbours that read the same input row (they share
+    every window, so the kernel loads each window once for both) or one row alone.
+    Returns ``(first, second)``, ``second = -1`` for a lone row."""
+    h = len(src_y)
+    first, second = [], []
+    i = 0
+    while i < h:
+        if i + 1 < h and src_y[i + 1] == src_y[i]:
+            first.append(i)
+            second.append(i + 1)
+            i += 2
+        else:
+            first.append(i)
+            second.append(-1)
+            i += 1
+    return np.array(first, np.int64), np.array(second, np.int64)
+
+
+def meta_upscale_kernel(feats, row_stride, channels, table, n_phase_x, src_y, q_y, src_x, q_x, out):
     """out[i, j] = <window(src_y[i], src_x[j]), filter(q_y[i], q_x[j])>: see ``_meta_upscale``."""
-    return _launch(_meta_upscale, feats, row_stride, channels, table, n_phase_x, src_y, q_y, order_x, group_start,
-                   src_x, q_x, out)
+    order, starts = column_groups(q_x, n_phase_x)
+    first, second = row_pairs(src_y)
+    return _launch(_meta_upscale, feats, row_stride, channels, table, n_phase_x, src_y, q_y, order, starts,
+                   src_x, q_x, first, second, out)
 
 
 def separable_kernel(img, rows_idx, rows_w, cols_idx, cols_w, out):
@@ -57,7 +89,8 @@ def separable_kernel(img, rows_idx, rows_w, cols_idx, cols_w, out):
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def _meta_upscale(feats, row_stride, channels, table, n_phase_x, src_y, q_y, order_x, group_start, src_x, q_x, out):
+def _meta_upscale(feats, row_stride, channels, table, n_phase_x, src_y, q_y, order_x, group_start, src_x, q_x,
+                  first, second, out):
     """out[i, j] = <window(src_y[i], src_x[j]), filter(q_y[i], q_x[j])>, 576 terms.
 
     ``feats``: the zero-padded features flattened from (h + 2, w + 2, C), so a
@@ -65,59 +98,105 @@ def _meta_upscale(feats, row_stride, channels, table, n_phase_x, src_y, q_y, ord
     src_x * C`` (padded row ``src + dy`` is LR row ``src + dy - 1``).
     ``table``: filters flattened from (Py, Px, 3, 3*C).
     ``order_x``/``group_start``: the region's columns grouped by phase
-    (``column_groups``), so within an output row each filter is loaded once for
-    four output pixels and stays in L1 (1.25 loads per multiply-add instead of 2).
+    (``column_groups``), so each filter is loaded once for four output pixels.
+    ``first``/``second``: rows two at a time where both read the same input row
+    (``row_pairs``): the four windows then serve two filters, 2x4 pixels per pass,
+    0.75 loads per multiply-add instead of 1.25 (measured 15-35% faster).
     Slices (not offset arithmetic) index the inner loops: numba then knows the
     indices are non-negative and vectorises them (10x faster than ``a[f0 + k]``).
     """
-    h, w = out.shape
     K = 3 * channels
     K3 = 3 * K
     ng = group_start.shape[0] - 1
-    for i in prange(h):
+    for u in prange(first.shape[0]):
+        i = first[u]
+        i2 = second[u]
         fy = src_y[i] * row_stride
         tb = q_y[i] * n_phase_x
+        tb2 = q_y[i2] * n_phase_x if i2 >= 0 else tb
         for g in range(ng):
             a = group_start[g]
             b = group_start[g + 1]
             if a == b:
                 continue
-            tq = (tb + q_x[order_x[a]]) * K3
+            qx = q_x[order_x[a]]
+            tq = (tb + qx) * K3
+            tq2 = (tb2 + qx) * K3
             p = a
-            while p + 4 <= b:
-                j0 = order_x[p]; j1 = order_x[p + 1]; j2 = order_x[p + 2]; j3 = order_x[p + 3]
-                f0 = fy + src_x[j0] * channels
-                f1 = fy + src_x[j1] * channels
-                f2 = fy + src_x[j2] * channels
-                f3 = fy + src_x[j3] * channels
-                a0 = np.float32(0.0); a1 = np.float32(0.0); a2 = np.float32(0.0); a3 = np.float32(0.0)
-                for dy in range(3):
-                    o = dy * row_stride
-                    t = table[tq + dy * K: tq + dy * K + K]
-                    v0 = feats[f0 + o: f0 + o + K]
-                    v1 = feats[f1 + o: f1 + o + K]
-                    v2 = feats[f2 + o: f2 + o + K]
-                    v3 = feats[f3 + o: f3 + o + K]
-                    for k in range(K):
-                        tk = t[k]
-                        a0 += v0[k] * tk
-                        a1 += v1[k] * tk
-                        a2 += v2[k] * tk
-                        a3 += v3[k] * tk
-                out[i, j0] = a0; out[i, j1] = a1; out[i, j2] = a2; out[i, j3] = a3
-                p += 4
-            while p < b:
-                j0 = order_x[p]
-                f0 = fy + src_x[j0] * channels
-                a0 = np.float32(0.0)
-                for dy in range(3):
-                    o = dy * row_stride
-                    t = table[tq + dy * K: tq + dy * K + K]
-                    v0 = feats[f0 + o: f0 + o + K]
-                    for k in range(K):
-                        a0 += v0[k] * t[k]
-                out[i, j0] = a0
-                p += 1
+            if i2 >= 0:
+                while p + 4 <= b:
+                    j0 = order_x[p]; j1 = order_x[p + 1]; j2 = order_x[p + 2]; j3 = order_x[p + 3]
+                    f0 = fy + src_x[j0] * channels
+                    f1 = fy + src_x[j1] * channels
+                    f2 = fy + src_x[j2] * channels
+                    f3 = fy + src_x[j3] * channels
+                    a0 = np.float32(0.0); a1 = np.float32(0.0); a2 = np.float32(0.0); a3 = np.float32(0.0)
+                    c0 = np.float32(0.0); c1 = np.float32(0.0); c2 = np.float32(0.0); c3 = np.float32(0.0)
+                    for dy in range(3):
+                        o = dy * row_stride
+                        t = table[tq + dy * K: tq + dy * K + K]
+                        s = table[tq2 + dy * K: tq2 + dy * K + K]
+                        v0 = feats[f0 + o: f0 + o + K]
+                        v1 = feats[f1 + o: f1 + o + K]
+                        v2 = feats[f2 + o: f2 + o + K]
+                        v3 = feats[f3 + o: f3 + o + K]
+                        for k in range(K):
+                            tk = t[k]
+                            sk = s[k]
+                            x0 = v0[k]; x1 = v1[k]; x2 = v2[k]; x3 = v3[k]
+                            a0 += x0 * tk; a1 += x1 * tk; a2 += x2 * tk; a3 += x3 * tk
+                            c0 += x0 * sk; c1 += x1 * sk; c2 += x2 * sk; c3 += x3 * sk
+                    out[i, j0] = a0; out[i, j1] = a1; out[i, j2] = a2; out[i, j3] = a3
+                    out[i2, j0] = c0; out[i2, j1] = c1; out[i2, j2] = c2; out[i2, j3] = c3
+                    p += 4
+                while p < b:
+                    j0 = order_x[p]
+                    f0 = fy + src_x[j0] * channels
+                    a0 = np.float32(0.0)
+                    c0 = np.float32(0.0)
+                    for dy in range(3):
+                        o = dy * row_stride
+                        t = table[tq + dy * K: tq + dy * K + K]
+                        s = table[tq2 + dy * K: tq2 + dy * K + K]
+                        v0 = feats[f0 + o: f0 + o + K]
+                        for k in range(K):
+                            a0 += v0[k] * t[k]
+                            c0 += v0[k] * s[k]
+                    out[i, j0] = a0
+                    out[i2, j0] = c0
+                    p += 1
+            else:
+                while p + 4 <= b:
+                    j0 = order_x[p]; j1 = order_x[p + 1]; j2 = order_x[p + 2]; j3 = order_x[p + 3]
+                    f0 = fy + src_x[j0] * channels
+                    f1 = fy + src_x[j1] * channels
+                    f2 = fy + src_x[j2] * channels
+                    f3 = fy + src_x[j3] * channels
+                    a0 = np.float32(0.0); a1 = np.float32(0.0); a2 = np.float32(0.0); a3 = np.float32(0.0)
+                    for dy in range(3):
+                        o = dy * row_stride
+                        t = table[tq + dy * K: tq + dy * K + K]
+                        v0 = feats[f0 + o: f0 + o + K]
+                        v1 = feats[f1 + o: f1 + o + K]
+                        v2 = feats[f2 + o: f2 + o + K]
+                        v3 = feats[f3 + o: f3 + o + K]
+                        for k in range(K):
+                            tk = t[k]
+                            a0 += v0[k] * tk; a1 += v1[k] * tk; a2 += v2[k] * tk; a3 += v3[k] * tk
+                    out[i, j0] = a0; out[i, j1] = a1; out[i, j2] = a2; out[i, j3] = a3
+                    p += 4
+                while p < b:
+                    j0 = order_x[p]
+                    f0 = fy + src_x[j0] * channels
+                    a0 = np.float32(0.0)
+                    for dy in range(3):
+                        o = dy * row_stride
+                        t = table[tq + dy * K: tq + dy * K + K]
+                        v0 = feats[f0 + o: f0 + o + K]
+                        for k in range(K):
+                            a0 += v0[k] * t[k]
+                    out[i, j0] = a0
+                    p += 1
     return out
 
 
@@ -126,6 +205,8 @@ def _separable(img, rows_idx, rows_w, cols_idx, cols_w, out):
     """out[i, j] = sum_a sum_b rows_w[i, a] cols_w[j, b] img[rows_idx[i, a], cols_idx[j, b]].
 
     Two passes (columns then rows) with the taps precomputed per output row/col.
+    The row pass runs tap-outer, column-inner, so it is a contiguous multiply-add
+    over whole rows that vectorises (3x faster than tap-inner).
     """
     h, w = out.shape
     ta = rows_idx.shape[1]
@@ -139,15 +220,22 @@ def _separable(img, rows_idx, rows_w, cols_idx, cols_w, out):
             need[rows_idx[i, a]] = True
     for y in prange(H):
         if need[y]:
+            src = img[y]
+            dst = tmp[y]
             for j in range(w):
                 acc = np.float32(0.0)
                 for b in range(tb):
-                    acc += cols_w[j, b] * img[y, cols_idx[j, b]]
-                tmp[y, j] = acc
+                    acc += cols_w[j, b] * src[cols_idx[j, b]]
+                dst[j] = acc
     for i in prange(h):
+        o = out[i]
+        r = tmp[rows_idx[i, 0]]
+        wt = rows_w[i, 0]
         for j in range(w):
-            acc = np.float32(0.0)
-            for a in range(ta):
-                acc += rows_w[i, a] * tmp[rows_idx[i, a], j]
-            out[i, j] = acc
+            o[j] = wt * r[j]
+        for a in range(1, ta):
+            r = tmp[rows_idx[i, a]]
+            wt = rows_w[i, a]
+            for j in range(w):
+                o[j] += wt * r[j]
     return out

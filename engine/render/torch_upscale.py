@@ -2,7 +2,7 @@
 
 Two exact forms of ``out[i, j] = <table[q_y(i), q_x(j)], window(src_y(i), src_x(j))>``:
 
-* ``strided``: for an axis factor P/Q (lowest terms, P <= PHASE_QUANT), output pixel
+* ``strided``: for an axis factor P/Q (lowest terms, P <= EXACT_PHASES), output pixel
   ``P t + a`` reads LR pixel ``Q t + src(a)`` with phase ``phase(a)``.  So the
   output pixels of one offset pair (src(a), src(b)) are one stride-Q convolution
   whose output channels are their filters, and the whole image is Q_y * Q_x
@@ -21,7 +21,7 @@ from math import gcd
 import torch
 import torch.nn.functional as F
 
-from ..geometry import PHASE_QUANT, ZoomGrid, axis_map
+from ..geometry import EXACT_PHASES, ZoomGrid, axis_map
 from .bicubic import taps
 from .phase_table import positions, scale_input
 
@@ -127,7 +127,7 @@ def meta_upscale(model, lr: torch.Tensor, scale, region=None, feats: torch.Tenso
     whole = region == (0, 0, H, W)
     Py, Qy = H // gcd(H, h), h // gcd(H, h)
     Px, Qx = W // gcd(W, w), w // gcd(W, w)
-    if whole and Py <= PHASE_QUANT and Px <= PHASE_QUANT:
+    if whole and Py <= EXACT_PHASES and Px <= EXACT_PHASES:
         out = _strided(feats.float(), _filters_per_class(my, Py), _filters_per_class(mx, Px), table, (H, W), ((Py, Qy), (Px, Qx)))
     else:
         out = windows_upscale(feats.float(), table, my, mx)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from engine.geometry import ZoomGrid
 from engine.render.reference import reference_upscale
 from engine.render.torch_upscale import meta_upscale, windows_upscale
 
@@ -39,8 +40,13 @@ def test_fast_render_matches_reference(random_upscaler, slice_and_features, scal
     fast = normalised(random_upscaler, f, random_upscaler.render(f, scale))
     ref = reference(random_upscaler, ft, f.lr, scale, img.shape)
     assert fast.shape == ref.shape
-    # exact phases (period <= 64) agree to float rounding; quantised ones within 1/128 px
-    assert psnr(fast, ref) > 60
+    my, mx = ZoomGrid.make(img.shape, scale).axis_maps()
+    if not (my.quantised or mx.quantised):
+        assert psnr(fast, ref) > 100  # exact phases: the same sums up to float32 rounding
+    else:
+        # phases within 1/64 px; an untrained weight network is far steeper in phase than
+        # a trained one (which gives 75-89 dB on the sample scan: engine.bench)
+        assert psnr(fast, ref) > 55
 
 
 @pytest.mark.parametrize("scale,region", [(2.0, (5, 7, 20, 31)), (3.3, (0, 90, 40, 45)), ((1.7, 2.9), (13, 1, 9, 100))])
@@ -155,3 +161,17 @@ def test_scale_gate_scales_every_filter_by_one_minus_inverse_scale(random_upscal
             random_upscaler._tables.clear()
     assert psnr(fast, ref) > 60
     np.testing.assert_allclose(tt, fast, atol=2e-4)
+
+
+def test_kernel_row_pairs_and_column_groups():
+    from engine.render.cpu_kernel import column_groups, row_pairs
+
+    first, second = row_pairs(np.array([0, 0, 1, 2, 2, 2, 3]))
+    assert first.tolist() == [0, 2, 3, 5, 6] and second.tolist() == [1, -1, 4, -1, -1]
+    q = np.array([2, 0, 1, 0, 2, 1, 1, 0])
+    order, starts = column_groups(q, 3, stripe=5)
+    # stripe 0 (columns 0-4) by phase, then stripe 1 (5-7)
+    assert order.tolist() == [1, 3, 2, 0, 4, 7, 5, 6]
+    assert starts.tolist() == [0, 2, 3, 5, 6, 8, 8]
+    for g in range(len(starts) - 1):
+        assert len(set(q[order[starts[g] : starts[g + 1]]].tolist())) <= 1

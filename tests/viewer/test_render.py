@@ -152,3 +152,36 @@ def test_sr_frame_above_x4_keeps_constant_images_constant():
     out, _ = sr_frame(up, up.encode(px), px.shape, (9.0, 9.0), (0, 0, 144, 144))
     assert out.shape == (144, 144)
     np.testing.assert_allclose(out, 7.0, rtol=1e-5)
+
+
+def test_sr_frame_in_bands_joins_seamlessly_and_stops_when_stale():
+    up = RecordingUpscaler(offset=2.0)
+    px = np.random.default_rng(2).random((60, 50), dtype=np.float32)
+    feats = up.encode(px)
+    whole, _ = sr_frame(up, feats, px.shape, (2.5, 2.5), (3, 4, 100, 90))
+    banded, _ = sr_frame(up, feats, px.shape, (2.5, 2.5), (3, 4, 100, 90), band_rows=32)
+    np.testing.assert_allclose(banded, whole, atol=1e-5)
+    assert [r[1] for r in up.renders[-4:]] == [(3, 4, 32, 90), (35, 4, 32, 90), (67, 4, 32, 90), (99, 4, 4, 90)]
+    calls = iter([False, False, True])  # goes stale after two bands
+    n = len(up.renders)
+    out, _ = sr_frame(up, feats, px.shape, (2.5, 2.5), (3, 4, 100, 90), band_rows=32, stale=lambda: next(calls))
+    assert out is None and len(up.renders) == n + 2
+
+
+def test_sr_waits_for_the_bicubic_frame_on_screen(monkeypatch):
+    import viewer.render.zoom_renderer as zr
+
+    monkeypatch.setattr(zr, "BICUBIC_FIRST_S", 10.0)  # no give-up during the test
+    up, frames = RecordingUpscaler(), []
+    r = ZoomRenderer(up, frames.append, cache_bytes=1 << 30, sr_threads=1, waits_for_display=True)
+    px = np.ones((24, 24), np.float32)
+    req = r.request(SliceKey(1, "axial", 0, True), px, (2.0, 2.0), (0, 0, 30, 30))
+    deadline = time.time() + 5
+    while not frames and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # bicubic made, not yet shown: the SR frame has not started
+    assert [f.kind for f in frames] == ["bicubic"] and not up.renders
+    r.bicubic_displayed(req.generation)
+    assert r.wait_idle(10)
+    r.shutdown()
+    assert [f.kind for f in frames] == ["bicubic", "sr"] and len(up.renders) == 1

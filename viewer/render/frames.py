@@ -81,14 +81,31 @@ def _axis_taps(n_in: int, n_target: int, n_sr: int, start: int, count: int):
     return np.clip(idx, 0, n_sr - 1), w.astype(np.float32)
 
 
-def sr_frame(upscaler, features, shape, scale, region) -> tuple[np.ndarray, tuple[float, float]]:
+def _render_in_bands(upscaler, features, scale, region, band_rows, stale):
+    """``upscaler.render`` of ``region``, ``band_rows`` rows at a time, giving up (None)
+    as soon as ``stale()`` says nobody wants the frame any more.  A region renders
+    exactly as a crop of the whole, so the bands join seamlessly."""
+    top, left, height, width = region
+    if band_rows is None or height <= band_rows:
+        return upscaler.render(features, scale, region)
+    out = np.empty((height, width), dtype=np.float32)
+    for r0 in range(0, height, band_rows):
+        if stale is not None and stale():
+            return None
+        h = min(band_rows, height - r0)
+        out[r0 : r0 + h] = upscaler.render(features, scale, (top + r0, left, h, width))
+    return out
+
+
+def sr_frame(upscaler, features, shape, scale, region, band_rows: int | None = None, stale=None):
     """The Meta-SRGAN frame of ``region`` at ``scale``; above x4 on an axis the network
-    renders at x4 and bicubic takes it the rest of the way (on that axis only)."""
+    renders at x4 and bicubic takes it the rest of the way (on that axis only).
+    With ``band_rows``, rendered in bands, and None when ``stale()`` turns true."""
     sr_scale = sr_scale_for(scale)
     if sr_scale is None:
         raise ValueError(f"no super-resolution at x{min(scale):.2f}: the network works above x1")
     if sr_scale == tuple(scale):
-        return upscaler.render(features, scale, region), sr_scale
+        return _render_in_bands(upscaler, features, scale, region, band_rows, stale), sr_scale
     top, left, height, width = region
     target = (output_size(shape[0], scale[0]), output_size(shape[1], scale[1]))
     sr_grid = (output_size(shape[0], sr_scale[0]), output_size(shape[1], sr_scale[1]))
@@ -96,6 +113,8 @@ def sr_frame(upscaler, features, shape, scale, region) -> tuple[np.ndarray, tupl
     ci, cw = _axis_taps(shape[1], target[1], sr_grid[1], left, width)
     r0, c0 = int(ri.min()), int(ci.min())
     sub_region = (r0, c0, int(ri.max()) + 1 - r0, int(ci.max()) + 1 - c0)
-    sub = np.ascontiguousarray(upscaler.render(features, sr_scale, sub_region), dtype=np.float32)
+    sub = _render_in_bands(upscaler, features, sr_scale, sub_region, band_rows, stale)
+    if sub is None:
+        return None, sr_scale
     out = np.empty((height, width), dtype=np.float32)
     return separable_kernel(sub, ri - r0, rw, ci - c0, cw, out), sr_scale

@@ -5,15 +5,16 @@ them to the GUI thread with a queued signal).
 Three threads, each with one job:
 - bicubic: the instant frame (a few ms), latest request only;
 - sr: encode the slice if its features are not cached, then render the visible
-  region; latest request only, and a request that went stale while the slice was
-  encoding is not rendered;
+  region in bands of rows; latest request only: a request that went stale while
+  the slice was encoding, or between two bands, stops there;
 - prefetch: encodes the neighbouring slices while nothing else is asked for.
 
 The engine's numba kernels release the GIL; their OpenMP teams are sized per thread
 (numba's ``set_num_threads`` is thread-local) because on a 2-core machine a
 2-thread team that shares its cores with the GUI thread waits on itself: measured
 here, bicubic of a 1024x768 region took 2.8 ms on one thread and ~35 ms on two
-with the cores busy.
+with the cores busy.  So the SR frame (all cores) starts only once the GUI has put
+the bicubic frame on screen (``bicubic_displayed``), and the cores are its alone.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ from .latest_worker import LatestOnlyWorker
 
 log = logging.getLogger(__name__)
 
-#: How long a Meta-SRGAN frame waits for its bicubic frame to be done first.
+#: How long a Meta-SRGAN frame waits for its bicubic frame to be shown first.
 BICUBIC_FIRST_S = 0.05
+#: Rows per band of a Meta-SRGAN frame: a newer request stops a stale frame
+#: between bands (a quarter of a 1024x768 pane) instead of after the whole frame.
+SR_BAND_ROWS = 192
 #: Default feature cache: eight 512x512 slices (~68 MB each).
 DEFAULT_CACHE_BYTES = 600 * 2**20
 
@@ -63,13 +67,19 @@ def warm_up(upscaler) -> None:
         log.debug("engine warm-up failed", exc_info=True)
 
 
-def default_sr_threads() -> int:
-    """Leave one core to the GUI thread and the bicubic worker."""
-    return max(1, (os.cpu_count() or 1) - 1)
+def default_sr_threads(waits_for_display: bool = True) -> int:
+    """All cores when the SR frame waits for the bicubic one to be on screen (the
+    GUI thread is idle while it renders); otherwise leave one to the GUI."""
+    n = os.cpu_count() or 1
+    return n if waits_for_display else max(1, n - 1)
 
 
 class ZoomRenderer:
-    def __init__(self, upscaler, on_frame: Callable[[Frame], None], cache_bytes: int = DEFAULT_CACHE_BYTES, sr_threads: int | None = None) -> None:
+    def __init__(self, upscaler, on_frame: Callable[[Frame], None], cache_bytes: int = DEFAULT_CACHE_BYTES, sr_threads: int | None = None,
+                 waits_for_display: bool = False) -> None:
+        """``waits_for_display``: the GUI calls ``bicubic_displayed`` once a bicubic
+        frame is on screen, and the SR frame of the same request starts then (or after
+        ``BICUBIC_FIRST_S``); otherwise it starts when the bicubic frame is made."""
         self.upscaler = upscaler
         self.on_frame = on_frame
         self.cache = FeatureCache(cache_bytes)
@@ -78,9 +88,11 @@ class ZoomRenderer:
         self._prefetch_version = 0
         self._lock = threading.Lock()
         self.encode_ms: dict[SliceKey, float] = {}
-        sr_threads = sr_threads or default_sr_threads()
+        self.waits_for_display = bool(waits_for_display)
+        sr_threads = sr_threads or default_sr_threads(self.waits_for_display)
         self._bicubic = LatestOnlyWorker("metazoom-bicubic", self._bicubic_job, _numba_threads(1))
         self._bicubic_done = 0  # generation of the newest finished bicubic frame
+        self._bicubic_shown = 0  # ... and of the newest one the GUI has shown
         self._bicubic_cond = threading.Condition()
         self._sr = LatestOnlyWorker("metazoom-sr", self._sr_job, _numba_threads(sr_threads, torch_threads=sr_threads))
         # background encodes take one core, leaving the rest to the GUI and the frames
@@ -116,6 +128,12 @@ class ZoomRenderer:
     def dropped(self) -> int:
         """Requests replaced before a worker started them (bicubic + SR)."""
         return self._bicubic.dropped + self._sr.dropped
+
+    def bicubic_displayed(self, generation: int) -> None:
+        """The GUI put this request's bicubic frame on screen: its SR frame may start."""
+        with self._bicubic_cond:
+            self._bicubic_shown = max(self._bicubic_shown, generation)
+            self._bicubic_cond.notify_all()
 
     def prefetch(self, items: list[tuple[SliceKey, Callable]]) -> None:
         """Encode these slices (nearest first) in the background; ``items`` are
@@ -194,8 +212,12 @@ class ZoomRenderer:
 
     def _sr_job(self, req: FrameRequest) -> None:
         # the instant frame first: on a small machine the two would share the cores
+        def bicubic_first() -> bool:
+            done = self._bicubic_shown if self.waits_for_display else self._bicubic_done
+            return done >= req.generation or self.is_stale(req)
+
         with self._bicubic_cond:
-            self._bicubic_cond.wait_for(lambda: self._bicubic_done >= req.generation or self.is_stale(req), timeout=BICUBIC_FIRST_S)
+            self._bicubic_cond.wait_for(bicubic_first, timeout=BICUBIC_FIRST_S)
         if self.is_stale(req):
             return
         upscaler = self.upscaler
@@ -209,7 +231,10 @@ class ZoomRenderer:
                 if self.is_stale(req):
                     return  # the features are cached now; the newer request renders
             t0 = time.perf_counter()
-            pixels, sr_scale = sr_frame(upscaler, cached, req.pixels.shape, req.scale, req.region)
+            pixels, sr_scale = sr_frame(upscaler, cached, req.pixels.shape, req.scale, req.region,
+                                        band_rows=SR_BAND_ROWS, stale=lambda: self.is_stale(req))
+            if pixels is None:
+                return  # a newer request overtook it between bands
             ms = (time.perf_counter() - t0) * 1e3
             frame = Frame(req, "sr", pixels, ms=ms, encode_ms=encode_ms, sr_scale=sr_scale)
         except Exception as e:

@@ -55,7 +55,8 @@ class LiveZoom(QObject):
         self.slice = None  # DisplaySlice on screen
         self.interpreter = WheelInterpreter(wheel_convention)
         self._mailbox = Mailbox(self)
-        self.renderer = ZoomRenderer(upscaler, lambda frame: self._mailbox.post(lambda: self._on_frame(frame)), cache_bytes)
+        self.renderer = ZoomRenderer(upscaler, lambda frame: self._mailbox.post(lambda: self._on_frame(frame)), cache_bytes,
+                                     waits_for_display=True)
         self.request = None
         self.bicubic: Frame | None = None
         self.sr: Frame | None = None
@@ -191,6 +192,8 @@ class LiveZoom(QObject):
         self._display()
         self._update_overlay()
         (self.bicubic_shown if frame.kind == "bicubic" else self.sr_shown).emit(frame)
+        if frame.kind == "bicubic":
+            self.renderer.bicubic_displayed(frame.request.generation)
 
     def _current(self, frame: Frame | None) -> bool:
         return frame is not None and frame.pixels is not None and frame.request is self.request
