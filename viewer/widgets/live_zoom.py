@@ -67,6 +67,8 @@ class LiveZoom(QObject):
         self._drag_start = None
         self._hover = None  # (pane, x, y)
         self._diff_cache = None
+        #: (generation, {pane: view rect}) waiting for that request's first frame
+        self._pending_views = None
         self._prefetch_timer = QTimer(self)
         self._prefetch_timer.setSingleShot(True)
         self._prefetch_timer.setInterval(PREFETCH_DELAY_MS)
@@ -130,13 +132,16 @@ class LiveZoom(QObject):
         """Move the panes to the state's view now and ask for frames of it."""
         if self.scan is None or self.slice is None:
             return
-        panes = self.view.visible_panes()
-        for pane in panes:
-            pane.set_view_rect(*self.viewport(pane).view_rect)
+        # The panes move to the new view together with the new request's first frame:
+        # moving them now would repaint the old frame scaled (~6 ms a pane on the GUI
+        # thread), only to repaint again ~10 ms later when the bicubic frame lands.
+        views = {pane: self.viewport(pane).view_rect for pane in self.view.visible_panes()}
         big = self.viewport()
         region = big.region(pad=1)
         self._prefetch_timer.start()
         if region is None:
+            self._pending_views = None
+            self._move_panes(views)
             self.request = None
             for pane in self.view.panes:
                 pane.set_image(None, None, None)
@@ -146,7 +151,12 @@ class LiveZoom(QObject):
         want_sr = not (self.state.compare == "single" and self.state.single_shows == "bicubic")
         self.request_time = time.perf_counter()
         self.request = self.renderer.request(self.key(), self.slice.pixels, big.scale, region, want_sr)
+        self._pending_views = (self.request.generation, views)
         self._update_overlay()
+
+    def _move_panes(self, views) -> None:
+        for pane, rect in views.items():
+            pane.set_view_rect(*rect)
 
     # -- state ------------------------------------------------------------------
     def _on_state(self, changed: frozenset) -> None:
@@ -180,6 +190,9 @@ class LiveZoom(QObject):
         if self.request is None or frame.request is not self.request:
             self.stale_dropped += 1
             return
+        if self._pending_views is not None and self._pending_views[0] == frame.request.generation:
+            self._move_panes(self._pending_views[1])
+            self._pending_views = None
         if frame.kind == "bicubic":
             self.bicubic = frame
         else:
