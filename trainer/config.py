@@ -100,4 +100,18 @@ def load_config(path=None, overrides=()) -> dict:
             cfg["data"]["root"] = str((path.parent / root).resolve())
     for o in overrides:
         apply_override(cfg, o)
+    _check_choices(cfg)
     return cfg
+
+
+#: Values a key may take where anything else would silently mean something else.
+CHOICES = {("loss", "l1_relative"): (False, True, "scale", "batch")}
+
+
+def _check_choices(cfg: dict) -> None:
+    for (section, key), allowed in CHOICES.items():
+        value = cfg[section][key]
+        # `True in (1,)` is True in Python: compare types too, so 1 or "yes" are refused
+        if not any(value == a and type(value) is type(a) for a in allowed):
+            names = ", ".join(repr(a).lower() if isinstance(a, bool) else f'"{a}"' for a in allowed)
+            raise ConfigError(f"{section}.{key} must be one of {names}; got {value!r}")

@@ -123,3 +123,13 @@ def test_run_writes_logs_curves_and_checkpoints(tiny_cfg, tiny_crops):
     assert (out / "eval.jsonl").read_text().count("bicubic_psnr") == 2
     assert (out / "checkpoints" / "last.txt").read_text() == "step_0000004.ckpt.safetensors"
     assert (out / "checkpoints" / "best.ckpt.safetensors").exists()
+
+
+def test_config_refuses_an_unknown_l1_relative_value():
+    from trainer.config import ConfigError, load_config
+
+    assert load_config(overrides=['loss.l1_relative="scale"'])["loss"]["l1_relative"] == "scale"
+    assert load_config(overrides=["loss.l1_relative=true"])["loss"]["l1_relative"] is True
+    for bad in ('"sclae"', "1"):
+        with pytest.raises(ConfigError, match="l1_relative must be one of"):
+            load_config(overrides=[f"loss.l1_relative={bad}"])
