@@ -20,7 +20,7 @@ import torch
 
 from .benchdoc import machine, write_section
 from .errors import UntrainedWeightsWarning
-from .geometry import ZoomGrid
+from .geometry import PHASE_QUANT, ZoomGrid
 from .render.reference import reference_upscale
 from .upscaler import load_upscaler
 
@@ -168,7 +168,9 @@ def main(argv=None):
     lines += [f"| {sz}x{sz} | {s} | {q} | {a_:.1f} | {b_:.1f} | {c_:.1f} | {d_:.1f} |" for sz, s, a_, b_, c_, d_, q in rows]
     lines += ["", "### Against the paper-style Meta-Upscale (same weights, same input, same geometry)", "",
               "Weight network once per output pixel and one window copy per output pixel, as `XuecaiHu/Meta-SR-Pytorch` "
-              "`model/metardn.py`; 256x256 slice, the output's top-left 512x512 (or all of it).", "",
+              "`model/metardn.py`; 256x256 slice, the output's top-left 512x512 (or all of it). "
+              f"Exact phases differ only by float32 rounding; quantised ones (x1.1, x2.37, x3.7 here) are rounded to "
+              f"1/{PHASE_QUANT} of an input pixel, and the PSNR column is what that rounding costs.", "",
               "| scale | output | fast ms | paper-style ms | speed-up | PSNR fast vs paper-style dB |", "|---|---|---|---|---|---|"]
     lines += [f"| {s} | {h}x{w} | {tf:.1f} | {tr:.0f} | {ratio:.0f}x | {p:.1f} |" for s, h, w, tf, tr, ratio, p in ref_rows]
     lines += ["", f"Peak resident memory of the benchmark process: {peak:.0f} MB (1024x1024 features cached: "

@@ -31,10 +31,10 @@ SR_SCALE_MAX = 4.0  # inclusive
 #: x2, x2.5, x3.2 ...) keeps them exact.
 EXACT_PHASES = 64
 #: Beyond that, phases are rounded to multiples of 1 / PHASE_QUANT of an input pixel
-#: (error <= 1/64 pixel).  Measured with the trained weights on the sample scan, the
-#: render then differs from the exact paper-style one by 75-89 dB PSNR (1/64 steps:
-#: 81-95 dB, but each output row's filters no longer fit the core's L2 next to its
-#: features, 20-35% slower at x1.4-x2.4): docs/BENCHMARKS.md.
+#: (error <= 1/64 pixel).  With the trained weights the render then differs from the
+#: exact paper-style one by 75-96 dB PSNR (sample scan and engine.bench); 1/64 steps
+#: gave 81-95 dB, but an output row's 65 filters then crowd its features out of the
+#: core's L2: 20-35% slower at x1.4-x2.4 (measured on the 2-core AVX2 machine).
 PHASE_QUANT = 32
 
 
