@@ -183,6 +183,13 @@ class Upscaler:
                 self._tables.popitem(last=False)
         return t
 
+    def prepare(self, shape, scale, region=None) -> None:
+        """Compute the phase table ``render`` will need for this zoom of a ``shape``
+        slice now (the weight network, a few ms), e.g. while a bicubic frame is being
+        shown, so the render itself starts with it cached."""
+        grid = ZoomGrid.make(tuple(shape), parse_scale(scale))
+        self._table(*grid.axis_maps(grid.region(region)))
+
     def render(self, features: SliceFeatures, scale, region=None) -> np.ndarray:
         """The Meta-SRGAN zoom of an encoded slice, float32 in the input's units.
 

@@ -79,3 +79,15 @@ def test_cuda_render_matches_cpu(rng):
         a = cpu.render(cpu.encode(img), s)
         b = gpu.render(gpu.encode(img), s)
         np.testing.assert_allclose(b, a, atol=1e-3 * float(np.ptp(a)))
+
+
+def test_prepare_caches_the_zooms_filters_for_render(random_upscaler):
+    img = np.random.default_rng(3).random((40, 30)).astype(np.float32)
+    f = random_upscaler.encode(img)
+    random_upscaler._tables.clear()
+    random_upscaler.prepare(img.shape, 2.37, (5, 6, 20, 30))
+    assert len(random_upscaler._tables) == 1
+    out = random_upscaler.render(f, 2.37, (5, 6, 20, 30))
+    assert len(random_upscaler._tables) == 1  # the render found it cached
+    random_upscaler._tables.clear()
+    np.testing.assert_array_equal(out, random_upscaler.render(f, 2.37, (5, 6, 20, 30)))

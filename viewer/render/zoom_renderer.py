@@ -211,6 +211,14 @@ class ZoomRenderer:
         self.on_frame(frame)
 
     def _sr_job(self, req: FrameRequest) -> None:
+        upscaler = self.upscaler
+        prepare = getattr(upscaler, "prepare", None)
+        if prepare is not None and sr_scale_for(req.scale) == req.scale:
+            try:  # the zoom's filters while the bicubic frame is made and shown
+                prepare(req.pixels.shape, req.scale, req.region)
+            except Exception:  # the render below reports it
+                log.debug("prepare failed", exc_info=True)
+
         # the instant frame first: on a small machine the two would share the cores
         def bicubic_first() -> bool:
             done = self._bicubic_shown if self.waits_for_display else self._bicubic_done
@@ -220,7 +228,6 @@ class ZoomRenderer:
             self._bicubic_cond.wait_for(bicubic_first, timeout=BICUBIC_FIRST_S)
         if self.is_stale(req):
             return
-        upscaler = self.upscaler
         try:
             cached = self.cache.get(self.cache_key(upscaler, req.key))
             encode_ms = 0.0
