@@ -212,20 +212,23 @@ class ZoomRenderer:
 
     def _sr_job(self, req: FrameRequest) -> None:
         upscaler = self.upscaler
-        prepare = getattr(upscaler, "prepare", None)
-        if prepare is not None and sr_scale_for(req.scale) == req.scale:
-            try:  # the zoom's filters while the bicubic frame is made and shown
-                prepare(req.pixels.shape, req.scale, req.region)
-            except Exception:  # the render below reports it
-                log.debug("prepare failed", exc_info=True)
 
         # the instant frame first: on a small machine the two would share the cores
-        def bicubic_first() -> bool:
-            done = self._bicubic_shown if self.waits_for_display else self._bicubic_done
-            return done >= req.generation or self.is_stale(req)
+        def bicubic_made() -> bool:
+            return self._bicubic_done >= req.generation or self.is_stale(req)
 
+        def bicubic_shown() -> bool:
+            return self._bicubic_shown >= req.generation or self.is_stale(req)
+
+        deadline = time.monotonic() + BICUBIC_FIRST_S
         with self._bicubic_cond:
-            self._bicubic_cond.wait_for(bicubic_first, timeout=BICUBIC_FIRST_S)
+            self._bicubic_cond.wait_for(bicubic_made, timeout=BICUBIC_FIRST_S)
+        if self.waits_for_display:
+            # while the GUI shows the bicubic frame (one core), the other computes the
+            # zoom's filters; then the render gets every core
+            self._prepare(upscaler, req)
+            with self._bicubic_cond:
+                self._bicubic_cond.wait_for(bicubic_shown, timeout=max(0.0, deadline - time.monotonic()))
         if self.is_stale(req):
             return
         try:
@@ -248,6 +251,21 @@ class ZoomRenderer:
             log.exception("Meta-SRGAN frame failed")
             frame = Frame(req, "sr", None, error=f"{type(e).__name__}: {e}")
         self.on_frame(frame)
+
+    def _prepare(self, upscaler, req: FrameRequest) -> None:
+        prepare = getattr(upscaler, "prepare", None)
+        if prepare is None or self.is_stale(req) or sr_scale_for(req.scale) != req.scale:
+            return
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            prepare(req.pixels.shape, req.scale, req.region)
+        except Exception:  # the render reports it
+            log.debug("prepare failed", exc_info=True)
+        finally:
+            torch.set_num_threads(threads)
 
     def _prefetch_job(self, job) -> None:
         version, items = job
