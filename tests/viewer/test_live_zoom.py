@@ -35,7 +35,7 @@ def assert_locked(win):
     assert left.size_px == right.size_px
     assert view_rects(win)[0] == view_rects(win)[1]
     assert image_rects(win)[0] == image_rects(win)[1]
-    assert left.base.levels is not None and tuple(left.base.levels) == tuple(right.base.levels) == pytest.approx(levels(win.state.window))
+    assert left.levels() is not None and left.levels() == right.levels() == pytest.approx(levels(win.state.window))
     # both panes show frames of the same request (same slice, zoom, region)
     assert left.shown_tag[0] == right.shown_tag[0] == win.live.request.generation
 
@@ -56,7 +56,7 @@ def test_panes_locked_through_zoom_pan_slice_and_window(window, qtbot):
     assert live.request.key.index == s.index
     s.set_window(250.0, 300.0)
     assert_locked(window)
-    assert tuple(window.view.left.base.levels) == (100.0, 400.0)
+    assert window.view.left.levels() == (100.0, 400.0)
 
 
 def test_wheel_zooms_by_the_expected_factor_and_the_engine_renders_it(window, qtbot):

@@ -45,7 +45,7 @@ def test_window_presets_and_auto(window, qtbot):
     brain = next(a for a in menu.actions() if a.text().startswith(STANDARD_PRESETS[0].name))
     brain.trigger()
     assert window.state.window == (40.0, 80.0)
-    assert tuple(window.view.right.base.levels) == (0.0, 80.0)
+    assert window.view.right.levels() == (0.0, 80.0)
     qtbot.keyClick(window.view.right, Qt.Key_A)
     assert window.state.window == pytest.approx(window.live.scan.auto_window)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.viewport import Viewport
+from .display import window_to_uint8
 from .frames import bicubic_frame, sr_frame, sr_scale_for
 
 GAP_RGB = (42, 45, 49)
@@ -22,9 +23,7 @@ class PaneShot:
 
 
 def window_to_rgb(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    g = np.clip((values - lo) * (255.0 / max(hi - lo, 1e-12)), 0, 255)
-    g = np.nan_to_num(g, nan=0.0).astype(np.uint8)
-    return np.repeat(g[..., None], 3, axis=2)
+    return np.repeat(window_to_uint8(values, lo, hi)[..., None], 3, axis=2)
 
 
 def lut_to_rgb(values: np.ndarray, hi: float, lut: np.ndarray) -> np.ndarray:

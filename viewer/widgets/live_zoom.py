@@ -20,6 +20,7 @@ from ..model.readout import engine_text, slice_text, value_text, window_text, zo
 from ..model.view_state import ViewState
 from ..model.viewport import Viewport, clamp_zoom, fit_zoom
 from ..model.windowing import drag_window, levels
+from ..render import display
 from ..render.frames import Frame, SliceKey, sr_scale_for
 from ..render.zoom_renderer import ZoomRenderer
 from .compare_view import CompareView
@@ -57,6 +58,7 @@ class LiveZoom(QObject):
         self._mailbox = Mailbox(self)
         self.renderer = ZoomRenderer(upscaler, lambda frame: self._mailbox.post(lambda: self._on_frame(frame)), cache_bytes,
                                      waits_for_display=True)
+        display.warm_up()  # before the first frame: loading it holds the GIL
         self.request = None
         self.bicubic: Frame | None = None
         self.sr: Frame | None = None

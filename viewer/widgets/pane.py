@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QFrame
 
+from ..render.display import window_to_uint8
 from ..theme import ACCENT
 from .overlay import PaneOverlay
 
@@ -55,6 +56,8 @@ class SlicePane(pg.GraphicsView):
         self.pan_mode = False
         self._drag = None  # (gesture, x0, y0)
         self.shown_generation = {"base": 0, "top": 0}
+        #: per item: (float pixels, (lo, hi)) when it shows them windowed to 8 bits here
+        self._windowed = {"base": None, "top": None}
         #: (generation, kind) of the frame in ``base``; None when it holds something else
         self.shown_tag = None
 
@@ -79,19 +82,40 @@ class SlicePane(pg.GraphicsView):
         if which == "base":
             self.shown_tag = None
         if pixels is None or rect is None or pixels.size == 0:
+            self._windowed[which] = None
             item.clear()
             item.setVisible(False)
             self.shown_generation[which] = 0
             return
-        item.setImage(pixels, autoLevels=False, levels=levels, lut=lut)
+        if lut is None and levels is not None:
+            # grey frames: windowed to 8 bits here, shown by pyqtgraph as they are
+            self._windowed[which] = (pixels, tuple(levels))
+            item.setImage(window_to_uint8(pixels, *levels), autoLevels=False, levels=None, lut=None)
+        else:
+            self._windowed[which] = None
+            item.setImage(pixels, autoLevels=False, levels=levels, lut=lut)
         item.setRect(rect)
         item.setVisible(True)
         self.shown_generation[which] = generation
 
     def set_levels(self, levels, which: str = "base") -> None:
         item = self.base if which == "base" else self.top
-        if item.image is not None:
+        if item.image is None:
+            return
+        windowed = self._windowed[which]
+        if windowed is not None:
+            self._windowed[which] = (windowed[0], tuple(levels))
+            item.setImage(window_to_uint8(windowed[0], *levels), autoLevels=False, levels=None)
+        else:
             item.setLevels(levels)
+
+    def levels(self, which: str = "base"):
+        """The display window ``(lo, hi)`` of what the item shows (None if nothing)."""
+        windowed = self._windowed[which]
+        if windowed is not None:
+            return windowed[1]
+        item = self.base if which == "base" else self.top
+        return None if item.levels is None else tuple(float(v) for v in item.levels)
 
     def set_divider(self, x: int | None) -> None:
         if x is None:
