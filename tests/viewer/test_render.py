@@ -185,3 +185,22 @@ def test_sr_waits_for_the_bicubic_frame_on_screen(monkeypatch):
     assert r.wait_idle(10)
     r.shutdown()
     assert [f.kind for f in frames] == ["bicubic", "sr"] and len(up.renders) == 1
+
+
+def test_prefetch_thread_runs_at_lower_priority():
+    import os
+    import sys
+
+    import pytest
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread priorities are a Linux feature")
+    r = _renderer(RecordingUpscaler(), [])
+    tid = r._prefetch._thread.native_id
+    deadline = time.time() + 5
+    while time.time() < deadline and os.getpriority(os.PRIO_PROCESS, tid) == os.getpriority(os.PRIO_PROCESS, 0):
+        time.sleep(0.01)
+    nice_prefetch = os.getpriority(os.PRIO_PROCESS, tid)
+    nice_sr = os.getpriority(os.PRIO_PROCESS, r._sr._thread.native_id)
+    r.shutdown()
+    assert nice_prefetch >= nice_sr + 10 or nice_prefetch == 19

@@ -44,8 +44,23 @@ SR_BAND_ROWS = 192
 DEFAULT_CACHE_BYTES = 600 * 2**20
 
 
-def _numba_threads(n: int, torch_threads: int | None = None) -> Callable[[], None]:
+#: Niceness of the background encodes (Linux): they take only what the frames and
+#: the GUI leave, so a prefetch in flight barely slows the frame the user waits for.
+PREFETCH_NICE = 10
+
+
+def _lower_priority(nice: int) -> None:
+    """Lower this thread's scheduling priority (Linux threads have their own)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        pass
+
+
+def _numba_threads(n: int, torch_threads: int | None = None, nice: int = 0) -> Callable[[], None]:
     def setup() -> None:
+        if nice:
+            _lower_priority(nice)
         numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
         if torch_threads is not None:  # thread-local, like numba's
             import torch
@@ -96,7 +111,7 @@ class ZoomRenderer:
         self._bicubic_cond = threading.Condition()
         self._sr = LatestOnlyWorker("metazoom-sr", self._sr_job, _numba_threads(sr_threads, torch_threads=sr_threads))
         # background encodes take one core, leaving the rest to the GUI and the frames
-        self._prefetch = LatestOnlyWorker("metazoom-prefetch", self._prefetch_job, _numba_threads(1, torch_threads=1))
+        self._prefetch = LatestOnlyWorker("metazoom-prefetch", self._prefetch_job, _numba_threads(1, torch_threads=1, nice=PREFETCH_NICE))
         if upscaler is not None:
             self._warm()
 
