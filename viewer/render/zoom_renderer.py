@@ -57,7 +57,10 @@ def _lower_priority(nice: int) -> None:
         pass
 
 
-def _numba_threads(n: int, torch_threads: int | None = None, nice: int = 0) -> Callable[[], None]:
+def _worker_setup(n: int, torch_threads: int | None = None, nice: int = 0) -> Callable[[], None]:
+    """What a worker thread does first: its priority, its numba (and torch) team size,
+    and loading the compiled kernels."""
+
     def setup() -> None:
         if nice:
             _lower_priority(nice)
@@ -105,13 +108,13 @@ class ZoomRenderer:
         self.encode_ms: dict[SliceKey, float] = {}
         self.waits_for_display = bool(waits_for_display)
         sr_threads = sr_threads or default_sr_threads(self.waits_for_display)
-        self._bicubic = LatestOnlyWorker("metazoom-bicubic", self._bicubic_job, _numba_threads(1))
+        self._bicubic = LatestOnlyWorker("metazoom-bicubic", self._bicubic_job, _worker_setup(1))
         self._bicubic_done = 0  # generation of the newest finished bicubic frame
         self._bicubic_shown = 0  # ... and of the newest one the GUI has shown
         self._bicubic_cond = threading.Condition()
-        self._sr = LatestOnlyWorker("metazoom-sr", self._sr_job, _numba_threads(sr_threads, torch_threads=sr_threads))
+        self._sr = LatestOnlyWorker("metazoom-sr", self._sr_job, _worker_setup(sr_threads, torch_threads=sr_threads))
         # background encodes take one core, leaving the rest to the GUI and the frames
-        self._prefetch = LatestOnlyWorker("metazoom-prefetch", self._prefetch_job, _numba_threads(1, torch_threads=1, nice=PREFETCH_NICE))
+        self._prefetch = LatestOnlyWorker("metazoom-prefetch", self._prefetch_job, _worker_setup(1, torch_threads=1, nice=PREFETCH_NICE))
         if upscaler is not None:
             self._warm()
 
