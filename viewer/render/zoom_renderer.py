@@ -50,9 +50,11 @@ PREFETCH_NICE = 10
 
 
 def _lower_priority(nice: int) -> None:
-    """Lower this thread's scheduling priority (Linux threads have their own)."""
+    """Lower this thread's scheduling priority by ``nice`` steps (Linux threads have
+    their own; lowering is always allowed)."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
     except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
         pass
 
