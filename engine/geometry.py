@@ -34,7 +34,7 @@ EXACT_PHASES = 64
 #: (error <= 1/64 pixel).  With the trained weights the render then differs from the
 #: exact paper-style one by 75-96 dB PSNR (sample scan and engine.bench); 1/64 steps
 #: gave 81-95 dB, but an output row's 65 filters then crowd its features out of the
-#: core's L2: 20-35% slower at x1.4-x2.4 (measured on the 2-core AVX2 machine).
+#: core's L2: 17-26% slower at x1.4-x2.4 (measured on the 2-core AVX2 machine).
 PHASE_QUANT = 32
 
 
