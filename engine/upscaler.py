@@ -183,12 +183,18 @@ class Upscaler:
                 self._tables.popitem(last=False)
         return t
 
+    def _plan(self, shape, scale, region):
+        """The zoomed grid, the region in it, its axis maps and the zoom's phase table."""
+        grid = ZoomGrid.make(tuple(shape), parse_scale(scale))
+        region = grid.region(region)
+        my, mx = grid.axis_maps(region)
+        return grid, region, my, mx, self._table(my, mx)
+
     def prepare(self, shape, scale, region=None) -> None:
         """Compute the phase table ``render`` will need for this zoom of a ``shape``
         slice now (the weight network, a few ms), e.g. while a bicubic frame is being
         shown, so the render itself starts with it cached."""
-        grid = ZoomGrid.make(tuple(shape), parse_scale(scale))
-        self._table(*grid.axis_maps(grid.region(region)))
+        self._plan(shape, scale, region)
 
     def render(self, features: SliceFeatures, scale, region=None) -> np.ndarray:
         """The Meta-SRGAN zoom of an encoded slice, float32 in the input's units.
@@ -200,10 +206,7 @@ class Upscaler:
         """
         if not isinstance(features, SliceFeatures):
             raise TypeError("render takes the SliceFeatures that encode returned")
-        grid = ZoomGrid.make(features.shape, parse_scale(scale))
-        region = grid.region(region)
-        my, mx = grid.axis_maps(region)
-        table = self._table(my, mx)
+        grid, region, my, mx, table = self._plan(features.shape, scale, region)
         if features.device == "cpu":
             out = np.empty((region[2], region[3]), dtype=np.float32)
             row_stride = (features.shape[1] + 2) * self.channels

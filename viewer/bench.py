@@ -251,7 +251,6 @@ def main(argv=None) -> int:
     import numba
     import torch
 
-
     lines = [
         "## Viewer (`python -m viewer.bench`)",
         "",

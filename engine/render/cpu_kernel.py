@@ -88,6 +88,22 @@ def separable_kernel(img, rows_idx, rows_w, cols_idx, cols_w, out):
     return _launch(_separable, img, rows_idx, rows_w, cols_idx, cols_w, out)
 
 
+@njit(inline="always")
+def _four_columns(order_x, src_x, p, fy, channels):
+    """The next four columns of a phase group, and where their windows start."""
+    j0, j1, j2, j3 = order_x[p], order_x[p + 1], order_x[p + 2], order_x[p + 3]
+    return (j0, j1, j2, j3, fy + src_x[j0] * channels, fy + src_x[j1] * channels,
+            fy + src_x[j2] * channels, fy + src_x[j3] * channels)
+
+
+@njit(inline="always")
+def _store4(out, i, j0, j1, j2, j3, a0, a1, a2, a3):
+    out[i, j0] = a0
+    out[i, j1] = a1
+    out[i, j2] = a2
+    out[i, j3] = a3
+
+
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def _meta_upscale(feats, row_stride, channels, table, n_phase_x, src_y, q_y, order_x, group_start, src_x, q_x,
                   first, second, out):
@@ -125,11 +141,7 @@ def _meta_upscale(feats, row_stride, channels, table, n_phase_x, src_y, q_y, ord
             p = a
             if i2 >= 0:
                 while p + 4 <= b:
-                    j0 = order_x[p]; j1 = order_x[p + 1]; j2 = order_x[p + 2]; j3 = order_x[p + 3]
-                    f0 = fy + src_x[j0] * channels
-                    f1 = fy + src_x[j1] * channels
-                    f2 = fy + src_x[j2] * channels
-                    f3 = fy + src_x[j3] * channels
+                    j0, j1, j2, j3, f0, f1, f2, f3 = _four_columns(order_x, src_x, p, fy, channels)
                     a0 = np.float32(0.0); a1 = np.float32(0.0); a2 = np.float32(0.0); a3 = np.float32(0.0)
                     c0 = np.float32(0.0); c1 = np.float32(0.0); c2 = np.float32(0.0); c3 = np.float32(0.0)
                     for dy in range(3):
@@ -146,8 +158,8 @@ def _meta_upscale(feats, row_stride, channels, table, n_phase_x, src_y, q_y, ord
                             x0 = v0[k]; x1 = v1[k]; x2 = v2[k]; x3 = v3[k]
                             a0 += x0 * tk; a1 += x1 * tk; a2 += x2 * tk; a3 += x3 * tk
                             c0 += x0 * sk; c1 += x1 * sk; c2 += x2 * sk; c3 += x3 * sk
-                    out[i, j0] = a0; out[i, j1] = a1; out[i, j2] = a2; out[i, j3] = a3
-                    out[i2, j0] = c0; out[i2, j1] = c1; out[i2, j2] = c2; out[i2, j3] = c3
+                    _store4(out, i, j0, j1, j2, j3, a0, a1, a2, a3)
+                    _store4(out, i2, j0, j1, j2, j3, c0, c1, c2, c3)
                     p += 4
                 while p < b:
                     j0 = order_x[p]
@@ -167,11 +179,7 @@ def _meta_upscale(feats, row_stride, channels, table, n_phase_x, src_y, q_y, ord
                     p += 1
             else:
                 while p + 4 <= b:
-                    j0 = order_x[p]; j1 = order_x[p + 1]; j2 = order_x[p + 2]; j3 = order_x[p + 3]
-                    f0 = fy + src_x[j0] * channels
-                    f1 = fy + src_x[j1] * channels
-                    f2 = fy + src_x[j2] * channels
-                    f3 = fy + src_x[j3] * channels
+                    j0, j1, j2, j3, f0, f1, f2, f3 = _four_columns(order_x, src_x, p, fy, channels)
                     a0 = np.float32(0.0); a1 = np.float32(0.0); a2 = np.float32(0.0); a3 = np.float32(0.0)
                     for dy in range(3):
                         o = dy * row_stride
@@ -183,7 +191,7 @@ def _meta_upscale(feats, row_stride, channels, table, n_phase_x, src_y, q_y, ord
                         for k in range(K):
                             tk = t[k]
                             a0 += v0[k] * tk; a1 += v1[k] * tk; a2 += v2[k] * tk; a3 += v3[k] * tk
-                    out[i, j0] = a0; out[i, j1] = a1; out[i, j2] = a2; out[i, j3] = a3
+                    _store4(out, i, j0, j1, j2, j3, a0, a1, a2, a3)
                     p += 4
                 while p < b:
                     j0 = order_x[p]
