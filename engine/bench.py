@@ -88,7 +88,8 @@ def main(argv=None):
         up._tables.clear()
         note = " The weights are untrained; the weight network's output layer was randomised (seed 0) so the exactness numbers are not trivially zero-vs-zero."
     reps = 5 if a.quick else 20
-    lines = [f"Machine: {machine()}. Device: `{dev}`; trunk {'bf16' if up.bf16 else 'float32'}; "
+    trunk = "bf16 (oneDNN)" if up.bf16 else ("float32, Winograd F(4x4,3x3)" if up._winograd is not None else "float32")
+    lines = [f"Machine: {machine()}. Device: `{dev}`; trunk {trunk}; "
              f"weights `{up.info.path.name if up.info.path else '?'}` ({'trained' if up.info.trained else 'untrained'}).{note}", ""]
     print(lines[0])
 
@@ -110,6 +111,22 @@ def main(argv=None):
         f32 = timed(lambda: ref_up.encode(img), 3, dev)
         acc_line = (f"bf16 trunk vs float32 trunk, same weights, 512x512 slice: output PSNR {p[0]:.1f} dB at x2, {p[1]:.1f} dB at x4; "
                     f"float32 trunk encode 512x512 p50 {np.median(f32):.0f} ms.")
+        print(acc_line)
+    elif up._winograd is not None:
+        from .upscaler import Upscaler
+
+        direct = Upscaler(up.model, up.info, dev, winograd=False)  # PyTorch's (oneDNN) direct convolutions
+        img = test_slice(512, 1)
+        p = [psnr(up.upscale(img, s), direct.upscale(img, s)) for s in (2.0, 4.0)]
+        fd = [np.abs(up.encode(img).feats - direct.encode(img).feats).max()]
+        t_direct = {}
+        for n in (256, 512):
+            sl = test_slice(n)
+            direct.encode(sl)
+            t_direct[n] = np.median(timed(lambda: direct.encode(sl), 3, dev))
+        acc_line = (f"Winograd trunk vs PyTorch's direct float32 convolutions, same weights, 512x512 slice: features differ by "
+                    f"at most {fd[0]:.1e}; output PSNR {p[0]:.1f} dB at x2, {p[1]:.1f} dB at x4. The direct trunk's encode: "
+                    f"256x256 p50 {t_direct[256]:.0f} ms, 512x512 p50 {t_direct[512]:.0f} ms.")
         print(acc_line)
 
     # -- render ----------------------------------------------------------------

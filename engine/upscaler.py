@@ -18,9 +18,10 @@ from .geometry import ZoomGrid, parse_scale
 from .render.bicubic import resample
 from .intensity import checked_range
 from .render.cpu_kernel import meta_upscale_kernel
-from .render.inference_trunk import InferenceTrunk
+from .render.inference_trunk import InferenceTrunk, fold_trunk
 from .render.phase_table import cpu_layout, phase_table
 from .render.torch_upscale import windows_upscale
+from .render.winograd import WinogradTrunk
 from .weights import WeightsInfo, load_weights
 
 
@@ -81,7 +82,8 @@ class Upscaler:
     #: Slices larger than this (pixels per side) are encoded in tiles.
     TILE = 512
 
-    def __init__(self, model: torch.nn.Module, info: WeightsInfo, device: torch.device, bf16: bool | None = None):
+    def __init__(self, model: torch.nn.Module, info: WeightsInfo, device: torch.device, bf16: bool | None = None,
+                 winograd: bool | None = None):
         if getattr(model, "registry_name", None) != "meta_srgan":
             raise ValueError("Upscaler needs a meta_srgan network")
         self.model = model.to(device).eval()
@@ -93,8 +95,15 @@ class Upscaler:
         if bf16 is None:
             bf16 = device.type == "cpu" and cpu_has_bf16()
         self.bf16 = bool(bf16)
-        # bf16 only where the CPU has it natively; on GPUs the float32 trunk is fast enough
+        # bf16 only where the CPU has it natively (oneDNN); other CPUs run the float32
+        # trunk as Winograd convolutions (engine.render.winograd: ~2x oneDNN's direct
+        # float32 on AVX2); on GPUs the float32 trunk is fast enough
         self._trunk_net = InferenceTrunk(self.model.trunk, self.bf16 and device.type == "cpu").to(device)
+        if winograd is None:
+            winograd = device.type == "cpu" and not self.bf16
+        if winograd and (device.type != "cpu" or self.bf16):
+            raise ValueError("the Winograd trunk is the float32 CPU trunk")
+        self._winograd = WinogradTrunk(fold_trunk(self.model.trunk)) if winograd else None
         norm = info.normalization
         self.mean, self.std = float(norm["mean"]), float(norm["std"])
         self.p_lo, self.p_hi = float(norm.get("low_percentile", 0.5)), float(norm.get("high_percentile", 99.5))
@@ -129,27 +138,55 @@ class Upscaler:
         return np.ascontiguousarray(v, dtype=np.float32), float(lo), float(hi)
 
     # -- encode -----------------------------------------------------------------
-    def _trunk(self, lr: torch.Tensor) -> torch.Tensor:
-        return self._trunk_net(lr)
+    def _padded_features(self, lr: np.ndarray) -> np.ndarray:
+        """CPU trunk features of one (tile of a) slice, zero-bordered (h + 2, w + 2, C)."""
+        if self._winograd is not None:
+            return self._winograd(lr)
+        f = self._trunk_net(torch.from_numpy(lr)[None, None])[0]
+        h, w = lr.shape
+        padded = np.zeros((h + 2, w + 2, self.channels), dtype=np.float32)
+        padded[1:-1, 1:-1] = f.permute(1, 2, 0).numpy()
+        return padded
+
+    def _tiles(self, shape, tile):
+        """(y0, y1, x0, x1) of each tile and (ya, yb, xa, xb), it with a halo wider than
+        the trunk's receptive field (so tiled == untiled)."""
+        h, w = shape
+        halo = self.model.radius + 1
+        for y0 in range(0, h, tile):
+            for x0 in range(0, w, tile):
+                y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+                yield (y0, y1, x0, x1), (max(y0 - halo, 0), min(y1 + halo, h), max(x0 - halo, 0), min(x1 + halo, w))
+
+    def _cpu_features(self, lr: np.ndarray, tile: int) -> np.ndarray:
+        h, w = lr.shape
+        if h <= tile and w <= tile:
+            return self._padded_features(lr)
+        out = np.zeros((h + 2, w + 2, self.channels), dtype=np.float32)
+        for (y0, y1, x0, x1), (ya, yb, xa, xb) in self._tiles(lr.shape, tile):
+            f = self._padded_features(np.ascontiguousarray(lr[ya:yb, xa:xb]))
+            out[1 + y0 : 1 + y1, 1 + x0 : 1 + x1] = f[1 + y0 - ya : 1 + y1 - ya, 1 + x0 - xa : 1 + x1 - xa]
+        return out
 
     def features_tensor(self, lr: np.ndarray, tile: int | None = None) -> torch.Tensor:
-        """Trunk features (1, C, h, w) float32, in tiles with a halo wider than the
-        trunk's receptive field, so tiled == untiled."""
+        """Trunk features (1, C, h, w) float32 on the device, computed as ``encode``
+        computes them (in tiles with a halo on large slices)."""
         tile = tile or self.TILE
+        if self.device.type == "cpu":
+            f = self._cpu_features(lr, tile)[1:-1, 1:-1]
+            return torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1)))[None]
         h, w = lr.shape
         x = torch.from_numpy(lr)[None, None].to(self.device)
         if h <= tile and w <= tile:
             return self._trunk(x)
-        halo = self.model.radius + 1
         out = torch.empty((1, self.channels, h, w), dtype=torch.float32, device=self.device)
-        for y0 in range(0, h, tile):
-            for x0 in range(0, w, tile):
-                y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-                ya, xa = max(y0 - halo, 0), max(x0 - halo, 0)
-                yb, xb = min(y1 + halo, h), min(x1 + halo, w)
-                f = self._trunk(x[:, :, ya:yb, xa:xb])
-                out[:, :, y0:y1, x0:x1] = f[:, :, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+        for (y0, y1, x0, x1), (ya, yb, xa, xb) in self._tiles(lr.shape, tile):
+            f = self._trunk(x[:, :, ya:yb, xa:xb])
+            out[:, :, y0:y1, x0:x1] = f[:, :, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
         return out
+
+    def _trunk(self, lr: torch.Tensor) -> torch.Tensor:
+        return self._trunk_net(lr)
 
     def encode(self, slice2d: np.ndarray, intensity_range=None, tile: int | None = None) -> SliceFeatures:
         """Run the trunk once on a slice (raw intensities, any units).
@@ -158,14 +195,10 @@ class Upscaler:
         range, so all slices share it); by default the slice's 0.5-99.5 percentiles.
         """
         lr, lo, hi = self._normalise(slice2d, intensity_range)
-        f = self.features_tensor(lr, tile)
         if self.device.type == "cpu":
-            C, (h, w) = self.channels, lr.shape
-            padded = np.zeros((h + 2, w + 2, C), dtype=np.float32)
-            padded[1:-1, 1:-1] = f[0].permute(1, 2, 0).numpy()
-            feats = padded.ravel()
+            feats = self._cpu_features(lr, tile or self.TILE).ravel()
         else:
-            feats = f
+            feats = self.features_tensor(lr, tile)
         return SliceFeatures(lr.shape, feats, lr, lo, hi, self.device.type)
 
     # -- render -----------------------------------------------------------------

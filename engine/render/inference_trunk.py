@@ -36,16 +36,21 @@ def _fold(module: nn.Module) -> nn.Module:
     return module
 
 
+def fold_trunk(trunk: nn.Module) -> nn.Module:
+    """A frozen copy of ``trunk`` with BatchNorm folded into its convolutions."""
+    t = _fold(copy.deepcopy(trunk).eval())
+    for p in t.parameters():
+        p.requires_grad_(False)
+    return t
+
+
 class InferenceTrunk(nn.Module):
     """Wraps a folded trunk copy; float32 in, float32 (1, C, h, w) out."""
 
     def __init__(self, trunk: nn.Module, bf16: bool):
         super().__init__()
         self.dtype = torch.bfloat16 if bf16 else torch.float32
-        t = _fold(copy.deepcopy(trunk).eval())
-        for p in t.parameters():
-            p.requires_grad_(False)
-        self.trunk = t.to(self.dtype).to(memory_format=torch.channels_last)
+        self.trunk = fold_trunk(trunk).to(self.dtype).to(memory_format=torch.channels_last)
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -101,7 +101,9 @@ def test_tiled_encode_equals_untiled(random_upscaler, rng):
     img = rng.random((70, 90)).astype(np.float32)
     whole = random_upscaler.encode(img, tile=4096)
     tiled = random_upscaler.encode(img, tile=24)
-    np.testing.assert_allclose(tiled.feats, whole.feats, atol=2e-5)
+    # Winograd's rounding depends on where its 4x4 tiles fall, which tiling moves:
+    # equal to float32 rounding (a halo too narrow would be off by ~0.1)
+    np.testing.assert_allclose(tiled.feats, whole.feats, atol=1e-4)
 
 
 def test_output_is_in_input_units(random_upscaler, rng):
