@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: the CPU wheel; a loose range would pull CUDA packages
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# compile the numba kernels once (~40 s; cached on disk) so nothing waits on them later
+	$(BIN)/python -m engine.warm
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -55,7 +55,7 @@ def winograd_filters(weight: np.ndarray) -> np.ndarray:
 _0, _2, _4, _5, _8 = np.float32(0), np.float32(2), np.float32(4), np.float32(5), np.float32(8)
 
 
-@njit(fastmath=True, cache=True, nogil=True, inline="always")
+@njit(fastmath=True, cache=True, nogil=True)
 def _bt6(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5):  # pragma: no cover - numba
     """o = B^T d along one axis, for C channels at once."""
     for c in range(d0.shape[0]):
@@ -68,7 +68,7 @@ def _bt6(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5):  # pragma: no cover - 
         o5[c] = _4 * a1 - _5 * a3 + a5
 
 
-@njit(fastmath=True, cache=True, nogil=True, inline="always")
+@njit(fastmath=True, cache=True, nogil=True)
 def _at6(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3, bias):  # pragma: no cover - numba
     """o = A^T m (+ bias) along one axis, for C channels at once."""
     for k in range(m0.shape[0]):
@@ -92,9 +92,10 @@ def _tile_in(P, y0, x0, tmp, V, t):  # pragma: no cover - numba
 
 
 @njit(fastmath=True, cache=True, nogil=True)
-def _tile_out(M, t, oy, ox, ni, nj, bias, alpha, use_alpha, R, use_res, out, tmp, y, zero):  # pragma: no cover
-    """The 4x4 tile at padded (oy, ox) = A^T M A + bias, then PReLU (``use_alpha``),
-    then + R (``use_res``); only its ``ni x nj`` pixels inside the image are written."""
+def _tile_out(M, t, oy, ox, ni, nj, bias, alpha, R, use_res, out, tmp, y, zero):  # pragma: no cover
+    """The 4x4 tile at padded (oy, ox) = A^T M A + bias, then PReLU with slopes
+    ``alpha``, then + R (``use_res``); only its ``ni x nj`` pixels inside the image
+    are written."""
     K = M.shape[2]
     for a in range(6):  # along x
         r = 6 * a
@@ -103,29 +104,23 @@ def _tile_out(M, t, oy, ox, ni, nj, bias, alpha, use_alpha, R, use_res, out, tmp
     for j in range(4):  # then along y, with the bias
         _at6(tmp[0, j], tmp[1, j], tmp[2, j], tmp[3, j], tmp[4, j], tmp[5, j],
              y[0, j], y[1, j], y[2, j], y[3, j], bias)
-    for i in range(ni):
+    for i in range(ni):  # PReLU with slope 1 (no PReLU) is the identity, exactly
         for j in range(nj):
             dst = out[oy + i, ox + j]
             src = y[i, j]
-            if use_alpha and use_res:
+            if use_res:
                 res = R[oy + i, ox + j]
                 for k in range(K):
                     v = src[k]
                     dst[k] = max(v, _0) + alpha[k] * min(v, _0) + res[k]
-            elif use_alpha:
+            else:
                 for k in range(K):
                     v = src[k]
                     dst[k] = max(v, _0) + alpha[k] * min(v, _0)
-            elif use_res:
-                res = R[oy + i, ox + j]
-                for k in range(K):
-                    dst[k] = src[k] + res[k]
-            else:
-                dst[:] = src
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def _conv3x3(P, U, bias, alpha, use_alpha, R, use_res, out, h, w, Vs, Ms, Ti, To, Y, zero):  # pragma: no cover
+def _conv3x3(P, U, bias, alpha, R, use_res, out, h, w, Vs, Ms, Ti, To, Y, zero):  # pragma: no cover
     """One 3x3 convolution of the zero-bordered ``P`` into ``out`` (see ``_tile_out``).
 
     Work units are runs of up to ``CW`` tiles along a tile row; each thread keeps its
@@ -148,7 +143,7 @@ def _conv3x3(P, U, bias, alpha, use_alpha, R, use_res, out, h, w, Vs, Ms, Ti, To
         ni = min(4, h - 4 * ty)
         for i in range(n):
             tx = tx0 + i
-            _tile_out(M, i, 4 * ty + 1, 4 * tx + 1, ni, min(4, w - 4 * tx), bias, alpha, use_alpha, R, use_res,
+            _tile_out(M, i, 4 * ty + 1, 4 * tx + 1, ni, min(4, w - 4 * tx), bias, alpha, R, use_res,
                       out, To[me], Y[me], zero)
 
 
@@ -201,15 +196,8 @@ class _Conv:
         k = conv.out_channels
         b = conv.bias.detach().cpu().numpy() if conv.bias is not None else np.zeros(k)
         self.bias = np.ascontiguousarray(b, dtype=np.float32)
-        a = prelu.weight.detach().cpu().numpy() if prelu is not None else np.zeros(1)
+        a = prelu.weight.detach().cpu().numpy() if prelu is not None else np.ones(1)  # slope 1: no PReLU
         self.alpha = np.ascontiguousarray(np.broadcast_to(a, (k,)), dtype=np.float32)
-        self.prelu = prelu is not None
-
-
-def _conv_prelu(seq: nn.Sequential) -> _Conv:
-    layers = list(seq)
-    prelu = layers[1] if len(layers) > 1 and isinstance(layers[1], nn.PReLU) else None
-    return _Conv(layers[0], prelu)
 
 
 class WinogradTrunk:
@@ -261,7 +249,7 @@ class WinogradTrunk:
         Y = np.empty((nt, 4, 4, C), np.float32)
 
         def conv(src, layer: _Conv, res, dst):
-            _launch(_conv3x3, src, layer.u, layer.bias, layer.alpha, layer.prelu,
+            _launch(_conv3x3, src, layer.u, layer.bias, layer.alpha,
                     res if res is not None else dst, res is not None, dst, h, w, Vs, Ms, Ti, To, Y, self.zero)
 
         x = head
