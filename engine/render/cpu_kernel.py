@@ -60,19 +60,22 @@ def row_pairs(src_y: np.ndarray):
     """Output rows in units of two neighbours that read the same input row (they share
     every window, so the kernel loads each window once for both) or one row alone.
     Returns ``(first, second)``, ``second = -1`` for a lone row."""
+    src_y = np.asarray(src_y)
     h = len(src_y)
-    first, second = [], []
-    i = 0
-    while i < h:
-        if i + 1 < h and src_y[i + 1] == src_y[i]:
-            first.append(i)
-            second.append(i + 1)
-            i += 2
-        else:
-            first.append(i)
-            second.append(-1)
-            i += 1
-    return np.array(first, np.int64), np.array(second, np.int64)
+    if h == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    i = np.arange(h)
+    # runs of equal rows, paired greedily from each run's start (vectorised: a Python
+    # loop took 0.3 ms per 1024 rows, on every band of every frame)
+    new_run = np.ones(h, bool)
+    new_run[1:] = src_y[1:] != src_y[:-1]
+    run_start = np.maximum.accumulate(np.where(new_run, i, 0))
+    lead = (i - run_start) % 2 == 0  # first of a pair, or a lone row
+    has_next = np.zeros(h, bool)
+    has_next[:-1] = ~new_run[1:]
+    first = i[lead]
+    second = np.where(has_next[lead], first + 1, -1)
+    return first.astype(np.int64), second.astype(np.int64)
 
 
 def meta_upscale_kernel(feats, row_stride, channels, table, n_phase_x, src_y, q_y, src_x, q_x, out):

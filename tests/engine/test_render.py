@@ -170,6 +170,17 @@ def test_kernel_row_pairs_and_column_groups():
 
     first, second = row_pairs(np.array([0, 0, 1, 2, 2, 2, 3]))
     assert first.tolist() == [0, 2, 3, 5, 6] and second.tolist() == [1, -1, 4, -1, -1]
+    assert [a.tolist() for a in row_pairs(np.array([], np.int64))] == [[], []]
+    rng = np.random.default_rng(5)
+    for _ in range(200):  # every row exactly once; pairs read one input row; greedy from each run's start
+        src = np.sort(rng.integers(0, 9, rng.integers(1, 30)))
+        first, second = row_pairs(src)
+        rows = np.concatenate([first, second[second >= 0]])
+        assert sorted(rows.tolist()) == list(range(len(src)))
+        paired = second >= 0
+        assert (second[paired] == first[paired] + 1).all() and (src[second[paired]] == src[first[paired]]).all()
+        lone = first[~paired]
+        assert not any(r + 1 < len(src) and src[r + 1] == src[r] and r + 1 not in first for r in lone)
     q = np.array([2, 0, 1, 0, 2, 1, 1, 0])
     order, starts = column_groups(q, 3, stripe=5)
     # stripe 0 (columns 0-4) by phase, then stripe 1 (5-7)
