@@ -53,3 +53,16 @@ def test_winograd_filters_reproduce_one_tile():
     y = at @ ((bt @ d @ bt.T) * u) @ at.T
     want = np.array([[np.sum(d[i:i + 3, j:j + 3] * g[0, 0]) for j in range(4)] for i in range(4)])
     np.testing.assert_allclose(y, want, atol=1e-5)
+
+
+def test_concurrent_encodes_match_sequential(random_upscaler, rng):
+    """The viewer encodes on two threads at once (a frame's slice and a prefetch):
+    each call has its own scratch, so neither sees the other's tiles."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    imgs = [rng.random((40 + 8 * i, 52)).astype(np.float32) for i in range(4)]
+    want = [random_upscaler.encode(im).feats for im in imgs]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        got = list(pool.map(lambda im: random_upscaler.encode(im).feats, imgs * 2))
+    for i, g in enumerate(got):
+        np.testing.assert_array_equal(g, want[i % 4])
