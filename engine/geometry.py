@@ -31,11 +31,14 @@ SR_SCALE_MAX = 4.0  # inclusive
 #: x2, x2.5, x3.2 ...) keeps them exact.
 EXACT_PHASES = 64
 #: Beyond that, phases are rounded to multiples of 1 / PHASE_QUANT of an input pixel
-#: (error <= 1/64 pixel).  With the trained weights the render then differs from the
-#: exact paper-style one by 75-96 dB PSNR (sample scan and engine.bench); 1/64 steps
-#: gave 81-95 dB, but an output row's 65 filters then crowd its features out of the
-#: core's L2: 17-26% slower at x1.4-x2.4 (measured on the 2-core AVX2 machine).
-PHASE_QUANT = 32
+#: (error <= 1/32 pixel, applied to the learned correction only: the bicubic part
+#: keeps exact positions).  With the trained weights the render then differs from the
+#: exact paper-style one by 75-87 dB PSNR (engine.bench; the target is 60).  Finer
+#: steps cost speed, not visible accuracy (2-core AVX2 machine, 1024x768 region):
+#: 1/32 steps gave 81-93 dB but a zoom's table of 33x33 filters took 7-9 ms to compute
+#: (17 x 17: 2-4 ms), and a row's 33 filters crowd its features out of the core's
+#: cache: x2.37 36 ms against 23 ms with 1/16.  1/64 was slower still.
+PHASE_QUANT = 16
 
 
 def _exact(value: float | int | Fraction) -> Fraction:

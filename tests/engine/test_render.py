@@ -44,9 +44,10 @@ def test_fast_render_matches_reference(random_upscaler, slice_and_features, scal
     if not (my.quantised or mx.quantised):
         assert psnr(fast, ref) > 100  # exact phases: the same sums up to float32 rounding
     else:
-        # phases within 1/64 px; an untrained weight network is far steeper in phase than
-        # a trained one (which gives 75-89 dB on the sample scan: engine.bench)
-        assert psnr(fast, ref) > 55
+        # phases within 1/32 px, and no bicubic part here: the whole output is the learned
+        # correction, from an untrained weight network far steeper in phase than
+        # a trained one (which gives 75-87 dB with its bicubic part: engine.bench)
+        assert psnr(fast, ref) > 48
 
 
 @pytest.mark.parametrize("scale,region", [(2.0, (5, 7, 20, 31)), (3.3, (0, 90, 40, 45)), ((1.7, 2.9), (13, 1, 9, 100))])
@@ -161,7 +162,7 @@ def test_scale_gate_scales_every_filter_by_one_minus_inverse_scale(random_upscal
         finally:
             model.weights.scale_gate = False
             random_upscaler._tables.clear()
-    assert psnr(fast, ref) > 60
+    assert psnr(fast, ref) > 48  # quantised phases at x3.7 (see test_fast_render_matches_reference)
     np.testing.assert_allclose(tt, fast, atol=2e-4)
 
 

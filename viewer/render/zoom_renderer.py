@@ -13,8 +13,9 @@ The engine's numba kernels release the GIL; their OpenMP teams are sized per thr
 (numba's ``set_num_threads`` is thread-local) because on a 2-core machine a
 2-thread team that shares its cores with the GUI thread waits on itself: measured
 here, bicubic of a 1024x768 region took 2.8 ms on one thread and ~35 ms on two
-with the cores busy.  So the SR frame (all cores) starts only once the GUI has put
-the bicubic frame on screen (``bicubic_displayed``), and the cores are its alone.
+with the cores busy.  So while the GUI puts the bicubic frame on screen (the GUI
+calls ``bicubic_displayed``), the SR frame renders its first bands on one thread,
+and switches to every core between bands once the bicubic frame is shown.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class ZoomRenderer:
         self.encode_ms: dict[SliceKey, float] = {}
         self.waits_for_display = bool(waits_for_display)
         sr_threads = sr_threads or default_sr_threads(self.waits_for_display)
+        self._sr_threads = max(1, min(sr_threads, numba.config.NUMBA_NUM_THREADS))
         self._bicubic = LatestOnlyWorker("metazoom-bicubic", self._bicubic_job, _worker_setup(1))
         self._bicubic_done = 0  # generation of the newest finished bicubic frame
         self._bicubic_shown = 0  # ... and of the newest one the GUI has shown
@@ -244,25 +246,42 @@ class ZoomRenderer:
         with self._bicubic_cond:
             self._bicubic_cond.wait_for(bicubic_made, timeout=BICUBIC_FIRST_S)
         if self.waits_for_display:
-            # while the GUI shows the bicubic frame (one core), the other computes the
-            # zoom's filters; then the render gets every core
+            # the GUI is putting the bicubic frame on screen (one core): meanwhile this
+            # thread computes the zoom's filters on the other
             self._prepare(upscaler, req)
-            with self._bicubic_cond:
-                self._bicubic_cond.wait_for(bicubic_shown, timeout=max(0.0, deadline - time.monotonic()))
         if self.is_stale(req):
             return
         try:
             cached = self.cache.get(self.cache_key(upscaler, req.key))
             encode_ms = 0.0
             if cached is None:
+                if self.waits_for_display:  # an encode takes a second: let the bicubic frame show first
+                    with self._bicubic_cond:
+                        self._bicubic_cond.wait_for(bicubic_shown, timeout=max(0.0, deadline - time.monotonic()))
                 t0 = time.perf_counter()
                 cached = self._encode(upscaler, req.key, lambda: req.pixels)
                 encode_ms = (time.perf_counter() - t0) * 1e3
                 if self.is_stale(req):
                     return  # the features are cached now; the newer request renders
+            # a head start: the first bands render on one core while the GUI shows the
+            # bicubic frame on the other; once it is on screen, every core
+            one_core = self.waits_for_display and not bicubic_shown()
+            if one_core:
+                numba.set_num_threads(1)
+
+            def stale() -> bool:
+                nonlocal one_core
+                if one_core and (bicubic_shown() or time.monotonic() > deadline):
+                    numba.set_num_threads(self._sr_threads)
+                    one_core = False
+                return self.is_stale(req)
+
             t0 = time.perf_counter()
-            pixels, sr_scale = sr_frame(upscaler, cached, req.pixels.shape, req.scale, req.region,
-                                        band_rows=SR_BAND_ROWS, stale=lambda: self.is_stale(req))
+            try:
+                pixels, sr_scale = sr_frame(upscaler, cached, req.pixels.shape, req.scale, req.region,
+                                            band_rows=SR_BAND_ROWS, stale=stale)
+            finally:
+                numba.set_num_threads(self._sr_threads)
             if pixels is None:
                 return  # a newer request overtook it between bands
             ms = (time.perf_counter() - t0) * 1e3
