@@ -31,13 +31,13 @@ SR_SCALE_MAX = 4.0  # inclusive
 #: x2, x2.5, x3.2 ...) keeps them exact.
 EXACT_PHASES = 64
 #: Beyond that, phases are rounded to multiples of 1 / PHASE_QUANT of an input pixel
-#: (error <= 1/32 pixel, applied to the learned correction only: the bicubic part
-#: keeps exact positions).  With the trained weights the render then differs from the
-#: exact paper-style one by 75-87 dB PSNR (engine.bench; the target is 60).  Finer
-#: steps cost speed, not visible accuracy (2-core AVX2 machine, 1024x768 region):
-#: 1/32 steps gave 81-93 dB but a zoom's table of 33x33 filters took 7-9 ms to compute
-#: (17 x 17: 2-4 ms), and a row's 33 filters crowd its features out of the core's
-#: cache: x2.37 36 ms against 23 ms with 1/16.  1/64 was slower still.
+#: (error <= 1/32 pixel, in the learned correction only: the bicubic part keeps exact
+#: positions).  With the trained weights the render then differs from the exact
+#: paper-style one by 75-87 dB PSNR (engine.bench; the target is 60).  Why not finer:
+#: every new zoom computes its table of (Q + 1)^2 filters before its first frame, on
+#: the critical path of a wheel step: 1/32 steps (33 x 33 filters) took 7-9 ms on one
+#: thread, 1/16 (17 x 17) 2-4 ms, and the render itself is ~5% faster with the smaller
+#: table (1024x768 regions, 2-core AVX2 machine); 1/32 gave 81-93 dB.
 PHASE_QUANT = 16
 
 
