@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	# compile the numba kernels once (~40 s; cached on disk) so nothing waits on them later
-	$(BIN)/python -m engine.warm
+	$(BIN)/python -m engine.warm || echo "warning: kernels not precompiled; they compile on first use"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -98,12 +98,13 @@ class Upscaler:
         # bf16 only where the CPU has it natively (oneDNN); other CPUs run the float32
         # trunk as Winograd convolutions (engine.render.winograd: ~2x oneDNN's direct
         # float32 on AVX2); on GPUs the float32 trunk is fast enough
-        self._trunk_net = InferenceTrunk(self.model.trunk, self.bf16 and device.type == "cpu").to(device)
         if winograd is None:
             winograd = device.type == "cpu" and not self.bf16
         if winograd and (device.type != "cpu" or self.bf16):
             raise ValueError("the Winograd trunk is the float32 CPU trunk")
         self._winograd = WinogradTrunk(fold_trunk(self.model.trunk)) if winograd else None
+        self._trunk_net = None if winograd else \
+            InferenceTrunk(self.model.trunk, self.bf16 and device.type == "cpu").to(device)
         norm = info.normalization
         self.mean, self.std = float(norm["mean"]), float(norm["std"])
         self.p_lo, self.p_hi = float(norm.get("low_percentile", 0.5)), float(norm.get("high_percentile", 99.5))

@@ -5,7 +5,7 @@ direct float32 convolutions (~240 ms each for a 512x512 slice on 2 cores) and it
 1->64 9x9 head at ~13 GFLOP/s (~200 ms).  Winograd's F(4x4, 3x3) computes each
 4x4 output tile from a 6x6 input tile with 36 multiplies per channel pair instead
 of 144, so the convolution becomes 36 independent (tiles x 64) @ (64 x 64) matrix
-products that MKL runs near the cores' peak; the tile transforms are cheap numba
+products that SciPy's BLAS runs near the cores' peak; the tile transforms are cheap numba
 passes.  Bias, PReLU and the residual adds are fused into the output transform, and
 layers work in bands of tile rows so a band's transformed tiles stay in cache.
 
@@ -175,16 +175,17 @@ def _head(img, wt, bias, alpha, out, h, w, patches, acts):  # pragma: no cover -
 def single_threaded_openblas() -> None:
     """Numba's ``np.dot`` calls SciPy's BLAS.  The trunk calls it from every numba
     thread at once, so an OpenBLAS that also spreads each small product over its own
-    threads would oversubscribe the cores (and warns that it may hang): SciPy's and
-    NumPy's OpenBLAS are set to one thread each, once.  MKL and Accelerate are left
-    alone (they detect nested calls themselves)."""
+    threads would oversubscribe the cores (and warns that it may hang): the OpenBLAS
+    SciPy links is set to one thread, once, for the process.  NumPy's own copy (in
+    ``numpy.libs``) is left as it is; MKL and Accelerate are left alone too (they
+    detect nested calls themselves)."""
     try:
         import scipy.linalg.cython_blas  # noqa: F401  (loads the library numba will call)
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - declared dependencies
         return
     for lib in ThreadpoolController().lib_controllers:
-        if lib.internal_api == "openblas":
+        if lib.internal_api == "openblas" and "numpy.libs" not in lib.filepath:
             lib.set_num_threads(1)
 
 
@@ -209,8 +210,7 @@ class WinogradTrunk:
 
     def __init__(self, folded_trunk: nn.Module):
         head_conv, head_prelu = folded_trunk.head[0], folded_trunk.head[1]
-        if head_conv.in_channels != 1:
-            raise ValueError("the Winograd trunk takes one input channel")
+        self._check(folded_trunk)
         self.taps = head_conv.kernel_size[0]
         self.channels = head_conv.out_channels
         w = head_conv.weight.detach().cpu().numpy()[:, 0]  # (C, taps, taps)
@@ -225,6 +225,28 @@ class WinogradTrunk:
         self.tail = _Conv(folded_trunk.tail[0], None)
         self.zero = np.zeros(self.channels, np.float32)
         single_threaded_openblas()
+
+    @staticmethod
+    def _check(trunk: nn.Module) -> None:
+        """The kernels assume SRGAN's trunk exactly (numba does not bounds-check):
+        refuse anything else rather than compute wrong features."""
+        head = trunk.head[0]
+        c = head.out_channels
+        k = head.kernel_size
+        if head.in_channels != 1 or k[0] != k[1] or k[0] % 2 == 0 or head.padding != (k[0] // 2,) * 2 \
+                or head.stride != (1, 1) or head.bias is None or not isinstance(trunk.head[1], nn.PReLU):
+            raise ValueError("the Winograd trunk needs a 1-channel, odd square, 'same' head conv with bias + PReLU")
+        convs = [m for m in trunk.modules() if isinstance(m, nn.Conv2d) and m is not head]
+        for m in convs:
+            if (m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation, m.groups) != \
+                    (c, c, (3, 3), (1, 1), (1, 1), (1, 1), 1):
+                raise ValueError(f"the Winograd trunk needs {c}->{c} 3x3 'same' convolutions, got {m}")
+        for block in trunk.blocks:
+            body = list(block.body)
+            if len(body) != 3 or not isinstance(body[1], nn.PReLU):
+                raise ValueError("the Winograd trunk needs folded blocks: conv, PReLU, conv")
+        if len(trunk.tail) != 1:
+            raise ValueError("the Winograd trunk needs a folded tail: one conv")
 
     def __call__(self, lr: np.ndarray) -> np.ndarray:
         h, w = lr.shape

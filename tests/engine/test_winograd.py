@@ -66,3 +66,25 @@ def test_concurrent_encodes_match_sequential(random_upscaler, rng):
         got = list(pool.map(lambda im: random_upscaler.encode(im).feats, imgs * 2))
     for i, g in enumerate(got):
         np.testing.assert_array_equal(g, want[i % 4])
+
+
+@pytest.mark.parametrize("chunk", [1, 3])
+def test_tile_rows_split_into_several_work_units(monkeypatch, chunk, rng):
+    """Rows of tiles wider than ``CHUNK_TILES`` are split, the last unit partial."""
+    from engine.render import winograd
+
+    monkeypatch.setattr(winograd, "CHUNK_TILES", chunk)
+    trunk = _trunk(seed=1)
+    lr = rng.standard_normal((13, 29)).astype(np.float32)  # 8 tiles a row: 8 units of 1, or 3 + 3 + 2
+    with torch.no_grad():
+        want = trunk(torch.from_numpy(lr)[None, None])[0].permute(1, 2, 0).numpy()
+    got = WinogradTrunk(fold_trunk(trunk))(lr)
+    assert np.abs(got[1:-1, 1:-1] - want).max() <= 1e-5 * np.abs(want).max() + 1e-6
+    assert not got[:, -1].any() and not got[-1].any()
+
+
+def test_other_architectures_are_refused():
+    trunk = _trunk()
+    trunk.tail[0] = nn.Conv2d(16, 16, 5, padding=2)
+    with pytest.raises(ValueError, match="3x3"):
+        WinogradTrunk(fold_trunk(trunk))

@@ -265,9 +265,13 @@ class ZoomRenderer:
                     return  # the features are cached now; the newer request renders
             # a head start: the first bands render on one core while the GUI shows the
             # bicubic frame on the other; once it is on screen, every core
-            one_core = self.waits_for_display and not bicubic_shown()
+            # (a frame of one band has no later band to switch at: it waits instead)
+            one_core = self.waits_for_display and not bicubic_shown() and req.region[2] > SR_BAND_ROWS
             if one_core:
                 numba.set_num_threads(1)
+            elif self.waits_for_display:
+                with self._bicubic_cond:
+                    self._bicubic_cond.wait_for(bicubic_shown, timeout=max(0.0, deadline - time.monotonic()))
 
             def stale() -> bool:
                 nonlocal one_core
