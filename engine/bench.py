@@ -102,30 +102,22 @@ def main(argv=None):
         enc_rows.append((n, np.median(t), np.percentile(t, 95)))
         print(f"encode {n}x{n}: p50 {np.median(t):.0f} ms  p95 {np.percentile(t, 95):.0f} ms")
     acc_line = ""
-    if dev.type == "cpu" and up.bf16:
+    if dev.type == "cpu" and (up.bf16 or up._winograd is not None):
+        # the CPU trunk against PyTorch's direct float32 convolutions, same weights
         from .upscaler import Upscaler
 
-        ref_up = Upscaler(up.model, up.info, dev, bf16=False, winograd=False)  # PyTorch's direct float32
-        img = test_slice(512, 1)
-        p = [psnr(up.upscale(img, s), ref_up.upscale(img, s)) for s in (2.0, 4.0)]
-        f32 = timed(lambda: ref_up.encode(img), 3, dev)
-        acc_line = (f"bf16 trunk vs float32 trunk, same weights, 512x512 slice: output PSNR {p[0]:.1f} dB at x2, {p[1]:.1f} dB at x4; "
-                    f"float32 trunk encode 512x512 p50 {np.median(f32):.0f} ms.")
-        print(acc_line)
-    elif up._winograd is not None:
-        from .upscaler import Upscaler
-
-        direct = Upscaler(up.model, up.info, dev, winograd=False)  # PyTorch's (oneDNN) direct convolutions
+        direct = Upscaler(up.model, up.info, dev, bf16=False, winograd=False)
         img = test_slice(512, 1)
         p = [psnr(up.upscale(img, s), direct.upscale(img, s)) for s in (2.0, 4.0)]
-        fd = [np.abs(up.encode(img).feats - direct.encode(img).feats).max()]
+        fd = np.abs(up.encode(img).feats - direct.encode(img).feats).max()
         t_direct = {}
         for n in (256, 512):
             sl = test_slice(n)
             direct.encode(sl)
             t_direct[n] = np.median(timed(lambda: direct.encode(sl), 3, dev))
-        acc_line = (f"Winograd trunk vs PyTorch's direct float32 convolutions, same weights, 512x512 slice: features differ by "
-                    f"at most {fd[0]:.1e}; output PSNR {p[0]:.1f} dB at x2, {p[1]:.1f} dB at x4. The direct trunk's encode: "
+        name = "bf16 trunk" if up.bf16 else "Winograd trunk"
+        acc_line = (f"{name} vs PyTorch's direct float32 convolutions, same weights, 512x512 slice: features differ by "
+                    f"at most {fd:.1e}; output PSNR {p[0]:.1f} dB at x2, {p[1]:.1f} dB at x4. The direct trunk's encode: "
                     f"256x256 p50 {t_direct[256]:.0f} ms, 512x512 p50 {t_direct[512]:.0f} ms.")
         print(acc_line)
 

@@ -179,15 +179,12 @@ class Upscaler:
         h, w = lr.shape
         x = torch.from_numpy(lr)[None, None].to(self.device)
         if h <= tile and w <= tile:
-            return self._trunk(x)
+            return self._trunk_net(x)
         out = torch.empty((1, self.channels, h, w), dtype=torch.float32, device=self.device)
         for (y0, y1, x0, x1), (ya, yb, xa, xb) in self._tiles(lr.shape, tile):
-            f = self._trunk(x[:, :, ya:yb, xa:xb])
+            f = self._trunk_net(x[:, :, ya:yb, xa:xb])
             out[:, :, y0:y1, x0:x1] = f[:, :, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
         return out
-
-    def _trunk(self, lr: torch.Tensor) -> torch.Tensor:
-        return self._trunk_net(lr)
 
     def encode(self, slice2d: np.ndarray, intensity_range=None, tile: int | None = None) -> SliceFeatures:
         """Run the trunk once on a slice (raw intensities, any units).

@@ -21,7 +21,6 @@ image at [1:h+1, 1:w+1], with Hp = 4*ceil(h/4) + 2 (and likewise Wp) so every
 from __future__ import annotations
 
 import numpy as np
-import torch
 import torch.nn as nn
 import numba
 from numba import njit, prange

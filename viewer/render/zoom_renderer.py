@@ -243,6 +243,11 @@ class ZoomRenderer:
             return self._bicubic_shown >= req.generation or self.is_stale(req)
 
         deadline = time.monotonic() + BICUBIC_FIRST_S
+
+        def wait_until_shown() -> None:
+            with self._bicubic_cond:
+                self._bicubic_cond.wait_for(bicubic_shown, timeout=max(0.0, deadline - time.monotonic()))
+
         with self._bicubic_cond:
             self._bicubic_cond.wait_for(bicubic_made, timeout=BICUBIC_FIRST_S)
         if self.waits_for_display:
@@ -256,8 +261,7 @@ class ZoomRenderer:
             encode_ms = 0.0
             if cached is None:
                 if self.waits_for_display:  # an encode takes a second: let the bicubic frame show first
-                    with self._bicubic_cond:
-                        self._bicubic_cond.wait_for(bicubic_shown, timeout=max(0.0, deadline - time.monotonic()))
+                    wait_until_shown()
                 t0 = time.perf_counter()
                 cached = self._encode(upscaler, req.key, lambda: req.pixels)
                 encode_ms = (time.perf_counter() - t0) * 1e3
@@ -270,8 +274,7 @@ class ZoomRenderer:
             if one_core:
                 numba.set_num_threads(1)
             elif self.waits_for_display:
-                with self._bicubic_cond:
-                    self._bicubic_cond.wait_for(bicubic_shown, timeout=max(0.0, deadline - time.monotonic()))
+                wait_until_shown()
 
             def stale() -> bool:
                 nonlocal one_core
