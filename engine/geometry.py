@@ -33,7 +33,7 @@ EXACT_PHASES = 64
 #: Beyond that, phases are rounded to multiples of 1 / PHASE_QUANT of an input pixel
 #: (error <= 1/32 pixel, in the learned correction only: the bicubic part keeps exact
 #: positions).  With the trained weights the render then differs from the exact
-#: paper-style one by 75-87 dB PSNR (engine.bench; the target is 60).  Why not finer:
+#: paper-style one by 73-87 dB PSNR (engine.bench; the target is 60).  Why not finer:
 #: every new zoom computes its table of (Q + 1)^2 filters before its first frame, on
 #: the critical path of a wheel step: 1/32 steps (33 x 33 filters) took 7-9 ms on one
 #: thread, 1/16 (17 x 17) 2-4 ms, and the render itself is ~5% faster with the smaller
