@@ -16,6 +16,8 @@ import sys
 
 from engine.errors import MetaZoomError
 
+from .data.scales import EVAL_PAIRS, EVAL_SCALES, scale_key
+
 
 def _train(args) -> int:
     import torch
@@ -112,7 +114,8 @@ def main(argv=None) -> int:
     v.add_argument("--config", required=True, help="a config whose data.test names the held-out slices")
     v.add_argument("--set", action="append", default=[])
     v.add_argument("--model", action="append", default=[], metavar="NAME=PATH", help="weights file or checkpoint; repeatable")
-    v.add_argument("--scales", default="1.1,1.5,2.0,2.2,2.5,3.0,3.5,4.0")
+    v.add_argument("--scales", default=",".join(scale_key(r) for r in (*EVAL_SCALES, *EVAL_PAIRS)),
+                   help="comma-separated zooms; RYxRX is a pair (rows x cols), as thick-slice reformats ask for")
     v.add_argument("-o", "--out", required=True, help="folder for results.json, results.md and the PNGs")
     v.set_defaults(fn=_eval)
 

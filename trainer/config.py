@@ -22,6 +22,9 @@ DEFAULTS: dict = {
         "max_hr": 96,
         "crop": 128,
         "scales": [],  # empty: the paper's 1.1 .. 4.0 step 0.1
+        # fraction of minibatches with a different scale per axis (r_y, r_x), as thick-slice
+        # reformats need; 0 = the paper's square zooms only
+        "anisotropic": 0.0,
         "min_foreground": 0.1,
         "normalization": "auto",  # "auto" (training crops), "init" (from model.init), or [mean, std]
         "augment": True,

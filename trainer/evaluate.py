@@ -15,21 +15,24 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.render.bicubic import bicubic, downscale
+from engine.render.bicubic import bicubic
 
 from .data.crops import centre_crop
-from .data.scales import exact_sizes
+from .data.degrade import make_lr
+from .data.scales import exact_patch
 from .fast_upscale import upscale
 from .metrics import psnr, ssim
 
 TEST_MAX = 128
 
 
-def test_pair(crop: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """(LR m x m, HR n x n) for one test crop at ``scale``."""
-    m, n = exact_sizes(scale, min(crop.shape[0], TEST_MAX))
-    hr = centre_crop(crop, n)
-    return downscale(hr, (m, m)), hr
+def test_pair(crop: np.ndarray, scale) -> tuple[np.ndarray, np.ndarray]:
+    """(LR m x m, HR n x n) for one test crop at ``scale``; a pair ``(r_y, r_x)``
+    gives each axis its own exact sizes (HR rows ``r_y * m_y``, columns ``r_x * m_x``)
+    and the thick-slice degradation of ``trainer.data.degrade``."""
+    (my, mx), (ny, nx) = exact_patch(scale, min(crop.shape[0], TEST_MAX))
+    hr = centre_crop(crop, (ny, nx))
+    return make_lr(hr, (my, mx), scale), hr
 
 
 def bicubic_predict(lr: np.ndarray, scale: float) -> np.ndarray:
@@ -43,8 +46,8 @@ class ModelPredictor:
         self.model, self.mean, self.std, self.bf16 = model.eval(), float(mean), float(std), bool(bf16)
         self.fixed_scale = fixed_scale
 
-    def supports(self, scale: float) -> bool:
-        return self.fixed_scale is None or abs(scale - self.fixed_scale) < 1e-9
+    def supports(self, scale) -> bool:
+        return self.fixed_scale is None or (not isinstance(scale, tuple) and abs(scale - self.fixed_scale) < 1e-9)
 
     @torch.no_grad()
     def __call__(self, lr: np.ndarray, scale: float) -> np.ndarray:

@@ -21,6 +21,7 @@ from engine.weights import DEFAULT_NORMALIZATION, WeightsInfo, load_weights
 from . import checkpoint as ckpt
 from .config import load_config
 from .data.dataset import load_crops
+from .data.scales import parse_scales, scale_key
 from .evaluate import EnginePredictor, ModelPredictor, bicubic_predict, score, test_pair
 from .metrics import DATA_RANGE
 
@@ -67,7 +68,8 @@ def write_markdown(results: dict, params: dict, descs: dict, n_crops: int) -> st
         for m in methods:
             cells += [_fmt(row.get(m), "psnr", 2), _fmt(row.get(m), "ssim", 4)]
         gain = ""
-        lines.append(f"| x{r} | " + " | ".join(cells) + " |" + gain)
+        label = f"x{r}" if "x" not in r else "x{} rows, x{} cols".format(*r.split("x"))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |" + gain)
     x2 = results.get("2") or results.get("2.0")
     if x2:
         lines += ["", "x2 summary (Table-1 style):", "", "| | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
@@ -88,10 +90,11 @@ def plot_vs_scale(results: dict, out: Path) -> Path:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     methods = sorted({m for row in results.values() for m in row}, key=lambda m: (m != "bicubic", m))
+    square = [r for r in results if "x" not in r]  # pairs have no place on one scale axis
     for m in methods:
-        rs = [float(r) for r in results if m in results[r]]
+        rs = [float(r) for r in square if m in results[r]]
         for ax, key in zip(axes, ("psnr", "ssim")):
-            ys = [results[r][m][f"{key}_mean"] for r in results if m in results[r]]
+            ys = [results[r][m][f"{key}_mean"] for r in square if m in results[r]]
             ax.plot(rs, ys, "o-" if len(rs) > 1 else "s", label=m)
     axes[0].set_ylabel("PSNR (dB)")
     axes[1].set_ylabel("SSIM")
@@ -142,7 +145,7 @@ def run_eval(args) -> dict:
     if not d["test"]:
         raise ValueError("the config names no held-out data (data.test)")
     crops = load_crops(d["test"], d["root"], d["crop"], d["min_foreground"]).images
-    scales = [float(s) for s in str(args.scales).split(",")]
+    scales = parse_scales(args.scales)
     preds, params, descs = {}, {}, {}
     for spec in args.model:
         if "=" not in spec:
@@ -152,7 +155,7 @@ def run_eval(args) -> dict:
     results: dict = {}
     for name, fn in [("bicubic", bicubic_predict), *preds.items()]:
         for r, sc in score(fn, crops, scales).items():
-            results.setdefault(f"{r:g}", {})[name] = sc.summary()
+            results.setdefault(scale_key(r), {})[name] = sc.summary()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"data_range": DATA_RANGE, "n_crops": len(crops), "parameters": params, "models": descs, "results": results}, indent=1))

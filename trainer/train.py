@@ -25,7 +25,7 @@ from engine.weights import load_weights
 
 from . import checkpoint as ckpt
 from .data.dataset import Crops, PatchBatches, load_crops
-from .data.scales import TRAIN_SCALES
+from .data.scales import TRAIN_SCALES, as_pair, parse_scales, scale_key
 from .discriminator import Discriminator
 from .evaluate import ModelPredictor, bicubic_predict, score
 from .fast_upscale import upscale
@@ -119,7 +119,8 @@ class Trainer:
         self.fixed_scale = None if is_meta(self.G) else float(getattr(self.G, "scale", 2))
         scales = d["scales"] or ([self.fixed_scale] if self.fixed_scale else TRAIN_SCALES)
         self.batches = PatchBatches(self.crops, batch=d["batch"], mean=self.mean, std=self.std, scales=scales,
-                                    patches_per_image=d["patches_per_image"], max_hr=d["max_hr"], seed=cfg["seed"], augment=d["augment"])
+                                    patches_per_image=d["patches_per_image"], max_hr=d["max_hr"], seed=cfg["seed"], augment=d["augment"],
+                                    anisotropic=d["anisotropic"] if self.fixed_scale is None else 0.0)
         L = cfg["loss"]
         self.w_l1, self.w_adv, self.w_per = float(L["l1"]), float(L["adversarial"]), float(L["perceptual"])
         self.l1_relative = L["l1_relative"]
@@ -174,7 +175,7 @@ class Trainer:
             # line fitted to the training crops: 0.0086 at x1.1, 0.0185 at x2, 0.0405 at x4);
             # "batch" by bicubic's L1 on this very minibatch (noisier).
             if self.l1_relative == "scale":
-                loss = self.w_l1 * l1 / (0.0075 + 0.011 * (r - 1.0))
+                loss = self.w_l1 * l1 / (0.0075 + 0.011 * (math.sqrt(math.prod(as_pair(r))) - 1.0))
             elif self.l1_relative in ("batch", True):
                 with torch.no_grad():
                     bic = _bicubic_torch(lr.float(), tuple(hr.shape[-2:])) * self.std + self.mean
@@ -220,7 +221,7 @@ class Trainer:
             t = torch.tensor([terms[k] for k in keys], dtype=torch.float64, device=self.device)
             dist.all_reduce(t)
             terms.update({k: float(v) / self.world for k, v in zip(keys, t.tolist())})
-        terms["scale"] = r
+        terms["scale"] = scale_key(r)
         return terms
 
     # -- evaluation during training ---------------------------------------------
@@ -228,7 +229,7 @@ class Trainer:
         """Mean held-out PSNR/SSIM of the generator and of bicubic per scale."""
         if len(self.test_crops) == 0:
             return {}
-        scales = self.cfg["train"]["eval_scales"] if self.fixed_scale is None else [self.fixed_scale]
+        scales = parse_scales(self.cfg["train"]["eval_scales"]) if self.fixed_scale is None else [self.fixed_scale]
         pred = ModelPredictor(self.G, self.mean, self.std, self.bf16, self.fixed_scale)
         model = score(pred, self.test_crops.images, scales)
         bic = score(bicubic_predict, self.test_crops.images, list(model))
@@ -236,7 +237,7 @@ class Trainer:
         res = {}
         for r in model:
             m, b = model[r].summary(), bic[r].summary()
-            res[f"{r:g}"] = {"psnr": m["psnr_mean"], "ssim": m["ssim_mean"], "bicubic_psnr": b["psnr_mean"], "bicubic_ssim": b["ssim_mean"]}
+            res[scale_key(r)] = {"psnr": m["psnr_mean"], "ssim": m["ssim_mean"], "bicubic_psnr": b["psnr_mean"], "bicubic_ssim": b["ssim_mean"]}
         # one number to pick the best checkpoint: the worst PSNR gain over the scales
         res["score"] = min(v["psnr"] - v["bicubic_psnr"] for v in res.values())
         return res

@@ -35,14 +35,16 @@ def test_eval_writes_tables_json_plot_and_grid(tiny_cfg, tiny_crops, tmp_path):
     cfg = tmp_path / "eval.toml"
     cfg.write_text(f'[[data.test]]\nkind = "images"\npath = "{test_dir}"\n')
     out = tmp_path / "eval"
-    rc = main(["eval", "--config", str(cfg), "--model", f"meta={weights}", "--model", f"srgan={srgan_ck}", "--scales", "2.0,3.0", "-o", str(out)])
+    rc = main(["eval", "--config", str(cfg), "--model", f"meta={weights}", "--model", f"srgan={srgan_ck}", "--scales", "2.0,3.0,4x2.2", "-o", str(out)])
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
     assert res["data_range"] == 1.0 and res["n_crops"] == 2
     assert set(res["results"]["2"]) == {"bicubic", "meta", "srgan"}
     assert set(res["results"]["3"]) == {"bicubic", "meta"}  # SRGAN x2 only does x2
+    assert set(res["results"]["4x2.2"]) == {"bicubic", "meta"}  # a pair: rows x4, columns x2.2
+    assert res["results"]["4x2.2"]["bicubic"]["psnr_mean"] < res["results"]["2"]["bicubic"]["psnr_mean"]
     assert res["results"]["2"]["bicubic"]["psnr_mean"] > 25
     md = (out / "results.md").read_text()
-    assert "| x2 |" in md and "#parameters" in md and "data range 1" in md
+    assert "| x2 |" in md and "| x4 rows, x2.2 cols |" in md and "#parameters" in md and "data range 1" in md
     assert (out / "psnr_ssim_vs_scale.png").stat().st_size > 5000
     assert (out / "samples_x2.png").stat().st_size > 5000

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Reproduces resources/weights/meta_srgan.safetensors: pretrain on scikit-image's photographs,
-# then fine-tune on the training scans.  Resumable: rerun the same command after an interruption.
-# Usage (from the repository root): bash trainer/configs/train_bundled.sh [PRETRAIN_STEPS] [MRI_STEPS]
+# fine-tune on the training scans with square zooms, then go on with 40% of minibatches zoomed
+# differently per axis (reformats of thick-slice scans).  Resumable: rerun the same command
+# after an interruption.
+# Usage (from the repository root):
+#   bash trainer/configs/train_bundled.sh [PRETRAIN_STEPS] [MRI_STEPS] [REFORMAT_STEPS]
 set -euo pipefail
 # shared, oversubscribed cores: idle OpenMP threads sleep instead of spinning
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 PY=${PY:-.venv/bin/python}
 PRE=${1:-600}
 MRI=${2:-19000}
+REF=${3:-REFSTEPS}
 $PY -m trainer train --config trainer/configs/pretrain.toml --resume --set steps=$PRE --set out=\"runs/pretrain\"
 INIT=$(printf 'runs/pretrain/checkpoints/step_%07d.ckpt.safetensors' "$PRE")
 $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$MRI --set out=\"runs/mri\" --set model.init=\"$INIT\"
+MRI_CK=$(printf 'runs/mri/checkpoints/step_%07d.ckpt.safetensors' "$MRI")
+$PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$REF --set out=\"runs/mri_aniso\" \
+    --set data.anisotropic=0.4 --set model.init=\"$MRI_CK\" --set data.normalization=\"init\"

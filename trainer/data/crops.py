@@ -64,12 +64,14 @@ def tiles(unit: np.ndarray, size: int = 128) -> list[np.ndarray]:
     return [np.ascontiguousarray(unit[y : y + size, x : x + size]) for y in range(0, h - size + 1, size) for x in range(0, w - size + 1, size)]
 
 
-def centre_crop(img: np.ndarray, n: int) -> np.ndarray:
+def centre_crop(img: np.ndarray, n) -> np.ndarray:
+    """The centre ``n x n`` (or ``(n_y, n_x)``) of ``img``."""
+    ny, nx = (n, n) if np.isscalar(n) else n
     h, w = img.shape
-    if n > h or n > w:
+    if ny > h or nx > w:
         raise ValueError(f"centre crop {n} exceeds image {img.shape}")
-    y, x = (h - n) // 2, (w - n) // 2
-    return np.ascontiguousarray(img[y : y + n, x : x + n])
+    y, x = (h - ny) // 2, (w - nx) // 2
+    return np.ascontiguousarray(img[y : y + ny, x : x + nx])
 
 
 def augment(patch: np.ndarray, code: int) -> np.ndarray:
@@ -80,8 +82,10 @@ def augment(patch: np.ndarray, code: int) -> np.ndarray:
     return np.ascontiguousarray(p)
 
 
-def random_patch(crop: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+def random_patch(crop: np.ndarray, n, rng: np.random.Generator) -> np.ndarray:
+    """A random ``n x n`` (or ``(n_y, n_x)``) patch of ``crop``."""
+    ny, nx = (n, n) if np.isscalar(n) else n
     h, w = crop.shape
-    y = int(rng.integers(0, h - n + 1))
-    x = int(rng.integers(0, w - n + 1))
-    return crop[y : y + n, x : x + n]
+    y = int(rng.integers(0, h - ny + 1))
+    x = int(rng.integers(0, w - nx + 1))
+    return crop[y : y + ny, x : x + nx]

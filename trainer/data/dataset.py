@@ -17,7 +17,8 @@ from engine.render.bicubic import downscale
 
 from .crops import augment, max_info_crop, random_patch, tiles, unit_range
 from .images import image_files, read_image, skimage_photo_files
-from .scales import TRAIN_SCALES, ScaleSampler, exact_sizes
+from .degrade import make_lr
+from .scales import TRAIN_SCALES, ScaleSampler, exact_patch, exact_sizes, is_pair
 from .scans import TrainingDataError, brats_files, read_volume, slices_of
 
 CROP = 128
@@ -137,12 +138,13 @@ class PatchBatches:
     """
 
     def __init__(self, crops: Crops, *, batch: int = 8, mean: float, std: float, scales=TRAIN_SCALES,
-                 patches_per_image: int = 16, max_hr: int = 96, seed: int = 0, augment: bool = True):
+                 patches_per_image: int = 16, max_hr: int = 96, seed: int = 0, augment: bool = True,
+                 anisotropic: float = 0.0):
         if len(crops) == 0:
             raise TrainingDataError(None, "no training crops")
         self.crops, self.batch = crops, int(batch)
         self.mean, self.std = float(mean), float(std)
-        self.sampler = ScaleSampler(scales, seed)
+        self.sampler = ScaleSampler(scales, seed, anisotropic)
         self.ppi, self.max_hr, self.seed, self.augment = int(patches_per_image), int(max_hr), int(seed), augment
         self.items_per_epoch = len(crops) * self.ppi
         self._perm_cache: dict[int, np.ndarray] = {}
@@ -153,9 +155,13 @@ class PatchBatches:
             self._perm_cache = {epoch: rng.permutation(self.items_per_epoch) % len(self.crops)}
         return self._perm_cache[epoch]
 
-    def sizes(self, step: int) -> tuple[float, int, int]:
+    def sizes(self, step: int):
+        """``(scale, m, n)``: ints for a square scale, ``(y, x)`` pairs for a pair."""
         r = self.sampler(step)
-        m, n = exact_sizes(r, self.max_hr)
+        if is_pair(r):
+            m, n = exact_patch(r, self.max_hr)
+        else:
+            m, n = exact_sizes(r, self.max_hr)
         return r, m, n
 
     def batch_at(self, step: int, rank: int = 0, world: int = 1):
@@ -170,10 +176,17 @@ class PatchBatches:
             g = step * self.batch + k
             crop = self.crops.images[self._order(g // self.items_per_epoch)[g % self.items_per_epoch]]
             rng = np.random.default_rng([self.seed, step, k, 0xBA7C4])
-            hr = random_patch(crop, n, rng)
-            if self.augment:
-                hr = augment(hr, int(rng.integers(8)))
-            lr = downscale(hr, (m, m))
+            if isinstance(n, tuple):
+                # a rectangular patch: codes that rotate by 90 degrees swap its axes, so
+                # cut it transposed first and the augmented patch has the pair's shape
+                code = int(rng.integers(8)) if self.augment else 0
+                hr = augment(random_patch(crop, n[::-1] if code % 2 else n, rng), code)
+                lr = make_lr(hr, m, r)
+            else:
+                hr = random_patch(crop, n, rng)
+                if self.augment:
+                    hr = augment(hr, int(rng.integers(8)))
+                lr = downscale(hr, (m, m))
             lrs.append((lr - self.mean) / self.std)
             hrs.append(hr)
         lr_t = torch.from_numpy(np.stack(lrs)[:, None].astype(np.float32))

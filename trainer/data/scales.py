@@ -6,6 +6,13 @@ and an HR patch of n = r*m pixels exactly (n <= 96): the factor the network sees
 then exactly r, every phase of the scale appears, and the whole-patch Meta-Upscale
 has a fixed small set of phase pairs (e.g. r=1.1 -> 80 -> 88; r=3.7 -> 20 -> 74;
 r=2 -> 48 -> 96).
+
+A scale may also be a pair ``(r_y, r_x)``: coronal and sagittal reformats of
+thick-slice scans have rows several times coarser than columns, so the viewer asks
+for e.g. x4 down the rows and x2.2 across.  ``ScaleSampler(anisotropic=p)`` draws such
+pairs (each axis from the same list) for a fraction ``p`` of minibatches, so the
+network learns them rather than extrapolating from square zooms; each axis gets its
+own exact sizes, so patches are rectangular (e.g. (4, 2.2) -> LR 24 x 40, HR 96 x 88).
 """
 
 from __future__ import annotations
@@ -33,16 +40,72 @@ def exact_sizes(scale: float, max_hr: int) -> tuple[int, int]:
     return q * t, p * t
 
 
+#: Held-out anisotropic pairs (rows, cols): reformats of 1.5-6 mm slices zoomed x1.1-x3
+#: ask for the row factor at the x4 cap; the transposed pair checks the other axis.
+EVAL_PAIRS = ((4.0, 1.1), (4.0, 2.2), (4.0, 3.0), (3.0, 1.5), (2.2, 4.0))
+
+
+def exact_patch(scale, max_hr: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``((m_y, m_x), (n_y, n_x))``: ``exact_sizes`` per axis of a number or a pair."""
+    ry, rx = as_pair(scale)
+    (my, ny), (mx, nx) = exact_sizes(ry, max_hr), exact_sizes(rx, max_hr)
+    return (my, mx), (ny, nx)
+
+
+def as_pair(scale) -> tuple[float, float]:
+    if isinstance(scale, (tuple, list)):
+        return float(scale[0]), float(scale[1])
+    return float(scale), float(scale)
+
+
+def is_pair(scale) -> bool:
+    """True for a pair with different factors (an equal pair is a plain scale)."""
+    ry, rx = as_pair(scale)
+    return ry != rx
+
+
+def scale_key(scale) -> str:
+    """``"2"``, ``"2.37"`` or ``"4x2.2"`` (rows x cols): results keys and log cells."""
+    ry, rx = as_pair(scale)
+    return f"{ry:g}" if ry == rx else f"{ry:g}x{rx:g}"
+
+
+def parse_scales(text) -> list:
+    """``"1.1,2,4x2.2"`` (or a list of numbers, pairs and such strings) -> scales."""
+    items = str(text).split(",") if isinstance(text, str) else list(text)
+    out = []
+    for it in items:
+        if isinstance(it, str) and "x" in it:
+            ry, rx = (float(v) for v in it.lower().split("x"))
+            out.append(ry if ry == rx else (ry, rx))
+        elif isinstance(it, (tuple, list)):
+            ry, rx = as_pair(it)
+            out.append(ry if ry == rx else (ry, rx))
+        else:
+            out.append(float(it))
+    return out
+
+
 class ScaleSampler:
     """One scale per minibatch, uniform over ``scales``, a pure function of
-    (seed, step), so a resumed or multi-process run draws the same scales."""
+    (seed, step), so a resumed or multi-process run draws the same scales.
 
-    def __init__(self, scales=TRAIN_SCALES, seed: int = 0):
+    With ``anisotropic = p > 0`` a fraction ``p`` of minibatches get a pair
+    ``(r_y, r_x)`` of two independent draws instead (a plain number when they
+    coincide).  ``p = 0`` draws exactly the isotropic sequence of older runs."""
+
+    def __init__(self, scales=TRAIN_SCALES, seed: int = 0, anisotropic: float = 0.0):
         self.scales = tuple(float(s) for s in scales)
         if not self.scales:
             raise ValueError("need at least one training scale")
-        self.seed = int(seed)
+        if not 0.0 <= float(anisotropic) <= 1.0:
+            raise ValueError(f"anisotropic is a fraction of minibatches in [0, 1], got {anisotropic}")
+        self.seed, self.anisotropic = int(seed), float(anisotropic)
 
-    def __call__(self, step: int) -> float:
+    def __call__(self, step: int):
         rng = np.random.default_rng([self.seed, int(step), 0x5CA1E])
-        return self.scales[int(rng.integers(len(self.scales)))]
+        r = self.scales[int(rng.integers(len(self.scales)))]
+        if self.anisotropic > 0 and rng.random() < self.anisotropic:
+            r2 = self.scales[int(rng.integers(len(self.scales)))]
+            return r if r2 == r else (r, r2)
+        return r

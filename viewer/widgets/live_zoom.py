@@ -130,10 +130,11 @@ class LiveZoom(QObject):
         self.state.set_zoom(z, (cols / 2, rows / 2))
         self.refresh()
 
-    def refresh(self) -> None:
-        """Move the panes to the state's view now and ask for frames of it."""
+    def refresh(self) -> bool:
+        """Move the panes to the state's view now and ask for frames of it.  True when
+        a frame is on its way (it brings the overlay up to date when it lands)."""
         if self.scan is None or self.slice is None:
-            return
+            return False
         # The panes move to the new view together with the new request's first frame:
         # moving them now would repaint the old frame scaled (~6 ms a pane on the GUI
         # thread), only to repaint again ~10 ms later when the bicubic frame lands.
@@ -149,12 +150,15 @@ class LiveZoom(QObject):
                 pane.set_image(None, None, None)
                 pane.set_image(None, None, None, which="top")
             self._update_overlay()
-            return
+            return False
         want_sr = not (self.state.compare == "single" and self.state.single_shows == "bicubic")
         self.request_time = time.perf_counter()
         self.request = self.renderer.request(self.key(), self.slice.pixels, big.scale, region, want_sr)
         self._pending_views = (self.request.generation, views)
-        self._update_overlay()
+        # No overlay update here: the labels change with the frame that shows the new
+        # view (``_on_frame``), so their text matches the picture and the panes are
+        # painted once, not once for the labels now and again ~10 ms later for the frame.
+        return True
 
     def _move_panes(self, views) -> None:
         for pane, rect in views.items():
@@ -179,13 +183,13 @@ class LiveZoom(QObject):
         if "pan_mode" in changed:
             for pane in self.view.panes:
                 pane.pan_mode = s.pan_mode
-        if GEOMETRY & changed:
-            self.refresh()
+        frame_coming = bool(GEOMETRY & changed) and self.refresh()
         if "window" in changed:
             self._apply_levels()
         if "swipe" in changed:
             self._display()
-        self._update_overlay()
+        if not frame_coming:
+            self._update_overlay()
 
     # -- frames -------------------------------------------------------------------
     def _on_frame(self, frame: Frame) -> None:
