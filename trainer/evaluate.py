@@ -4,8 +4,10 @@ Test crops are the maximal informational 128x128 crops of held-out slices (unit
 range).  At scale r the HR target is the centre n x n of the crop with n = r*m
 exactly (the largest n <= 128, e.g. 121 at x1.1, 126 at x3.5), the LR input its
 antialiased bicubic downscale (``engine.render.bicubic.downscale``), and every method
-upscales that LR to n x n on the engine's grid.  Outputs are clipped to [0, 1]
-before scoring (data range 1).
+upscales that LR to n x n on the engine's grid.  A pair ``(r_y, r_x)`` sizes each
+axis the same way and makes its LR as thick-slice reformats look: slab averaging
+along the coarser axis, bicubic along the other (``trainer.data.degrade``).
+Outputs are clipped to [0, 1] before scoring (data range 1).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from engine.render.bicubic import bicubic
 
 from .data.crops import centre_crop
 from .data.degrade import make_lr
-from .data.scales import exact_patch
+from .data.scales import as_pair, exact_patch, is_pair
 from .fast_upscale import upscale
 from .metrics import psnr, ssim
 
@@ -35,7 +37,7 @@ def test_pair(crop: np.ndarray, scale) -> tuple[np.ndarray, np.ndarray]:
     return make_lr(hr, (my, mx), scale), hr
 
 
-def bicubic_predict(lr: np.ndarray, scale: float) -> np.ndarray:
+def bicubic_predict(lr: np.ndarray, scale) -> np.ndarray:
     return bicubic(lr, scale)
 
 
@@ -47,7 +49,7 @@ class ModelPredictor:
         self.fixed_scale = fixed_scale
 
     def supports(self, scale) -> bool:
-        return self.fixed_scale is None or (not isinstance(scale, tuple) and abs(scale - self.fixed_scale) < 1e-9)
+        return self.fixed_scale is None or (not is_pair(scale) and abs(as_pair(scale)[0] - self.fixed_scale) < 1e-9)
 
     @torch.no_grad()
     def __call__(self, lr: np.ndarray, scale: float) -> np.ndarray:
@@ -87,8 +89,8 @@ class Scores:
         return {"psnr_mean": float(p.mean()), "psnr_std": float(p.std()), "ssim_mean": float(s.mean()), "ssim_std": float(s.std()), "n": int(p.size)}
 
 
-def score(predict, crops, scales) -> dict[float, Scores]:
-    """Per scale, the PSNR and SSIM of ``predict(lr, scale)`` on every crop."""
+def score(predict, crops, scales) -> dict:
+    """Per scale (a number or a pair), the PSNR and SSIM of ``predict(lr, scale)`` on every crop."""
     out = {}
     for r in scales:
         if hasattr(predict, "supports") and not predict.supports(r):

@@ -35,6 +35,8 @@ def _lineage(meta: dict) -> list[dict]:
             "data": [Source.from_dict(s).describe() for s in cfg.get("data", {}).get("train", [])],
             "losses": {k: cfg.get("loss", {}).get(k) for k in ("l1", "adversarial", "perceptual")},
             "batch": cfg.get("data", {}).get("batch"),
+            # fraction of minibatches zoomed differently per axis (thick-slice reformats)
+            "anisotropic": cfg.get("data", {}).get("anisotropic", 0.0),
             "lr": cfg.get("optim", {}).get("lr"),
         })
         init = cfg.get("model", {}).get("init", "")

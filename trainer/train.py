@@ -121,6 +121,8 @@ class Trainer:
         self.batches = PatchBatches(self.crops, batch=d["batch"], mean=self.mean, std=self.std, scales=scales,
                                     patches_per_image=d["patches_per_image"], max_hr=d["max_hr"], seed=cfg["seed"], augment=d["augment"],
                                     anisotropic=d["anisotropic"] if self.fixed_scale is None else 0.0)
+        if self.fixed_scale is not None and d["anisotropic"]:
+            print(f"data.anisotropic ignored: {cfg['model']['name']} is a fixed x{self.fixed_scale:g} network")
         L = cfg["loss"]
         self.w_l1, self.w_adv, self.w_per = float(L["l1"]), float(L["adversarial"]), float(L["perceptual"])
         self.l1_relative = L["l1_relative"]
@@ -238,8 +240,13 @@ class Trainer:
         for r in model:
             m, b = model[r].summary(), bic[r].summary()
             res[scale_key(r)] = {"psnr": m["psnr_mean"], "ssim": m["ssim_mean"], "bicubic_psnr": b["psnr_mean"], "bicubic_ssim": b["ssim_mean"]}
-        # one number to pick the best checkpoint: the worst PSNR gain over the scales
-        res["score"] = min(v["psnr"] - v["bicubic_psnr"] for v in res.values())
+        # one number to pick the best checkpoint: the worst PSNR gain over the square
+        # zooms (the pairs get their own, so a run without them keeps its old yardstick)
+        gains = {k: v["psnr"] - v["bicubic_psnr"] for k, v in res.items()}
+        square = [g for k, g in gains.items() if "x" not in k]
+        res["score"] = min(square or gains.values())
+        if len(square) < len(gains):
+            res["score_pairs"] = min(g for k, g in gains.items() if "x" in k)
         return res
 
     # -- checkpoints --------------------------------------------------------------

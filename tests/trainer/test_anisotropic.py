@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from engine.render.bicubic import downscale
-from trainer.data.crops import augment, random_patch
+from trainer.data.crops import random_patch
 from trainer.data.dataset import Crops, PatchBatches
 from trainer.data.degrade import make_lr, slab_taps
 from trainer.data.scales import TRAIN_SCALES, ScaleSampler, exact_patch, parse_scales, scale_key
@@ -25,8 +25,24 @@ def test_pair_sizes_keys_and_parsing():
 
 
 def test_sampler_without_pairs_draws_the_old_isotropic_sequence():
-    old, new = ScaleSampler(seed=5), ScaleSampler(seed=5, anisotropic=0.0)
-    assert [old(i) for i in range(200)] == [new(i) for i in range(200)]
+    # the formula runs before pairs existed used: resumed square-zoom runs draw the same scales
+    def old(seed, i):
+        return TRAIN_SCALES[int(np.random.default_rng([seed, i, 0x5CA1E]).integers(len(TRAIN_SCALES)))]
+
+    new = ScaleSampler(seed=5, anisotropic=0.0)
+    assert [new(i) for i in range(500)] == [old(5, i) for i in range(500)]
+    # with pairs, the first factor of every minibatch is still the old draw
+    mixed = ScaleSampler(seed=5, anisotropic=0.5)
+    assert [mixed(i) if not isinstance(mixed(i), tuple) else mixed(i)[0] for i in range(500)] == [old(5, i) for i in range(500)]
+
+
+def test_bad_scales_are_refused_clearly():
+    for bad in ("4x2x3", "x2", "two"):
+        with pytest.raises(ValueError, match="ROWSxCOLS"):
+            parse_scales(bad)
+    assert parse_scales("4X2.2") == [(4.0, 2.2)]
+    with pytest.raises(ValueError, match="anisotropic"):
+        ScaleSampler(scales=[2.0, (4.0, 2.2)])
 
 
 def test_sampler_draws_pairs_for_the_asked_fraction():
@@ -50,7 +66,14 @@ def test_slab_taps_average_exactly_the_covered_pixels():
     idx, w = slab_taps(11, 4)  # 2.75 px slabs: fractional overlaps at each end
     x = np.arange(11.0)
     # first slab [0, 2.75): pixels 0, 1 whole and 3/4 of pixel 2; second [2.75, 5.5): 1/4 of 2, 3, 4, 1/2 of 5
-    np.testing.assert_allclose((x[idx] * w).sum(1)[:2], [(0 + 1 + 0.75 * 2) / 2.75, (0.25 * 2 + 3 + 4 + 0.5 * 5) / 2.75], atol=1e-5)
+    means = (x[idx] * w).sum(1)
+    np.testing.assert_allclose(means[:2], [(0 + 1 + 0.75 * 2) / 2.75, (0.25 * 2 + 3 + 4 + 0.5 * 5) / 2.75], atol=1e-5)
+    # last slab [8.25, 11): 3/4 of pixel 8, 9 and 10 whole; nothing beyond the edge
+    np.testing.assert_allclose(means[3], (0.75 * 8 + 9 + 10) / 2.75, atol=1e-5)
+    assert idx.max() == 10 and np.all(w >= 0)
+    # each slab's centroid is within a pixel-quantisation error of the LR pixel centre
+    # the engine's geometry puts there, (i + 0.5) * s - 0.5
+    np.testing.assert_allclose(means, (np.arange(4) + 0.5) * 2.75 - 0.5, atol=0.04)
 
 
 def test_make_lr_slabs_the_coarse_axis_and_keeps_bicubic_on_the_other():
@@ -86,11 +109,24 @@ def test_random_patch_and_batches_of_a_pair():
     assert seen >= 10
 
 
-def test_augmented_rectangular_patch_keeps_its_shape():
-    p = np.zeros((96, 40))
-    for code in range(8):
-        q = augment(np.zeros((40, 96)) if code % 2 else p, code)
-        assert q.shape == (96, 40)
+def test_pair_patches_are_whole_flipped_or_rotated_blocks_of_the_crop():
+    """Every HR patch of a pair minibatch is a contiguous block of the crop in one of
+    the 8 orientations, with the pair's shape (no cropped-off transposes)."""
+    crop = (np.arange(128)[:, None] * 1000 + np.arange(128)[None, :]).astype(np.float32)
+    pb = PatchBatches(Crops([crop] * 2, ["a", "b"]), batch=8, mean=0.0, std=1.0, seed=4, anisotropic=1.0)
+    orientations = set()
+    for step in range(6):
+        _, hr, r = pb.batch_at(step)
+        if not isinstance(r, tuple):
+            continue
+        (_, _), (ny, nx) = exact_patch(r, 96)
+        for p in hr[:, 0].numpy().astype(np.int64):
+            assert p.shape == (ny, nx)
+            dy, dx = p[1, 0] - p[0, 0], p[0, 1] - p[0, 0]  # one step down, one across, in crop units
+            assert {abs(dy), abs(dx)} == {1, 1000}
+            assert np.all(np.diff(p, axis=0) == dy) and np.all(np.diff(p, axis=1) == dx)
+            orientations.add((dy, dx))
+    assert len(orientations) >= 6  # the flips and 90-degree turns all occur
 
 
 def test_held_out_scoring_of_a_pair():
@@ -99,8 +135,11 @@ def test_held_out_scoring_of_a_pair():
     assert lr.shape == (32, 55) and hr.shape == (128, 121)
     res = evaluate.score(evaluate.bicubic_predict, crops, [(4.0, 2.2), 2.0])
     assert set(res) == {(4.0, 2.2), 2.0}
-    p_pair = np.mean(res[(4.0, 2.2)].psnr)
-    assert 15 < p_pair < np.mean(res[2.0].psnr)  # coarser rows lose more than x2
+    p_pair, p2 = np.mean(res[(4.0, 2.2)].psnr), np.mean(res[2.0].psnr)
+    assert p_pair < p2 - 1.0  # rows four times coarser lose clearly more than x2
+    # and the pair's LR is the slab model, not bicubic on both axes
+    lr_bic = downscale(hr, lr.shape)
+    assert np.abs(lr - lr_bic).max() > 1e-3
 
 
 def test_training_on_pairs_updates_logs_and_evaluates_them(tiny_cfg, tiny_crops):
@@ -119,5 +158,7 @@ def test_training_on_pairs_updates_logs_and_evaluates_them(tiny_cfg, tiny_crops)
     assert len(rows) == 4 and any("x" in s for s in scales)
     assert all(np.isfinite(float(r["l1"])) and float(r["d"]) > 0 for r in rows)
     res = tr.quick_eval()
-    assert set(res) == {"2", "3x1.5", "score"}
-    assert res["3x1.5"]["bicubic_psnr"] < res["2"]["bicubic_psnr"] + 5
+    assert set(res) == {"2", "3x1.5", "score", "score_pairs"}
+    # the best-checkpoint score stays the square zooms' worst gain; pairs get their own
+    assert res["score"] == pytest.approx(res["2"]["psnr"] - res["2"]["bicubic_psnr"])
+    assert res["score_pairs"] == pytest.approx(res["3x1.5"]["psnr"] - res["3x1.5"]["bicubic_psnr"])

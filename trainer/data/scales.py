@@ -71,18 +71,24 @@ def scale_key(scale) -> str:
 
 
 def parse_scales(text) -> list:
-    """``"1.1,2,4x2.2"`` (or a list of numbers, pairs and such strings) -> scales."""
+    """``"1.1,2,4x2.2"`` (or a list of numbers, pairs and such strings) -> scales;
+    a pair of equal factors becomes a plain number."""
     items = str(text).split(",") if isinstance(text, str) else list(text)
     out = []
     for it in items:
-        if isinstance(it, str) and "x" in it:
-            ry, rx = (float(v) for v in it.lower().split("x"))
-            out.append(ry if ry == rx else (ry, rx))
-        elif isinstance(it, (tuple, list)):
-            ry, rx = as_pair(it)
-            out.append(ry if ry == rx else (ry, rx))
-        else:
-            out.append(float(it))
+        try:
+            if isinstance(it, str) and "x" in it.lower():
+                parts = it.lower().split("x")
+                if len(parts) != 2:
+                    raise ValueError
+                ry, rx = float(parts[0]), float(parts[1])
+            elif isinstance(it, (tuple, list)):
+                ry, rx = as_pair(it)
+            else:
+                ry = rx = float(it)
+        except (TypeError, ValueError):
+            raise ValueError(f"a scale is a number or ROWSxCOLS such as 4x2.2, got {it!r}") from None
+        out.append(ry if ry == rx else (ry, rx))
     return out
 
 
@@ -95,6 +101,8 @@ class ScaleSampler:
     coincide).  ``p = 0`` draws exactly the isotropic sequence of older runs."""
 
     def __init__(self, scales=TRAIN_SCALES, seed: int = 0, anisotropic: float = 0.0):
+        if any(isinstance(s, (tuple, list)) for s in scales):
+            raise ValueError("training scales are numbers; pairs come from data.anisotropic")
         self.scales = tuple(float(s) for s in scales)
         if not self.scales:
             raise ValueError("need at least one training scale")
