@@ -94,3 +94,14 @@ def test_about_tabulates_the_held_out_scores():
     text = weights_html(info)
     assert text.index("x1.1") < text.index("x4")  # sorted by zoom, not as text
     assert "<b>+0.95</b>" in text and "<b>+0.80</b>" in text and "crops: 32" in text
+
+
+def test_about_lists_thick_slice_pairs_after_the_square_zooms():
+    from engine.weights import WeightsInfo
+    from viewer.widgets.about_dialog import weights_html
+
+    row = {"psnr": 24.6, "ssim": 0.81, "bicubic_psnr": 23.1, "bicubic_ssim": 0.76}
+    held = {"4x2.2": row, "2": {**row, "psnr": 32.2}, "2.2x4": row, "1.1": row}
+    text = weights_html(WeightsInfo(arch={"name": "meta_srgan", "args": {}}, training={"trained": True}, metrics={"held_out": held}))
+    assert text.index(">x1.1<") < text.index(">x2<") < text.index("x2.2 rows, x4 cols") < text.index("x4 rows, x2.2 cols")
+    assert "+1.50" in text and "slab-averaged" in text

@@ -71,17 +71,32 @@ def weights_html(info) -> str:
     return "".join(parts)
 
 
+def _zoom_order(key) -> tuple:
+    """Square zooms ("2.5") by factor, then per-axis pairs ("4x2.2", rows x cols)."""
+    parts = str(key).lower().split("x")
+    try:
+        return (len(parts), *(float(p) for p in parts))
+    except ValueError:
+        return (9, 0.0)
+
+
+def _zoom_label(key) -> str:
+    parts = str(key).lower().split("x")
+    return f"x{float(parts[0]):g}" if len(parts) == 1 else f"x{float(parts[0]):g} rows, x{float(parts[1]):g} cols"
+
+
 def held_out_table(per_scale: dict) -> str:
     """Per zoom factor: Meta-SRGAN's PSNR/SSIM on slices it never saw, beside bicubic's."""
     rows = []
-    for scale, m in sorted(per_scale.items(), key=lambda kv: float(kv[0])):
+    for scale, m in sorted(per_scale.items(), key=lambda kv: _zoom_order(kv[0])):
         try:
             gain = float(m["psnr"]) - float(m["bicubic_psnr"])
-            rows.append(f"<tr><td>x{float(scale):g}</td><td>{float(m['psnr']):.2f}</td><td>{float(m['bicubic_psnr']):.2f}</td>"
+            rows.append(f"<tr><td>{_zoom_label(scale)}</td><td>{float(m['psnr']):.2f}</td><td>{float(m['bicubic_psnr']):.2f}</td>"
                         f"<td><b>{gain:+.2f}</b></td><td>{float(m['ssim']):.4f}</td><td>{float(m['bicubic_ssim']):.4f}</td></tr>")
-        except (KeyError, TypeError, ValueError):  # a hand-edited sidecar: show what parses
+        except (KeyError, TypeError, ValueError, IndexError):  # a hand-edited sidecar: show what parses
             continue
-    return ("<p>Held-out slices (never trained on):</p><table cellpadding=3 border=1 cellspacing=0>"
+    return ("<p>Held-out slices (never trained on); <i>rows, cols</i> pairs are thick-slice reformats "
+            "(the coarser axis slab-averaged):</p><table cellpadding=3 border=1 cellspacing=0>"
             "<tr><th>zoom</th><th>PSNR dB</th><th>bicubic</th><th>gain</th><th>SSIM</th><th>bicubic</th></tr>"
             + "".join(rows) + "</table>")
 
