@@ -194,17 +194,19 @@ def test_overlay_reads_out_the_numbers(window, qtbot):
     assert f"[{row}, {col}]" in readout and "SR" in readout
 
 
-def test_overlay_changes_with_the_frame_that_shows_the_new_view(window, qtbot):
-    """The labels describe the picture on screen: a zoom step changes them when its
-    first frame lands, not before (and the panes are painted once for both)."""
+def test_a_zoom_step_updates_the_overlay_at_once_and_once(window, qtbot, monkeypatch):
+    """The zoom factor follows the wheel immediately, and the labels are laid out once
+    per step (each changed label is a rich-text layout and a repaint under it)."""
     live, pane = window.live, window.view.right
-    before = pane.overlay.corners["top_right"].text()
+    calls = []
+    real = live._update_overlay
+    monkeypatch.setattr(live, "_update_overlay", lambda: (calls.append(1), real()))
     old_zoom = window.state.zoom
     window.state.set_zoom(old_zoom * 1.5)
-    assert pane.overlay.corners["top_right"].text() == before  # the old frame is still shown
+    assert len(calls) == 1
+    text = pane.overlay.corners["top_right"].text()
+    assert f"x{old_zoom * 1.5:.2f}" in text and f"x{old_zoom:.2f}" not in text
     wait_frames(qtbot, live)
-    after = pane.overlay.corners["top_right"].text()
-    assert f"x{old_zoom * 1.5:.2f}" in after and f"x{old_zoom:.2f}" not in after
-    # a change that needs no frame (window/level) updates the labels at once
+    # a change that needs no frame (window/level) updates the labels too
     window.state.set_window(123.0, 45.0)
     assert "W 45  L 123" in pane.overlay.corners["bottom_right"].text()

@@ -130,11 +130,12 @@ class LiveZoom(QObject):
         self.state.set_zoom(z, (cols / 2, rows / 2))
         self.refresh()
 
-    def refresh(self) -> bool:
-        """Move the panes to the state's view now and ask for frames of it.  True when
-        a frame is on its way (it brings the overlay up to date when it lands)."""
+    def refresh(self) -> None:
+        """Move the panes to the state's view now, ask for frames of it, and update
+        the overlay (the zoom factor follows the wheel at once; the labels repaint
+        while the worker makes the bicubic frame)."""
         if self.scan is None or self.slice is None:
-            return False
+            return
         # The panes move to the new view together with the new request's first frame:
         # moving them now would repaint the old frame scaled (~6 ms a pane on the GUI
         # thread), only to repaint again ~10 ms later when the bicubic frame lands.
@@ -150,15 +151,12 @@ class LiveZoom(QObject):
                 pane.set_image(None, None, None)
                 pane.set_image(None, None, None, which="top")
             self._update_overlay()
-            return False
+            return
         want_sr = not (self.state.compare == "single" and self.state.single_shows == "bicubic")
         self.request_time = time.perf_counter()
         self.request = self.renderer.request(self.key(), self.slice.pixels, big.scale, region, want_sr)
         self._pending_views = (self.request.generation, views)
-        # No overlay update here: the labels change with the frame that shows the new
-        # view (``_on_frame``), so their text matches the picture and the panes are
-        # painted once, not once for the labels now and again ~10 ms later for the frame.
-        return True
+        self._update_overlay()
 
     def _move_panes(self, views) -> None:
         for pane, rect in views.items():
@@ -183,12 +181,14 @@ class LiveZoom(QObject):
         if "pan_mode" in changed:
             for pane in self.view.panes:
                 pane.pan_mode = s.pan_mode
-        frame_coming = bool(GEOMETRY & changed) and self.refresh()
+        refreshed = bool(GEOMETRY & changed)
+        if refreshed:
+            self.refresh()
         if "window" in changed:
             self._apply_levels()
         if "swipe" in changed:
             self._display()
-        if not frame_coming:
+        if not refreshed:  # refresh() updated the overlay already (once per wheel step)
             self._update_overlay()
 
     # -- frames -------------------------------------------------------------------
