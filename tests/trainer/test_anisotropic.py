@@ -88,6 +88,9 @@ def test_make_lr_slabs_the_coarse_axis_and_keeps_bicubic_on_the_other():
     np.testing.assert_allclose(lr, cols_only, atol=1e-5)
     # the transposed pair slabs the columns
     np.testing.assert_allclose(make_lr(hr.T.copy(), (40, 24), (2.2, 4.0)), lr.T, atol=1e-5)
+    # nearly equal factors (non-square pixels, not thick slices) keep bicubic on both axes
+    near = make_lr(hr[:88, :88], (40, 44), (2.2, 2.0))
+    np.testing.assert_array_equal(near, downscale(hr[:88, :88], (40, 44)))
 
 
 def test_random_patch_and_batches_of_a_pair():

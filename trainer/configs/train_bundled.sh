@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces resources/weights/meta_srgan.safetensors: pretrain on scikit-image's photographs,
-# fine-tune on the training scans with square zooms, then go on with 40% of minibatches zoomed
+# fine-tune on the training scans with square zooms, then go on with 30% of minibatches zoomed
 # differently per axis (reformats of thick-slice scans).  Resumable: rerun the same command
 # after an interruption.
 # Usage (from the repository root):
@@ -17,4 +17,4 @@ INIT=$(printf 'runs/pretrain/checkpoints/step_%07d.ckpt.safetensors' "$PRE")
 $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$MRI --set out=\"runs/mri\" --set model.init=\"$INIT\"
 MRI_CK=$(printf 'runs/mri/checkpoints/step_%07d.ckpt.safetensors' "$MRI")
 $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$REF --set out=\"runs/mri_aniso\" \
-    --set data.anisotropic=0.4 --set model.init=\"$MRI_CK\" --set data.normalization=\"init\"
+    --set data.anisotropic=0.3 --set model.init=\"$MRI_CK\" --set data.normalization=\"init\"
