@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces resources/weights/meta_srgan.safetensors: pretrain on scikit-image's photographs,
-# fine-tune on the training scans with square zooms, then go on with 30% of minibatches zoomed
-# differently per axis (reformats of thick-slice scans).  Resumable: rerun the same command
-# after an interruption.
+# fine-tune on the training scans with square zooms, then continue that run with 30% of
+# minibatches zoomed differently per axis (reformats of thick-slice scans).
+# Resumable: rerun the same command after an interruption.
 # Usage (from the repository root):
 #   bash trainer/configs/train_bundled.sh [PRETRAIN_STEPS] [MRI_STEPS] [REFORMAT_STEPS]
 set -euo pipefail
@@ -15,6 +15,7 @@ REF=${3:-5000}
 $PY -m trainer train --config trainer/configs/pretrain.toml --resume --set steps=$PRE --set out=\"runs/pretrain\"
 INIT=$(printf 'runs/pretrain/checkpoints/step_%07d.ckpt.safetensors' "$PRE")
 $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$MRI --set out=\"runs/mri\" --set model.init=\"$INIT\"
-MRI_CK=$(printf 'runs/mri/checkpoints/step_%07d.ckpt.safetensors' "$MRI")
-$PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$REF --set out=\"runs/mri_aniso\" \
-    --set data.anisotropic=0.3 --set model.init=\"$MRI_CK\" --set data.normalization=\"init\"
+# stage 3: the same run continued (optimiser state and all) with 30% of minibatches zoomed
+# differently per axis, the coarse axis slab-averaged: reformats of thick-slice scans
+$PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$((MRI + REF)) --set out=\"runs/mri\" \
+    --set model.init=\"$INIT\" --set data.anisotropic=0.3
