@@ -28,7 +28,7 @@ def test_bundled_weights_beat_bicubic_on_held_out_slices():
     crops = load_crops([Source(kind="nifti", path=str(path), plane="axial", keep="-20:")])
     assert len(crops) >= 10
     up = engine.load_upscaler(device="cpu")
-    scales = [1.1, 2.0, 4.0]
+    scales = [1.1, 2.0, 4.0, (4.0, 2.2)]  # and a thick-slice reformat: rows x4 (slab-averaged), columns x2.2
     sr = score(EnginePredictor(up), crops.images, scales)
     bic = score(bicubic_predict, crops.images, scales)
     for r in scales:
