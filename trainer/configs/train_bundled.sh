@@ -11,7 +11,7 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 PY=${PY:-.venv/bin/python}
 PRE=${1:-600}
 MRI=${2:-19000}
-REF=${3:-5000}
+REF=${3:-6000}
 $PY -m trainer train --config trainer/configs/pretrain.toml --resume --set steps=$PRE --set out=\"runs/pretrain\"
 INIT=$(printf 'runs/pretrain/checkpoints/step_%07d.ckpt.safetensors' "$PRE")
 $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$MRI --set out=\"runs/mri\" --set model.init=\"$INIT\"
