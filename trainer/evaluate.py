@@ -5,8 +5,9 @@ range).  At scale r the HR target is the centre n x n of the crop with n = r*m
 exactly (the largest n <= 128, e.g. 121 at x1.1, 126 at x3.5), the LR input its
 antialiased bicubic downscale (``engine.render.bicubic.downscale``), and every method
 upscales that LR to n x n on the engine's grid.  A pair ``(r_y, r_x)`` sizes each
-axis the same way and makes its LR as thick-slice reformats look: slab averaging
-along the coarser axis, bicubic along the other (``trainer.data.degrade``).
+axis the same way and, where one factor is 1.5x the other or more, makes its LR as
+thick-slice reformats look: slab averaging along the coarser axis, bicubic along the
+other (``trainer.data.degrade``).
 Outputs are clipped to [0, 1] before scoring (data range 1).
 """
 

@@ -67,8 +67,8 @@ def metrics_from_eval(results_json, model: str) -> dict:
         raise ValueError(f"{results_json} holds no results for a model named {model!r} (it has {sorted(data.get('models', {}))})")
     return {"held_out": per_scale, "crops": data.get("n_crops"), "data_range": data.get("data_range"),
             "protocol": "metazoom-train eval: maximal informational 128x128 crops of held-out slices, "
-                        "LR by antialiased bicubic downscaling (ROWSxCOLS pairs: slab averaging along the "
-                        "coarser axis, as thick-slice reformats), Gaussian-window SSIM"}
+                        "LR by antialiased bicubic downscaling (ROWSxCOLS pairs with one factor >= 1.5x the other: "
+                        "slab averaging along the coarser axis, as thick-slice reformats), Gaussian-window SSIM"}
 
 
 def export(checkpoint, output, note: str = "", metrics: dict | None = None) -> Path:

@@ -57,7 +57,7 @@ def write_markdown(results: dict, params: dict, descs: dict, n_crops: int) -> st
     methods = ["bicubic", *params]
     lines = [
         f"Held-out test crops: {n_crops} (128x128 maximal informational crops; HR = centre n x n with n = r*m exact, "
-        "LR = antialiased bicubic downscale; for ROWSxCOLS pairs, slab averaging along the coarser axis). PSNR in dB and SSIM (Gaussian window, sigma 1.5, Wang 2004) on unit-range "
+        "LR = antialiased bicubic downscale; for ROWSxCOLS pairs with one factor >= 1.5x the other, slab averaging along the coarser axis). PSNR in dB and SSIM (Gaussian window, sigma 1.5, Wang 2004) on unit-range "
         f"intensities clipped to [0, 1], data range {DATA_RANGE:g}. Mean ± std over crops.",
         "",
         "| scale | " + " | ".join(f"{m} PSNR | {m} SSIM" for m in methods) + " |",

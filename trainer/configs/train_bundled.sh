@@ -16,6 +16,11 @@ $PY -m trainer train --config trainer/configs/pretrain.toml --resume --set steps
 INIT=$(printf 'runs/pretrain/checkpoints/step_%07d.ckpt.safetensors' "$PRE")
 $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$MRI --set out=\"runs/mri\" --set model.init=\"$INIT\"
 # stage 3: the same run continued (optimiser state and all) with 30% of minibatches zoomed
-# differently per axis, the coarse axis slab-averaged: reformats of thick-slice scans
+# differently per axis (where one factor is 1.5x the other or more, the coarse axis is
+# slab-averaged): reformats of thick-slice scans.  The stage-2 checkpoint is kept aside
+# first (the run folder keeps only its last two) for docs/RESULTS.md's comparison.
+MRI_CK=$(printf 'runs/mri/checkpoints/step_%07d.ckpt' "$MRI")
+mkdir -p runs/mri_stage2
+if [ -f "$MRI_CK.safetensors" ]; then cp "$MRI_CK.safetensors" "$MRI_CK.json" runs/mri_stage2/; fi
 $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$((MRI + REF)) --set out=\"runs/mri\" \
     --set model.init=\"$INIT\" --set data.anisotropic=0.3

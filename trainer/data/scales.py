@@ -41,7 +41,8 @@ def exact_sizes(scale: float, max_hr: int) -> tuple[int, int]:
 
 
 #: Held-out anisotropic pairs (rows, cols): reformats of 1.5-6 mm slices zoomed x1.1-x3
-#: ask for the row factor at the x4 cap; the transposed pair checks the other axis.
+#: ask for the row factor at the x4 cap; the transposed pair checks the other axis, and
+#: (4, 3), a ratio under 1.5, the near-square case (bicubic on both axes).
 EVAL_PAIRS = ((4.0, 1.1), (4.0, 2.2), (4.0, 3.0), (3.0, 1.5), (2.2, 4.0))
 
 

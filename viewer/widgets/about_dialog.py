@@ -96,7 +96,7 @@ def held_out_table(per_scale: dict) -> str:
         except (KeyError, TypeError, ValueError, IndexError):  # a hand-edited sidecar: show what parses
             continue
     return ("<p>Held-out slices (never trained on); <i>rows, cols</i> pairs are thick-slice reformats "
-            "(the coarser axis slab-averaged):</p><table cellpadding=3 border=1 cellspacing=0>"
+            "(the coarser axis slab-averaged where one factor is 1.5x the other or more):</p><table cellpadding=3 border=1 cellspacing=0>"
             "<tr><th>zoom</th><th>PSNR dB</th><th>bicubic</th><th>gain</th><th>SSIM</th><th>bicubic</th></tr>"
             + "".join(rows) + "</table>")
 
