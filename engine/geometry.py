@@ -87,6 +87,38 @@ def parse_scale(scale, *, sr: bool = True) -> tuple[float, float]:
     return ry, rx
 
 
+def is_pair(scale) -> bool:
+    """True for ``(r_y, r_x)`` with different factors (an equal pair is a plain zoom)."""
+    ry, rx = parse_scale(scale, sr=False)
+    return ry != rx
+
+
+def scale_key(scale) -> str:
+    """A zoom as text: ``"2"``, ``"2.37"``, or ``"4x2.2"`` for rows x4, columns x2.2
+    (results tables, weights sidecars, logs, command lines)."""
+    ry, rx = parse_scale(scale, sr=False)
+    return f"{ry:g}" if ry == rx else f"{ry:g}x{rx:g}"
+
+
+def parse_scale_key(text):
+    """``scale_key``'s inverse: ``"2.5"`` -> 2.5, ``"4x2.2"`` (or ``"4X2.2"``) -> (4.0, 2.2);
+    an equal pair is a plain number.  Anything else is a ``ValueError``."""
+    parts = str(text).strip().lower().split("x")
+    try:
+        if len(parts) > 2:
+            raise ValueError
+        ry, rx = parse_scale(tuple(float(p) for p in parts) if len(parts) == 2 else float(parts[0]), sr=False)
+    except (TypeError, ValueError):
+        raise ValueError(f"a zoom is a number or ROWSxCOLS such as 4x2.2, got {text!r}") from None
+    return ry if ry == rx else (ry, rx)
+
+
+def scale_label(scale) -> str:
+    """For people: ``"x2.5"``, or ``"x4 rows, x2.2 cols"``; takes a zoom or its key."""
+    ry, rx = parse_scale(parse_scale_key(scale) if isinstance(scale, str) else scale, sr=False)
+    return f"x{ry:g}" if ry == rx else f"x{ry:g} rows, x{rx:g} cols"
+
+
 @dataclass(frozen=True)
 class AxisMap:
     """How the output pixels ``start .. start+count`` of one zoomed axis map to input.

@@ -22,7 +22,7 @@ from engine.render.bicubic import bicubic
 
 from .data.crops import centre_crop
 from .data.degrade import make_lr
-from .data.scales import as_pair, exact_patch, is_pair
+from .data.scales import exact_patch, is_pair, parse_scale
 from .fast_upscale import upscale
 from .metrics import psnr, ssim
 
@@ -50,7 +50,7 @@ class ModelPredictor:
         self.fixed_scale = fixed_scale
 
     def supports(self, scale) -> bool:
-        return self.fixed_scale is None or (not is_pair(scale) and abs(as_pair(scale)[0] - self.fixed_scale) < 1e-9)
+        return self.fixed_scale is None or (not is_pair(scale) and abs(parse_scale(scale, sr=False)[0] - self.fixed_scale) < 1e-9)
 
     @torch.no_grad()
     def __call__(self, lr: np.ndarray, scale: float) -> np.ndarray:

@@ -15,13 +15,14 @@ import numpy as np
 import torch
 
 from engine import networks
+from engine.geometry import scale_label
 from engine.upscaler import Upscaler, cpu_has_bf16
 from engine.weights import DEFAULT_NORMALIZATION, WeightsInfo, load_weights
 
 from . import checkpoint as ckpt
 from .config import load_config
 from .data.dataset import load_crops
-from .data.scales import parse_scales, scale_key
+from .data.scales import is_pair, parse_scale_key, parse_scales, scale_key
 from .evaluate import EnginePredictor, ModelPredictor, bicubic_predict, score, test_pair
 from .metrics import DATA_RANGE
 
@@ -68,8 +69,7 @@ def write_markdown(results: dict, params: dict, descs: dict, n_crops: int) -> st
         for m in methods:
             cells += [_fmt(row.get(m), "psnr", 2), _fmt(row.get(m), "ssim", 4)]
         gain = ""
-        label = f"x{r}" if "x" not in r else "x{} rows, x{} cols".format(*r.split("x"))
-        lines.append(f"| {label} | " + " | ".join(cells) + " |" + gain)
+        lines.append(f"| {scale_label(r)} | " + " | ".join(cells) + " |" + gain)
     x2 = results.get("2") or results.get("2.0")
     if x2:
         lines += ["", "x2 summary (Table-1 style):", "", "| | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
@@ -90,7 +90,7 @@ def plot_vs_scale(results: dict, out: Path) -> Path:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     methods = sorted({m for row in results.values() for m in row}, key=lambda m: (m != "bicubic", m))
-    square = [r for r in results if "x" not in r]  # pairs have no place on one scale axis
+    square = [r for r in results if not is_pair(parse_scale_key(r))]  # pairs have no place on one scale axis
     for m in methods:
         rs = [float(r) for r in square if m in results[r]]
         for ax, key in zip(axes, ("psnr", "ssim")):

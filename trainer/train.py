@@ -19,13 +19,14 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from engine import networks
+from engine.render.phase_table import scale_input
 from engine.render.torch_upscale import _bicubic_torch
 from engine.upscaler import cpu_has_bf16
 from engine.weights import load_weights
 
 from . import checkpoint as ckpt
 from .data.dataset import Crops, PatchBatches, load_crops
-from .data.scales import TRAIN_SCALES, as_pair, parse_scales, scale_key
+from .data.scales import TRAIN_SCALES, is_pair, parse_scale, parse_scale_key, parse_scales, scale_key
 from .discriminator import Discriminator
 from .evaluate import ModelPredictor, bicubic_predict, score
 from .fast_upscale import upscale
@@ -175,9 +176,10 @@ class Trainer:
             # Plain L1 lets x3-x4 (4x larger errors) drown x1.1, where bicubic is already
             # within ~0.01.  "scale" divides by bicubic's typical L1 at this scale (a fixed
             # line fitted to the training crops: 0.0086 at x1.1, 0.0185 at x2, 0.0405 at x4);
-            # "batch" by bicubic's L1 on this very minibatch (noisier).
+            # "batch" by bicubic's L1 on this very minibatch (noisier).  A pair counts as
+            # the zoom the weight network sees, the geometric mean.
             if self.l1_relative == "scale":
-                loss = self.w_l1 * l1 / (0.0075 + 0.011 * (math.sqrt(math.prod(as_pair(r))) - 1.0))
+                loss = self.w_l1 * l1 / (0.0075 + 0.011 * (1.0 / scale_input(*parse_scale(r, sr=False)) - 1.0))
             elif self.l1_relative in ("batch", True):
                 with torch.no_grad():
                     bic = _bicubic_torch(lr.float(), tuple(hr.shape[-2:])) * self.std + self.mean
@@ -243,10 +245,11 @@ class Trainer:
         # one number to pick the best checkpoint: the worst PSNR gain over the square
         # zooms (the pairs get their own, so a run without them keeps its old yardstick)
         gains = {k: v["psnr"] - v["bicubic_psnr"] for k, v in res.items()}
-        square = [g for k, g in gains.items() if "x" not in k]
+        pairs = {k for k in gains if is_pair(parse_scale_key(k))}
+        square = [g for k, g in gains.items() if k not in pairs]
         res["score"] = min(square or gains.values())
-        if len(square) < len(gains):
-            res["score_pairs"] = min(g for k, g in gains.items() if "x" in k)
+        if pairs:
+            res["score_pairs"] = min(gains[k] for k in pairs)
         return res
 
     # -- checkpoints --------------------------------------------------------------

@@ -97,3 +97,15 @@ def test_region_outside_grid_is_refused_and_viewport_clipped():
         g.region((15, 0, 10, 5))
     assert visible_region(g, -3.5, 4.2, 10, 30) == (0, 4, 7, 16)
     assert visible_region(g, 30, 30, 5, 5) is None
+
+
+def test_zoom_keys_and_labels_round_trip():
+    from engine.geometry import parse_scale_key, scale_key, scale_label
+
+    for z in (2.0, 2.37, (4.0, 2.2), (2.2, 4.0)):
+        assert parse_scale_key(scale_key(z)) == z
+    assert scale_key((3.0, 3.0)) == "3" and parse_scale_key("3x3") == 3.0
+    assert scale_label("4x2.2") == "x4 rows, x2.2 cols" and scale_label(2.5) == "x2.5"
+    for bad in ("4x2x3", "x2", "two", "-2"):
+        with pytest.raises(ValueError, match="ROWSxCOLS"):
+            parse_scale_key(bad)

@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.render.bicubic import downscale
 
 from .crops import augment, max_info_crop, random_patch, tiles, unit_range
 from .images import image_files, read_image, skimage_photo_files
 from .degrade import make_lr
-from .scales import TRAIN_SCALES, ScaleSampler, exact_patch, exact_sizes, is_pair
+from .scales import TRAIN_SCALES, ScaleSampler, exact_patch, is_pair
 from .scans import TrainingDataError, brats_files, read_volume, slices_of
 
 CROP = 128
@@ -156,12 +155,9 @@ class PatchBatches:
         return self._perm_cache[epoch]
 
     def sizes(self, step: int):
-        """``(scale, m, n)``: ints for a square scale, ``(y, x)`` pairs for a pair."""
+        """``(scale, (m_y, m_x), (n_y, n_x))``: LR and HR patch sizes of minibatch ``step``."""
         r = self.sampler(step)
-        if is_pair(r):
-            m, n = exact_patch(r, self.max_hr)
-        else:
-            m, n = exact_sizes(r, self.max_hr)
+        m, n = exact_patch(r, self.max_hr)
         return r, m, n
 
     def batch_at(self, step: int, rank: int = 0, world: int = 1):
@@ -176,17 +172,16 @@ class PatchBatches:
             g = step * self.batch + k
             crop = self.crops.images[self._order(g // self.items_per_epoch)[g % self.items_per_epoch]]
             rng = np.random.default_rng([self.seed, step, k, 0xBA7C4])
-            if isinstance(n, tuple):
+            if is_pair(r):
                 # a rectangular patch: codes that rotate by 90 degrees swap its axes, so
                 # cut it transposed first and the augmented patch has the pair's shape
                 code = int(rng.integers(8)) if self.augment else 0
                 hr = augment(random_patch(crop, n[::-1] if code % 2 else n, rng), code)
-                lr = make_lr(hr, m, r)
-            else:
+            else:  # square: the draws in the order runs before pairs made them
                 hr = random_patch(crop, n, rng)
                 if self.augment:
                     hr = augment(hr, int(rng.integers(8)))
-                lr = downscale(hr, (m, m))
+            lr = make_lr(hr, m, r)
             lrs.append((lr - self.mean) / self.std)
             hrs.append(hr)
         lr_t = torch.from_numpy(np.stack(lrs)[:, None].astype(np.float32))

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.geometry import parse_scale
 from engine.render.bicubic import KEYS_A, downscale, taps
 from engine.render.cpu_kernel import separable_kernel
-
-from .scales import as_pair
 
 
 #: Pairs whose larger factor is at least this many times the smaller are thick-slice
@@ -46,7 +45,7 @@ def slab_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
 
 def make_lr(hr: np.ndarray, lr_shape, scale) -> np.ndarray:
     """The LR input of ``hr`` at ``scale`` (a number or ``(r_y, r_x)``), ``lr_shape`` pixels."""
-    ry, rx = as_pair(scale)
+    ry, rx = parse_scale(scale, sr=False)
     if max(ry, rx) < SLAB_RATIO * min(ry, rx):
         return downscale(hr, lr_shape)
     img = np.ascontiguousarray(hr, dtype=np.float32)

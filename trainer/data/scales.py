@@ -21,6 +21,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from engine.geometry import is_pair, parse_scale, parse_scale_key, scale_key  # noqa: F401  (re-exported)
+
 #: r = k/10 for k = 11..40: the paper's 30 training scales.
 TRAIN_SCALES = tuple(k / 10 for k in range(11, 41))
 
@@ -48,27 +50,9 @@ EVAL_PAIRS = ((4.0, 1.1), (4.0, 2.2), (4.0, 3.0), (3.0, 1.5), (2.2, 4.0))
 
 def exact_patch(scale, max_hr: int) -> tuple[tuple[int, int], tuple[int, int]]:
     """``((m_y, m_x), (n_y, n_x))``: ``exact_sizes`` per axis of a number or a pair."""
-    ry, rx = as_pair(scale)
+    ry, rx = parse_scale(scale, sr=False)
     (my, ny), (mx, nx) = exact_sizes(ry, max_hr), exact_sizes(rx, max_hr)
     return (my, mx), (ny, nx)
-
-
-def as_pair(scale) -> tuple[float, float]:
-    if isinstance(scale, (tuple, list)):
-        return float(scale[0]), float(scale[1])
-    return float(scale), float(scale)
-
-
-def is_pair(scale) -> bool:
-    """True for a pair with different factors (an equal pair is a plain scale)."""
-    ry, rx = as_pair(scale)
-    return ry != rx
-
-
-def scale_key(scale) -> str:
-    """``"2"``, ``"2.37"`` or ``"4x2.2"`` (rows x cols): results keys and log cells."""
-    ry, rx = as_pair(scale)
-    return f"{ry:g}" if ry == rx else f"{ry:g}x{rx:g}"
 
 
 def parse_scales(text) -> list:
@@ -77,19 +61,11 @@ def parse_scales(text) -> list:
     items = str(text).split(",") if isinstance(text, str) else list(text)
     out = []
     for it in items:
-        try:
-            if isinstance(it, str) and "x" in it.lower():
-                parts = it.lower().split("x")
-                if len(parts) != 2:
-                    raise ValueError
-                ry, rx = float(parts[0]), float(parts[1])
-            elif isinstance(it, (tuple, list)):
-                ry, rx = as_pair(it)
-            else:
-                ry = rx = float(it)
-        except (TypeError, ValueError):
-            raise ValueError(f"a scale is a number or ROWSxCOLS such as 4x2.2, got {it!r}") from None
-        out.append(ry if ry == rx else (ry, rx))
+        if isinstance(it, (tuple, list)):
+            ry, rx = parse_scale(it, sr=False)
+            out.append(ry if ry == rx else (ry, rx))
+        else:
+            out.append(parse_scale_key(it))
     return out
 
 

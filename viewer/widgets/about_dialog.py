@@ -9,6 +9,7 @@ import json
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout
 
+from engine.geometry import parse_scale, parse_scale_key, scale_label
 from engine.weights import read_info
 
 KEYS_HTML = """
@@ -72,17 +73,12 @@ def weights_html(info) -> str:
 
 
 def _zoom_order(key) -> tuple:
-    """Square zooms ("2.5") by factor, then per-axis pairs ("4x2.2", rows x cols)."""
-    parts = str(key).lower().split("x")
+    """Square zooms by factor, then per-axis pairs (rows x cols); unreadable keys last."""
     try:
-        return (len(parts), *(float(p) for p in parts))
+        ry, rx = parse_scale(parse_scale_key(key), sr=False)
     except ValueError:
-        return (9, 0.0)
-
-
-def _zoom_label(key) -> str:
-    parts = str(key).lower().split("x")
-    return f"x{float(parts[0]):g}" if len(parts) == 1 else f"x{float(parts[0]):g} rows, x{float(parts[1]):g} cols"
+        return (2, 0.0, 0.0)
+    return (int(ry != rx), ry, rx)
 
 
 def held_out_table(per_scale: dict) -> str:
@@ -91,9 +87,9 @@ def held_out_table(per_scale: dict) -> str:
     for scale, m in sorted(per_scale.items(), key=lambda kv: _zoom_order(kv[0])):
         try:
             gain = float(m["psnr"]) - float(m["bicubic_psnr"])
-            rows.append(f"<tr><td>{_zoom_label(scale)}</td><td>{float(m['psnr']):.2f}</td><td>{float(m['bicubic_psnr']):.2f}</td>"
+            rows.append(f"<tr><td>{scale_label(scale)}</td><td>{float(m['psnr']):.2f}</td><td>{float(m['bicubic_psnr']):.2f}</td>"
                         f"<td><b>{gain:+.2f}</b></td><td>{float(m['ssim']):.4f}</td><td>{float(m['bicubic_ssim']):.4f}</td></tr>")
-        except (KeyError, TypeError, ValueError, IndexError):  # a hand-edited sidecar: show what parses
+        except (KeyError, TypeError, ValueError):  # a hand-edited sidecar: show what parses
             continue
     return ("<p>Held-out slices (never trained on); <i>rows, cols</i> pairs are thick-slice reformats "
             "(the coarser axis slab-averaged where one factor is 1.5x the other or more):</p><table cellpadding=3 border=1 cellspacing=0>"
