@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
+from .features import SliceFeatures, checked_window, no_blocks
 from .geometry import ZoomGrid, parse_scale
 from .render.bicubic import resample
 from .intensity import checked_range
@@ -50,30 +49,6 @@ def cpu_has_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
-
-
-@dataclass
-class SliceFeatures:
-    """The trunk's output for one slice, ready to render any zoom of it.
-
-    ``feats``: CPU: flat float32 of the zero-padded (h + 2, w + 2, C) features;
-    GPU: (1, C, h, w) tensor on the device.  ``lr``: the normalised slice
-    (for the bicubic residual).  ``lo``/``hi``: the intensity range used to
-    normalise, so renders come back in the input's units.
-    """
-
-    shape: tuple[int, int]
-    feats: object
-    lr: np.ndarray
-    lo: float
-    hi: float
-    device: str
-
-    @property
-    def nbytes(self) -> int:
-        f = self.feats
-        n = f.nbytes if isinstance(f, np.ndarray) else f.element_size() * f.nelement()
-        return int(n + self.lr.nbytes)
 
 
 class Upscaler:
@@ -186,18 +161,62 @@ class Upscaler:
             out[:, :, y0:y1, x0:x1] = f[:, :, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
         return out
 
-    def encode(self, slice2d: np.ndarray, intensity_range=None, tile: int | None = None) -> SliceFeatures:
+    def encode(self, slice2d: np.ndarray, intensity_range=None, tile: int | None = None, window=None) -> SliceFeatures:
         """Run the trunk once on a slice (raw intensities, any units).
 
         ``intensity_range=(lo, hi)`` fixes the normalisation (e.g. the volume's
-        range, so all slices share it); by default the slice's 0.5-99.5 percentiles.
+        range, so all slices share it); by default the slice's 0.5-99.5 percentiles
+        (of the whole slice, even when only a window is encoded, so a window's
+        features equal the whole slice's there).
+        ``window=(top, left, height, width)`` in input pixels encodes only that part
+        (rounded out to whole coverage blocks): what a zoomed-in view shows, see
+        ``needs``; ``encode_more`` adds the rest later.
         """
         lr, lo, hi = self._normalise(slice2d, intensity_range)
+        if window is None:
+            if self.device.type == "cpu":
+                feats = self._cpu_features(lr, tile or self.TILE).ravel()
+            else:
+                feats = self.features_tensor(lr, tile)
+            return SliceFeatures(lr.shape, feats, lr, lo, hi, self.device.type)
+        checked_window(lr.shape, window)  # fail before allocating
+        h, w = lr.shape
         if self.device.type == "cpu":
-            feats = self._cpu_features(lr, tile or self.TILE).ravel()
+            # np.zeros maps fresh zero pages: only the encoded part takes memory
+            feats = np.zeros((h + 2) * (w + 2) * self.channels, dtype=np.float32)
         else:
-            feats = self.features_tensor(lr, tile)
-        return SliceFeatures(lr.shape, feats, lr, lo, hi, self.device.type)
+            feats = torch.zeros((1, self.channels, h, w), dtype=torch.float32, device=self.device)
+        features = SliceFeatures(lr.shape, feats, lr, lo, hi, self.device.type, done=no_blocks(lr.shape))
+        return self.encode_more(features, window, tile)
+
+    def encode_more(self, features: SliceFeatures, window=None, tile: int | None = None) -> SliceFeatures:
+        """Encode the parts of ``window`` (None = the whole slice) that ``features``
+        lacks, in place; returns ``features``.  Not for two threads on the same
+        features at once (the viewer's cache runs one encode per slice)."""
+        tile = tile or self.TILE
+        halo = self.model.radius + 1
+        h, w = features.shape
+        for rect in features.missing(window):
+            y0, x0, rh, rw = rect
+            y1, x1 = y0 + rh, x0 + rw
+            ya, yb, xa, xb = max(y0 - halo, 0), min(y1 + halo, h), max(x0 - halo, 0), min(x1 + halo, w)
+            part = np.ascontiguousarray(features.lr[ya:yb, xa:xb])
+            if features.device == "cpu":
+                f = self._cpu_features(part, tile)
+                whole = features.feats.reshape(h + 2, w + 2, self.channels)
+                whole[1 + y0 : 1 + y1, 1 + x0 : 1 + x1] = f[1 + y0 - ya : 1 + y1 - ya, 1 + x0 - xa : 1 + x1 - xa]
+            else:
+                f = self.features_tensor(part, tile)
+                features.feats[:, :, y0:y1, x0:x1] = f[:, :, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+            features.mark_done(rect)  # after the write: a render checks coverage first
+        return features
+
+    def needs(self, shape, scale, region=None) -> tuple[int, int, int, int]:
+        """The input window ``(top, left, height, width)`` whose features ``render``
+        reads for ``region`` of the ``scale`` zoom of a ``shape`` slice: pass it to
+        ``encode(window=...)`` to encode only what a view shows."""
+        rows, cols = ZoomGrid.make(tuple(shape), parse_scale(scale)).source_window(region, halo=1)
+        return (rows.start, cols.start, rows.stop - rows.start, cols.stop - cols.start)
 
     # -- render -----------------------------------------------------------------
     def _table(self, my, mx):
@@ -238,6 +257,11 @@ class Upscaler:
         if not isinstance(features, SliceFeatures):
             raise TypeError("render takes the SliceFeatures that encode returned")
         grid, region, my, mx, table = self._plan(features.shape, scale, region)
+        if features.done is not None:
+            reads = (int(my.src[0]) - 1, int(mx.src[0]) - 1, int(my.src[-1]) - int(my.src[0]) + 3, int(mx.src[-1]) - int(mx.src[0]) + 3)
+            if not features.covers(reads):
+                raise ValueError(f"these features cover only part of the slice, not the input pixels {reads} "
+                                 "this region reads: encode_more(features, upscaler.needs(...)) first")
         if features.device == "cpu":
             out = np.empty((region[2], region[3]), dtype=np.float32)
             row_stride = (features.shape[1] + 2) * self.channels

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
 from engine import bicubic
-from engine.geometry import parse_scale
+from engine.features import SliceFeatures, no_blocks
+from engine.geometry import ZoomGrid, parse_scale
 from engine.io.volume import SeriesMeta, Volume, WindowPreset
 from engine.weights import WeightsInfo
 
 
-@dataclass
-class FakeFeatures:
-    shape: tuple
-    pixels: np.ndarray
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.pixels.nbytes)
+def FakeFeatures(shape, pixels, window=None) -> SliceFeatures:
+    """The engine's features container (coverage and all) around the raw pixels."""
+    f = SliceFeatures(tuple(shape), None, pixels, 0.0, 1.0, "cpu", done=None if window is None else no_blocks(shape))
+    for rect in f.missing(window):
+        f.mark_done(rect)
+    return f
 
 
 class FakeDevice:
@@ -40,23 +38,40 @@ class RecordingUpscaler:
         self.info = WeightsInfo(arch={"name": "meta_srgan", "args": {}}, training={"trained": trained})
         self.renders: list[tuple[tuple[float, float], tuple[int, int, int, int]]] = []
         self.encodes: list[tuple[int, int]] = []
+        self.windows: list = []  # the window of each encode / encode_more (None = whole slice)
         self._lock = threading.Lock()
 
-    def encode(self, slice2d, intensity_range=None):
+    def encode(self, slice2d, intensity_range=None, window=None):
         if self.encode_delay_s:
             time.sleep(self.encode_delay_s)
         px = np.asarray(slice2d, dtype=np.float32).copy()
         with self._lock:
             self.encodes.append(px.shape)
-        return FakeFeatures(px.shape, px)
+            self.windows.append(window)
+        return FakeFeatures(px.shape, px, window)
+
+    def encode_more(self, features, window=None):
+        if self.encode_delay_s:
+            time.sleep(self.encode_delay_s)
+        with self._lock:
+            self.windows.append(window)
+        for rect in features.missing(window):
+            features.mark_done(rect)
+        return features
+
+    def needs(self, shape, scale, region=None):
+        rows, cols = ZoomGrid.make(tuple(shape), parse_scale(scale)).source_window(region, halo=1)
+        return (rows.start, cols.start, rows.stop - rows.start, cols.stop - cols.start)
 
     def render(self, features, scale, region=None):
         parse_scale(scale)  # the real engine's range check
+        if not features.covers(self.needs(features.shape, scale, region)):
+            raise ValueError("region outside the encoded part")  # as the engine refuses
         if self.delay_s:
             time.sleep(self.delay_s)
         with self._lock:
             self.renders.append((tuple(float(s) for s in (scale if isinstance(scale, tuple) else (scale, scale))), tuple(region)))
-        return bicubic(features.pixels, scale, region) + np.float32(self.offset)
+        return bicubic(features.lr, scale, region) + np.float32(self.offset)
 
 
 def synthetic_volume(shape=(160, 144, 12), spacing=(0.5, 0.5, 1.5), windows=True, seed=0) -> Volume:

@@ -210,3 +210,20 @@ def test_a_zoom_step_updates_the_overlay_at_once_and_once(window, qtbot, monkeyp
     # a change that needs no frame (window/level) updates the labels too
     window.state.set_window(123.0, 45.0)
     assert "W 45  L 123" in pane.overlay.corners["bottom_right"].text()
+
+
+def test_prefetch_order_neighbours_view_first_then_the_rest(window, qtbot, monkeypatch):
+    live, s = window.live, window.state
+    s.set_zoom(6.0, (72, 80))  # the phantom's slices are 144x160: the view shows a part
+    wait_frames(qtbot, live)
+    asked = []
+    monkeypatch.setattr(live.renderer, "prefetch", lambda items: asked.extend(items))
+    live._prefetch()
+    view = live.view_window()
+    assert view is not None and view[2] * view[3] < 0.8 * live.slice.pixels.size
+    here = s.index
+    radius = live.prefetch_radius()
+    near = [i for d in range(1, radius + 1) for i in (here + d, here - d) if 0 <= i < s.n_slices]
+    want = [(i, view) for i in near[:2]] + [(here, None)] + [(i, view) for i in near[2:]] + [(i, None) for i in near]
+    assert [(k.index, w) for k, _, w in asked] == want
+    assert asked[0][1]().shape == live.slice.pixels.shape

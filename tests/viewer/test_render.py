@@ -79,6 +79,17 @@ def _renderer(up, frames):
     return ZoomRenderer(up, frames.append, cache_bytes=1 << 30, sr_threads=1)
 
 
+def _warmed_renderer(up, frames):
+    """A renderer whose warm-up encode has run, and the fake's records cleared of it."""
+    r = _renderer(up, frames)
+    deadline = time.time() + 5
+    while time.time() < deadline and not up.encodes:
+        time.sleep(0.005)
+    time.sleep(0.05)
+    up.encodes.clear(), up.windows.clear(), up.renders.clear()
+    return r
+
+
 def test_renderer_bicubic_then_sr_with_the_same_geometry():
     up, frames = RecordingUpscaler(offset=5.0), []
     r = _renderer(up, frames)
@@ -122,7 +133,7 @@ def test_prefetch_encodes_neighbours_into_the_cache():
     up, frames = RecordingUpscaler(), []
     r = _renderer(up, frames)
     keys = [SliceKey(1, "axial", i, True) for i in (4, 6)]
-    r.prefetch([(k, lambda: np.zeros((8, 8), np.float32)) for k in keys])
+    r.prefetch([(k, lambda: np.zeros((8, 8), np.float32), None) for k in keys])
     deadline = time.time() + 5
     while time.time() < deadline and not all(r.cached(k) for k in keys):
         time.sleep(0.01)
@@ -204,3 +215,38 @@ def test_prefetch_thread_runs_at_lower_priority():
     nice_sr = os.getpriority(os.PRIO_PROCESS, r._sr._thread.native_id)
     r.shutdown()
     assert nice_prefetch == min(19, nice_sr + 10)
+
+
+def test_a_zoomed_in_view_encodes_only_what_it_shows_and_more_on_a_pan():
+    up, frames = RecordingUpscaler(offset=0.0), []
+    r = _warmed_renderer(up, frames)
+    key, px = SliceKey(1, "axial", 0, True), np.random.default_rng(2).random((200, 240), dtype=np.float32)
+    r.request(key, px, (3.0, 3.0), (0, 0, 150, 180))  # the top-left 50x60 input pixels
+    assert r.wait_idle(10)
+    f = r.cache.get(r.cache_key(up, key))
+    assert up.windows[0] is not None and not f.complete
+    assert 0.05 < f.fraction < 0.25  # (50 + 2 margin) x (60 + margin) of 200x240, whole blocks
+    assert frames[-1].kind == "sr" and frames[-1].pixels is not None
+    # a small pan stays inside the margin: no encode; a far one encodes the new part only
+    r.request(key, px, (3.0, 3.0), (20, 20, 150, 180))
+    assert r.wait_idle(10) and len(up.windows) == 1
+    r.request(key, px, (3.0, 3.0), (450, 540, 150, 180))
+    assert r.wait_idle(10)
+    r.shutdown()
+    assert len(up.windows) == 2 and len(up.encodes) == 1  # extended, not re-encoded
+    assert frames[-1].kind == "sr" and frames[-1].error is None
+    np.testing.assert_allclose(frames[-1].pixels, bicubic(px, 3.0, (450, 540, 150, 180)), atol=1e-5)
+    assert f.covers((150, 180, 50, 60)) and not f.covers((100, 0, 10, 10))
+
+
+def test_prefetch_of_a_window_then_the_whole_slice():
+    up, frames = RecordingUpscaler(), []
+    r = _warmed_renderer(up, frames)
+    key = SliceKey(1, "axial", 3, True)
+    px = lambda: np.zeros((100, 100), np.float32)  # noqa: E731
+    r.prefetch([(key, px, (10, 10, 20, 20)), (key, px, None)])
+    deadline = time.time() + 5
+    while time.time() < deadline and not r.cached(key):
+        time.sleep(0.01)
+    r.shutdown()
+    assert r.cached(key) and up.windows == [(10, 10, 20, 20), None] and len(up.encodes) == 1

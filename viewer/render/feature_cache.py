@@ -2,7 +2,9 @@
 
 One 512x512 slice's features are ~68 MB, so the bound is what keeps the viewer's
 memory flat however far the user scrolls.  Two threads asking for the same slice
-(the renderer and the prefetcher) share one encode instead of running two.
+(the renderer and the prefetcher) share one encode instead of running two.  An entry
+may hold only part of a slice (what a zoomed-in view showed); ``encoded`` adds what a
+caller needs and is missing.
 """
 
 from __future__ import annotations
@@ -80,15 +82,19 @@ class FeatureCache:
             self._bytes -= _nbytes(old)
 
     # -- shared encodes -------------------------------------------------------
-    def get_or_compute(self, key: Hashable, compute: Callable[[], object]):
-        """The cached value, or ``compute()``'s (cached); concurrent callers for
-        the same key wait for the one computation."""
+    def get_or_compute(self, key: Hashable, compute: Callable[[], object], covers: Callable[[object], bool] | None = None,
+                       extend: Callable[[object], object] | None = None):
+        """The cached value if it ``covers`` what the caller needs (default: any value
+        does); else ``extend(value)`` when part of it is cached and ``extend`` is given,
+        else ``compute()``; the result is cached.  Concurrent callers for the same key
+        wait for the one computation, then look again."""
         while True:
             with self._lock:
-                if key in self._items:
+                value = self._items.get(key)
+                if value is not None and (covers is None or covers(value)):
                     self._items.move_to_end(key)
                     self.hits += 1
-                    return self._items[key]
+                    return value
                 event = self._inflight.get(key)
                 if event is None:
                     event = self._inflight[key] = threading.Event()
@@ -97,10 +103,22 @@ class FeatureCache:
             event.wait()
             # the other computation finished (or failed): look again
         try:
-            value = compute()
-            self.put(key, value)
+            value = extend(value) if value is not None and extend is not None else compute()
+            self.put(key, value)  # again when extended: its size grew
             return value
         finally:
             with self._lock:
                 self._inflight.pop(key, None)
             event.set()
+
+
+def encoded(cache: FeatureCache, key: Hashable, upscaler, pixels_fn: Callable, window=None):
+    """A slice's features covering ``window`` (input pixels, (top, left, height, width);
+    None = the whole slice): from the cache, or by encoding what is missing.  A zoomed-in
+    view needs only the part it shows (``sr_window``), a fraction of the slice's encode."""
+    return cache.get_or_compute(
+        key,
+        lambda: upscaler.encode(pixels_fn(), window=window),
+        covers=lambda f: f.covers(window),
+        extend=lambda f: upscaler.encode_more(f, window),
+    )

@@ -97,15 +97,14 @@ def _render_in_bands(upscaler, features, scale, region, band_rows, stale):
     return out
 
 
-def sr_frame(upscaler, features, shape, scale, region, band_rows: int | None = None, stale=None):
-    """The Meta-SRGAN frame of ``region`` at ``scale``; above x4 on an axis the network
-    renders at x4 and bicubic takes it the rest of the way (on that axis only).
-    With ``band_rows``, rendered in bands, and None when ``stale()`` turns true."""
+def _sr_plan(shape, scale, region):
+    """How a Meta-SRGAN frame is made: the network's factor, the region of its grid
+    it renders, and (above x4) the bicubic taps from that grid to the frame."""
     sr_scale = sr_scale_for(scale)
     if sr_scale is None:
         raise ValueError(f"no super-resolution at x{min(scale):.2f}: the network works above x1")
     if sr_scale == tuple(scale):
-        return _render_in_bands(upscaler, features, scale, region, band_rows, stale), sr_scale
+        return sr_scale, tuple(region), None
     top, left, height, width = region
     target = (output_size(shape[0], scale[0]), output_size(shape[1], scale[1]))
     sr_grid = (output_size(shape[0], sr_scale[0]), output_size(shape[1], sr_scale[1]))
@@ -113,8 +112,25 @@ def sr_frame(upscaler, features, shape, scale, region, band_rows: int | None = N
     ci, cw = _axis_taps(shape[1], target[1], sr_grid[1], left, width)
     r0, c0 = int(ri.min()), int(ci.min())
     sub_region = (r0, c0, int(ri.max()) + 1 - r0, int(ci.max()) + 1 - c0)
+    return sr_scale, sub_region, (ri - r0, rw, ci - c0, cw)
+
+
+def sr_window(upscaler, shape, scale, region, margin: int = 0):
+    """The input window (top, left, height, width) whose features the Meta-SRGAN frame
+    of ``region`` at ``scale`` reads, widened by ``margin`` pixels each side (so a
+    small pan needs no new encode)."""
+    sr_scale, sub_region, _ = _sr_plan(shape, scale, region)
+    top, left, height, width = upscaler.needs(shape, sr_scale, sub_region)
+    return (top - margin, left - margin, height + 2 * margin, width + 2 * margin)
+
+
+def sr_frame(upscaler, features, shape, scale, region, band_rows: int | None = None, stale=None):
+    """The Meta-SRGAN frame of ``region`` at ``scale``; above x4 on an axis the network
+    renders at x4 and bicubic takes it the rest of the way (on that axis only).
+    With ``band_rows``, rendered in bands, and None when ``stale()`` turns true."""
+    sr_scale, sub_region, taps = _sr_plan(shape, scale, region)
     sub = _render_in_bands(upscaler, features, sr_scale, sub_region, band_rows, stale)
-    if sub is None:
-        return None, sr_scale
-    out = np.empty((height, width), dtype=np.float32)
-    return separable_kernel(sub, ri - r0, rw, ci - c0, cw, out), sr_scale
+    if taps is None or sub is None:
+        return sub, sr_scale
+    out = np.empty((region[2], region[3]), dtype=np.float32)
+    return separable_kernel(sub, *taps, out), sr_scale

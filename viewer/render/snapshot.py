@@ -10,7 +10,8 @@ import numpy as np
 
 from ..model.viewport import Viewport
 from .display import window_to_uint8
-from .frames import bicubic_frame, sr_frame, sr_scale_for
+from .feature_cache import encoded
+from .frames import bicubic_frame, sr_frame, sr_scale_for, sr_window
 
 GAP_RGB = (42, 45, 49)
 
@@ -60,7 +61,7 @@ def render_panes(panes, shape, spacing, zoom, center, pixels, key, window, facto
             bic = bicubic_frame(pixels, vp.scale, region) if region else None
             sr = None
             if region and upscaler is not None and sr_scale_for(vp.scale) is not None and role != "bicubic":
-                feats = cache.get_or_compute(key, lambda: upscaler.encode(pixels))
+                feats = encoded(cache, key, upscaler, lambda: pixels, sr_window(upscaler, pixels.shape, vp.scale, region))
                 sr, _ = sr_frame(upscaler, feats, pixels.shape, vp.scale, region)
             frames[cache_key] = (_canvas(vp, bic, region), None if sr is None else _canvas(vp, sr, region))
         bic, sr = frames[cache_key]

@@ -4,10 +4,11 @@ them to the GUI thread with a queued signal).
 
 Three threads, each with one job:
 - bicubic: the instant frame (a few ms), latest request only;
-- sr: encode the slice if its features are not cached, then render the visible
-  region in bands of rows; latest request only: a request that went stale while
-  the slice was encoding, or between two bands, stops there;
-- prefetch: encodes the neighbouring slices while nothing else is asked for.
+- sr: encode the part of the slice the view shows if its features are not cached,
+  then render the visible region in bands of rows; latest request only: a request
+  that went stale while the slice was encoding, or between two bands, stops there;
+- prefetch: encodes the neighbouring slices (the part the view shows first, the
+  rest later) while nothing else is asked for.
 
 The engine's numba kernels release the GIL; their OpenMP teams are sized per thread
 (numba's ``set_num_threads`` is thread-local) because on a 2-core machine a
@@ -30,8 +31,8 @@ from typing import Callable
 import numba
 import numpy as np
 
-from .feature_cache import FeatureCache
-from .frames import Frame, FrameRequest, SliceKey, bicubic_frame, sr_frame, sr_scale_for
+from .feature_cache import FeatureCache, encoded
+from .frames import Frame, FrameRequest, SliceKey, bicubic_frame, sr_frame, sr_scale_for, sr_window
 from .latest_worker import LatestOnlyWorker
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ BICUBIC_FIRST_S = 0.05
 SR_BAND_ROWS = 192
 #: Default feature cache: eight 512x512 slices (~68 MB each).
 DEFAULT_CACHE_BYTES = 600 * 2**20
+#: Input pixels encoded around what a view shows, each side: a small pan then needs no
+#: new encode.  (The trunk's halo, 16 pixels each side, is paid on every encode anyway.)
+PAN_MARGIN = 16
 
 
 #: Niceness of the background encodes (Linux): they take only what the frames and
@@ -157,9 +161,10 @@ class ZoomRenderer:
             self._bicubic_shown = max(self._bicubic_shown, generation)
             self._bicubic_cond.notify_all()
 
-    def prefetch(self, items: list[tuple[SliceKey, Callable]]) -> None:
-        """Encode these slices (nearest first) in the background; ``items`` are
-        ``(key, pixels_fn)`` pairs.  A newer call replaces an unfinished list."""
+    def prefetch(self, items: list[tuple[SliceKey, Callable, tuple | None]]) -> None:
+        """Encode these slices in the background, in this order; ``items`` are
+        ``(key, pixels_fn, window)``: the input window to encode (see ``view_window``;
+        None = the whole slice).  A newer call replaces an unfinished list."""
         with self._lock:
             self._prefetch_version += 1
             version = self._prefetch_version
@@ -181,9 +186,18 @@ class ZoomRenderer:
         """Features are per slice and per engine (a device change re-encodes)."""
         return (id(upscaler), key)
 
-    def cached(self, key: SliceKey) -> bool:
-        """Whether this slice's features (for the current engine) are in the cache."""
-        return self.cache_key(self.upscaler, key) in self.cache
+    def cached(self, key: SliceKey, window=None) -> bool:
+        """Whether this slice's features (for the current engine) covering ``window``
+        (None = the whole slice) are in the cache."""
+        f = self.cache.get(self.cache_key(self.upscaler, key))
+        return f is not None and f.covers(window)
+
+    def view_window(self, shape, scale, region):
+        """The input window a Meta-SRGAN frame of ``region`` at ``scale`` reads, with
+        ``PAN_MARGIN``; None where there is no SR frame (zoom <= x1)."""
+        if self.upscaler is None or sr_scale_for(tuple(scale)) is None:
+            return None
+        return sr_window(self.upscaler, shape, tuple(scale), region, PAN_MARGIN)
 
     def clear(self) -> None:
         """Forget every cached slice (a new scan was opened)."""
@@ -208,14 +222,16 @@ class ZoomRenderer:
             w.stop(timeout)
 
     # -- jobs (worker threads) -------------------------------------------------
-    def _encode(self, upscaler, key: SliceKey, pixels_fn: Callable):
-        def compute():
-            t0 = time.perf_counter()
-            features = upscaler.encode(pixels_fn())
+    def _encode(self, upscaler, key: SliceKey, pixels_fn: Callable, window=None):
+        """The slice's features covering ``window``, encoding what the cache lacks."""
+        ck = self.cache_key(upscaler, key)
+        before = self.cache.get(ck)
+        had = before is not None and before.covers(window)
+        t0 = time.perf_counter()
+        features = encoded(self.cache, ck, upscaler, pixels_fn, window)
+        if not had:
             self.encode_ms[key] = (time.perf_counter() - t0) * 1e3
-            return features
-
-        return self.cache.get_or_compute(self.cache_key(upscaler, key), compute)
+        return features
 
     def _bicubic_job(self, req: FrameRequest) -> None:
         if self.is_stale(req):
@@ -259,11 +275,15 @@ class ZoomRenderer:
         try:
             cached = self.cache.get(self.cache_key(upscaler, req.key))
             encode_ms = 0.0
-            if cached is None:
+            need = sr_window(upscaler, req.pixels.shape, req.scale, req.region)
+            if cached is None or not cached.covers(need):
                 if self.waits_for_display:  # an encode takes a second: let the bicubic frame show first
                     wait_until_shown()
                 t0 = time.perf_counter()
-                cached = self._encode(upscaler, req.key, lambda: req.pixels)
+                # only what the view shows (and a margin for small pans): at x3 a third
+                # of the slice; the prefetcher encodes the rest once the view is still
+                window = sr_window(upscaler, req.pixels.shape, req.scale, req.region, PAN_MARGIN)
+                cached = self._encode(upscaler, req.key, lambda: req.pixels, window)
                 encode_ms = (time.perf_counter() - t0) * 1e3
                 if self.is_stale(req):
                     return  # the features are cached now; the newer request renders
@@ -315,7 +335,7 @@ class ZoomRenderer:
 
     def _prefetch_job(self, job) -> None:
         version, items = job
-        for key, pixels_fn in items:
+        for key, pixels_fn, window in items:
             if version != self._prefetch_version or self.upscaler is None:
                 return
             # interactive frames first: wait while the SR worker is busy
@@ -324,10 +344,10 @@ class ZoomRenderer:
                     return
                 time.sleep(0.02)
             upscaler = self.upscaler
-            if self.cache_key(upscaler, key) in self.cache:
+            if self.cached(key, window):
                 continue
             try:
-                self._encode(upscaler, key, pixels_fn)
+                self._encode(upscaler, key, pixels_fn, window)
             except Exception:
                 log.exception("prefetch of %s failed", key)
                 return

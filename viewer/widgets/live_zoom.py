@@ -379,18 +379,31 @@ class LiveZoom(QObject):
         fit = self.renderer.cache.max_bytes // per_slice
         return int(max(0, min(2, (fit - 1) // 2)))
 
+    def view_window(self):
+        """The input window (top, left, height, width) of the current slice whose
+        features the Meta-SRGAN frame of this view reads (None: no SR frame)."""
+        big = self.viewport()
+        region = big.region(pad=1)
+        return None if region is None else self.renderer.view_window(self.slice.pixels.shape, big.scale, region)
+
     def _prefetch(self) -> None:
-        if self.scan is None or self.upscaler is None:
+        """Encode in the background, in the order the user is likely to need it: the
+        next slices each way (the part the view shows: ready for a scroll), the rest of
+        this slice (for a pan or a zoom-out), then the rest of the neighbours."""
+        if self.scan is None or self.upscaler is None or self.slice is None:
             return
         s, scan = self.state, self.scan
-        items = []
-        for d in range(1, self.prefetch_radius() + 1):
-            for i in (s.index + d, s.index - d):
-                if 0 <= i < s.n_slices:
-                    key = SliceKey(scan.token, s.plane, i, s.radiological)
-                    items.append((key, lambda i=i, p=s.plane, r=s.radiological: scan.display_slice(p, i, r).pixels))
-        if items:
-            self.renderer.prefetch(items)
+        view = self.view_window()
+
+        def item(i, window):
+            key = SliceKey(scan.token, s.plane, i, s.radiological)
+            return (key, lambda i=i, p=s.plane, r=s.radiological: scan.display_slice(p, i, r).pixels, window)
+
+        near = [i for d in range(1, self.prefetch_radius() + 1) for i in (s.index + d, s.index - d) if 0 <= i < s.n_slices]
+        items = [item(i, view) for i in near[:2]] + [item(s.index, None)] + [item(i, view) for i in near[2:]]
+        if view is not None:
+            items += [item(i, None) for i in near]
+        self.renderer.prefetch(items)
 
     def shutdown(self) -> None:
         self._prefetch_timer.stop()
