@@ -222,8 +222,21 @@ def test_prefetch_order_neighbours_view_first_then_the_rest(window, qtbot, monke
     view = live.view_window()
     assert view is not None and view[2] * view[3] < 0.8 * live.slice.pixels.size
     here = s.index
-    radius = live.prefetch_radius()
-    near = [i for d in range(1, radius + 1) for i in (here + d, here - d) if 0 <= i < s.n_slices]
+    near = live.neighbours()
     want = [(i, view) for i in near[:2]] + [(here, None)] + [(i, view) for i in near[2:]] + [(i, None) for i in near]
     assert [(k.index, w) for k, _, w in asked] == want
     assert asked[0][1]().shape == live.slice.pixels.shape
+
+
+def test_prefetch_leans_the_way_the_user_scrolls(window, qtbot):
+    live, s = window.live, window.state
+    assert live.prefetch_radius() == 2 and s.n_slices == 12 and s.index == 6
+    assert live.neighbours() == [7, 5, 8, 9]  # nothing scrolled yet: up
+    s.set_index(5)  # a step down
+    assert live.neighbours() == [4, 6, 3, 2]
+    s.set_index(6)
+    assert live.neighbours() == [7, 5, 8, 9]
+    s.set_index(11)  # the last slice, going up: the rest from behind
+    assert live.neighbours() == [10, 9, 8, 7]
+    s.set_index(0)
+    assert live.neighbours() == [1, 2, 3, 4]

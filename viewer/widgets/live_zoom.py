@@ -68,6 +68,7 @@ class LiveZoom(QObject):
         self.request_time = 0.0
         self._drag_start = None
         self._hover = None  # (pane, x, y)
+        self._heading = 1  # +1 / -1: the way the user last stepped through slices
         self._diff_cache = None
         #: (generation, {pane: view rect}) waiting for that request's first frame
         self._pending_views = None
@@ -171,6 +172,8 @@ class LiveZoom(QObject):
             self.view.set_mode(s.compare, s.single_shows)
         if {"plane", "index", "radiological"} & changed:
             old = self.slice
+            if "index" in changed and old is not None and old.index != s.index and "plane" not in changed:
+                self._heading = 1 if s.index > old.index else -1
             self._load_slice()
             if "plane" in changed:
                 self.reset_view()
@@ -386,6 +389,19 @@ class LiveZoom(QObject):
         region = big.region(pad=1)
         return None if region is None else self.renderer.view_window(self.slice.pixels.shape, big.scale, region)
 
+    def neighbours(self) -> list[int]:
+        """Slices to prefetch, nearest first: as many as the cache holds (``prefetch_radius``
+        each side), leaning the way the user is scrolling (readers step through a series
+        mostly one way): the next slice ahead, the one behind, then further ahead; at the
+        end of the series, further behind instead."""
+        s, radius = self.state, self.prefetch_radius()
+        if radius == 0:
+            return []
+        ahead = [s.index + self._heading * d for d in range(1, 2 * radius + 1)]
+        behind = [s.index - self._heading * d for d in range(1, 2 * radius + 1)]
+        order = [ahead[0], behind[0], *ahead[1:], *behind[1:]]
+        return [i for i in order if 0 <= i < s.n_slices][: 2 * radius]
+
     def _prefetch(self) -> None:
         """Encode in the background, in the order the user is likely to need it: the
         next slices each way (the part the view shows: ready for a scroll), the rest of
@@ -399,7 +415,7 @@ class LiveZoom(QObject):
             key = SliceKey(scan.token, s.plane, i, s.radiological)
             return (key, lambda i=i, p=s.plane, r=s.radiological: scan.display_slice(p, i, r).pixels, window)
 
-        near = [i for d in range(1, self.prefetch_radius() + 1) for i in (s.index + d, s.index - d) if 0 <= i < s.n_slices]
+        near = self.neighbours()
         items = [item(i, view) for i in near[:2]] + [item(s.index, None)] + [item(i, view) for i in near[2:]]
         if view is not None:
             items += [item(i, None) for i in near]
