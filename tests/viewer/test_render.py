@@ -250,3 +250,19 @@ def test_prefetch_of_a_window_then_the_whole_slice():
         time.sleep(0.01)
     r.shutdown()
     assert r.cached(key) and up.windows == [(10, 10, 20, 20), None] and len(up.encodes) == 1
+
+
+def test_windowed_encodes_with_the_real_engine_match_a_whole_slice(random_upscaler):
+    frames = []
+    r = ZoomRenderer(random_upscaler, frames.append, cache_bytes=1 << 30, sr_threads=1)
+    key, px = SliceKey(1, "axial", 0, True), np.random.default_rng(3).random((120, 130), dtype=np.float32)
+    whole = random_upscaler.encode(px)
+    for region in [(0, 0, 90, 100), (270, 290, 90, 100), (100, 0, 200, 390)]:  # then a far pan, a zoom-out
+        r.request(key, px, (3.0, 3.0), region)
+        assert r.wait_idle(30)
+        sr = [f for f in frames if f.kind == "sr"][-1]
+        assert sr.error is None and sr.request.region == region
+        np.testing.assert_allclose(sr.pixels, random_upscaler.render(whole, 3.0, region), rtol=1e-5, atol=1e-3)
+    f = r.cache.get(r.cache_key(random_upscaler, key))
+    assert not f.complete  # the middle columns' far right was never shown
+    r.shutdown()
