@@ -59,64 +59,79 @@ class SliceFeatures:
     device: str
     done: np.ndarray | None = field(default=None, repr=False)
 
+    # Another thread may finish the slice meanwhile (``done`` becomes None): each
+    # reader takes ``done`` once.
+
     @property
     def complete(self) -> bool:
-        return self.done is None or bool(self.done.all())
+        done = self.done
+        return done is None or bool(done.all())
 
     @property
     def fraction(self) -> float:
         """Share of the slice's blocks that are encoded."""
-        return 1.0 if self.done is None else float(self.done.mean())
+        done = self.done
+        return 1.0 if done is None else float(done.mean())
 
     def covers(self, window=None) -> bool:
         """Whether every input pixel of ``window`` (None = the whole slice) has features."""
-        if self.done is None:
+        done = self.done
+        if done is None:
             return True
         y0, x0, h, w = checked_window(self.shape, window)
-        return bool(self.done[block_span(y0, y0 + h), block_span(x0, x0 + w)].all())
+        return bool(done[block_span(y0, y0 + h), block_span(x0, x0 + w)].all())
 
     def missing(self, window=None) -> list[tuple[int, int, int, int]]:
         """Rectangles (top, left, height, width; input pixels, whole blocks clipped to
-        the slice) that still need encoding for ``window``: one per run of block rows
-        that miss the same block columns, so an L-shaped gap costs two encodes, not
-        its bounding box."""
-        if self.done is None:
+        the slice) that still need encoding for ``window``: each run of missing blocks
+        along a block row, joined with the same runs of the rows below, so the ring
+        around an encoded view costs four encodes, not the whole slice again."""
+        done = self.done
+        if done is None:
             return []
         h, w = self.shape
         y0, x0, wh, ww = checked_window(self.shape, window)
         rows, cols = block_span(y0, y0 + wh), block_span(x0, x0 + ww)
-        runs: list[list[int]] = []  # [first block row, last block row, first col, last col]
-        for by in range(rows.start, rows.stop):
-            todo = np.flatnonzero(~self.done[by, cols])
-            if todo.size == 0:
-                continue
-            span = [cols.start + int(todo[0]), cols.start + int(todo[-1])]
-            if runs and runs[-1][1] == by - 1 and runs[-1][2:] == span:
-                runs[-1][1] = by
-            else:
-                runs.append([by, by, *span])
-        out = []
-        for b0, b1, c0, c1 in runs:
-            top, left = b0 * BLOCK, c0 * BLOCK
-            out.append((top, left, min((b1 + 1) * BLOCK, h) - top, min((c1 + 1) * BLOCK, w) - left))
-        return out
+        open_runs: dict[tuple[int, int], int] = {}  # (first col, last col) -> first block row
+        found: list[tuple[int, int, int, int]] = []  # (first row, last row, first col, last col)
+        for by in range(rows.start, rows.stop + 1):
+            runs = set(_runs(~done[by, cols], cols.start)) if by < rows.stop else set()
+            for run in list(open_runs):
+                if run not in runs:
+                    found.append((open_runs.pop(run), by - 1, *run))
+            for run in runs:
+                open_runs.setdefault(run, by)
+        found.sort()
+        return [(b0 * BLOCK, c0 * BLOCK, min((b1 + 1) * BLOCK, h) - b0 * BLOCK, min((c1 + 1) * BLOCK, w) - c0 * BLOCK)
+                for b0, b1, c0, c1 in found]
 
     def mark_done(self, rect) -> None:
         """Record that ``rect`` (whole blocks, or reaching the slice's edge) is encoded."""
-        if self.done is None:
+        done = self.done
+        if done is None:
             return
         y0, x0, h, w = rect
-        self.done[block_span(y0, y0 + h), block_span(x0, x0 + w)] = True
-        if self.done.all():
+        done[block_span(y0, y0 + h), block_span(x0, x0 + w)] = True
+        if done.all():
             self.done = None
 
     @property
     def nbytes(self) -> int:
-        """Memory the features hold: the encoded share of the array (its untouched
-        zero pages cost nothing) and the normalised slice."""
+        """Memory the features hold: on the CPU the encoded share of the array (its
+        untouched zero pages cost nothing), on a GPU all of it; and the normalised slice."""
         f = self.feats
-        n = f.nbytes if isinstance(f, np.ndarray) else f.element_size() * f.nelement()
-        return int(n * self.fraction + self.lr.nbytes)
+        if isinstance(f, np.ndarray):
+            n = f.nbytes * self.fraction
+        else:
+            n = f.element_size() * f.nelement() if f is not None else 0
+        return int(n + self.lr.nbytes)
+
+
+def _runs(flags: np.ndarray, offset: int) -> list[tuple[int, int]]:
+    """(first, last) index (+ ``offset``) of each run of True in ``flags``."""
+    f = np.concatenate(([False], flags, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(f))
+    return [(offset + int(a), offset + int(b) - 1) for a, b in zip(edges[::2], edges[1::2])]
 
 
 def no_blocks(shape) -> np.ndarray:

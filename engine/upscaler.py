@@ -191,8 +191,9 @@ class Upscaler:
 
     def encode_more(self, features: SliceFeatures, window=None, tile: int | None = None) -> SliceFeatures:
         """Encode the parts of ``window`` (None = the whole slice) that ``features``
-        lacks, in place; returns ``features``.  Not for two threads on the same
-        features at once (the viewer's cache runs one encode per slice)."""
+        lacks, in place; returns ``features``.  Two threads may extend the same
+        features at once: blocks both found missing are written twice, with the same
+        features to float rounding, and each is marked done only once written."""
         tile = tile or self.TILE
         halo = self.model.radius + 1
         h, w = features.shape

@@ -77,3 +77,21 @@ def test_partial_features_in_the_gpu_layout(random_upscaler, img):
     assert t.covers((30, 40, 20, 20)) and not t.complete
     np.testing.assert_allclose(t.feats[:, :, 30:50, 40:60], want[:, :, 30:50, 40:60], atol=1e-4)
     assert float(t.feats[:, :, 80:, 100:].abs().max()) == 0.0  # untouched
+
+
+def test_the_ring_around_a_view_is_four_rectangles():
+    f = SliceFeatures((512, 512), None, np.zeros((512, 512), np.float32), 0.0, 1.0, "cpu", done=no_blocks((512, 512)))
+    f.mark_done((160, 160, 192, 192))
+    assert f.missing() == [(0, 0, 160, 512), (160, 0, 192, 160), (160, 352, 192, 160), (352, 0, 160, 512)]
+    for rect in f.missing():
+        f.mark_done(rect)
+    assert f.complete and f.missing() == []
+
+
+def test_gpu_layout_features_count_their_whole_tensor():
+    import torch
+
+    lr = np.zeros((64, 64), np.float32)
+    f = SliceFeatures((64, 64), torch.zeros((1, 8, 64, 64)), lr, 0.0, 1.0, "cuda", done=no_blocks((64, 64)))
+    f.mark_done((0, 0, 16, 16))
+    assert f.nbytes == 8 * 64 * 64 * 4 + lr.nbytes  # a GPU allocates it all at once

@@ -266,3 +266,45 @@ def test_windowed_encodes_with_the_real_engine_match_a_whole_slice(random_upscal
     f = r.cache.get(r.cache_key(random_upscaler, key))
     assert not f.complete  # the middle columns' far right was never shown
     r.shutdown()
+
+
+def test_feature_cache_counts_an_entry_that_grew_in_place(random_upscaler):
+    c = FeatureCache(1 << 30)
+    px = np.random.default_rng(4).random((64, 96), dtype=np.float32)
+    f = random_upscaler.encode(px, window=(0, 0, 16, 16))
+    c.put("k", f)
+    small = c.nbytes
+    random_upscaler.encode_more(f)  # in place, as ``encoded`` extends
+    c.put("k", f)
+    assert c.nbytes == f.nbytes > small
+    c.put("other", Blob(10))
+    c.max_bytes = 20  # evicts "k": the count returns to exactly the other entry
+    assert c.keys() == ["other"] and c.nbytes == 10
+
+
+def test_an_interactive_extend_does_not_wait_for_a_background_one():
+    c = FeatureCache(1 << 20)
+    c.put("k", Blob(10))
+    gate, order = threading.Event(), []
+
+    def slow_extend(v):
+        gate.wait(5)
+        order.append("background")
+        return v
+
+    def quick_extend(v):
+        order.append("interactive")
+        return v
+
+    bg = threading.Thread(target=lambda: c.get_or_compute("k", lambda: Blob(1), covers=lambda v: False, extend=slow_extend))
+    bg.start()
+    time.sleep(0.05)
+    c.get_or_compute("k", lambda: Blob(1), covers=lambda v: False, extend=quick_extend, alongside=True)
+    assert order == ["interactive"]  # done while the background one still runs
+    waiter = threading.Thread(target=lambda: c.get_or_compute("k", lambda: Blob(1), covers=lambda v: False, extend=quick_extend))
+    waiter.start()
+    time.sleep(0.05)
+    assert order == ["interactive"]  # without ``alongside`` it waits its turn
+    gate.set()
+    bg.join(5), waiter.join(5)
+    assert order == ["interactive", "background", "interactive"]

@@ -189,7 +189,7 @@ class ZoomRenderer:
     def cached(self, key: SliceKey, window=None) -> bool:
         """Whether this slice's features (for the current engine) covering ``window``
         (None = the whole slice) are in the cache."""
-        f = self.cache.get(self.cache_key(self.upscaler, key))
+        f = self.cache.peek(self.cache_key(self.upscaler, key))
         return f is not None and f.covers(window)
 
     def view_window(self, shape, scale, region):
@@ -222,13 +222,13 @@ class ZoomRenderer:
             w.stop(timeout)
 
     # -- jobs (worker threads) -------------------------------------------------
-    def _encode(self, upscaler, key: SliceKey, pixels_fn: Callable, window=None):
+    def _encode(self, upscaler, key: SliceKey, pixels_fn: Callable, window=None, alongside: bool = False):
         """The slice's features covering ``window``, encoding what the cache lacks."""
         ck = self.cache_key(upscaler, key)
-        before = self.cache.get(ck)
+        before = self.cache.peek(ck)
         had = before is not None and before.covers(window)
         t0 = time.perf_counter()
-        features = encoded(self.cache, ck, upscaler, pixels_fn, window)
+        features = encoded(self.cache, ck, upscaler, pixels_fn, window, alongside)
         if not had:
             self.encode_ms[key] = (time.perf_counter() - t0) * 1e3
         return features
@@ -283,7 +283,9 @@ class ZoomRenderer:
                 # only what the view shows (and a margin for small pans): at x3 a third
                 # of the slice; the prefetcher encodes the rest once the view is still
                 window = sr_window(upscaler, req.pixels.shape, req.scale, req.region, PAN_MARGIN)
-                cached = self._encode(upscaler, req.key, lambda: req.pixels, window)
+                # (a background encode of the rest of this slice may be under way: the
+                # strip this frame needs is encoded now, beside it, not after it)
+                cached = self._encode(upscaler, req.key, lambda: req.pixels, window, alongside=True)
                 encode_ms = (time.perf_counter() - t0) * 1e3
                 if self.is_stale(req):
                     return  # the features are cached now; the newer request renders
