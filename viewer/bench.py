@@ -202,6 +202,9 @@ class Bench:
             r.cache.clear()
             target = max(s.index - 1, 0)
             r.cancel_prefetch()
+            # a background encode already under way cannot be stopped: let it finish, so
+            # the cold encode has the cores to itself as on a machine left still
+            self.pump(until=lambda: r._prefetch.idle, timeout=120)
         self.pump(0.2)
         t0 = time.perf_counter()
         s.set_index(target)
