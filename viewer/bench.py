@@ -201,6 +201,7 @@ class Bench:
         else:
             r.cache.clear()
             target = max(s.index - 1, 0)
+            self.live._prefetch_timer.stop()
             r.cancel_prefetch()
             # a background encode already under way cannot be stopped: let it finish, so
             # the cold encode has the cores to itself as on a machine left still
