@@ -172,7 +172,8 @@ def test_sr_frame_in_bands_joins_seamlessly_and_stops_when_stale():
     whole, _ = sr_frame(up, feats, px.shape, (2.5, 2.5), (3, 4, 100, 90))
     banded, _ = sr_frame(up, feats, px.shape, (2.5, 2.5), (3, 4, 100, 90), band_rows=32)
     np.testing.assert_allclose(banded, whole, atol=1e-5)
-    assert [r[1] for r in up.renders[-4:]] == [(3, 4, 32, 90), (35, 4, 32, 90), (67, 4, 32, 90), (99, 4, 4, 90)]
+    # 100 rows in bands of about 32: three equal ones, no 4-row straggler
+    assert [r[1] for r in up.renders[-3:]] == [(3, 4, 33, 90), (36, 4, 34, 90), (70, 4, 33, 90)]
     calls = iter([False, False, True])  # goes stale after two bands
     n = len(up.renders)
     out, _ = sr_frame(up, feats, px.shape, (2.5, 2.5), (3, 4, 100, 90), band_rows=32, stale=lambda: next(calls))

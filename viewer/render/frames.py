@@ -89,11 +89,14 @@ def _render_in_bands(upscaler, features, scale, region, band_rows, stale):
     if band_rows is None or height <= band_rows:
         return upscaler.render(features, scale, region)
     out = np.empty((height, width), dtype=np.float32)
-    for r0 in range(0, height, band_rows):
+    # bands of about ``band_rows``, all the same height (no 2-row straggler paying a
+    # whole render call's overhead)
+    n = max(1, round(height / band_rows))
+    edges = [round(i * height / n) for i in range(n + 1)]
+    for r0, r1 in zip(edges, edges[1:]):
         if stale is not None and stale():
             return None
-        h = min(band_rows, height - r0)
-        out[r0 : r0 + h] = upscaler.render(features, scale, (top + r0, left, h, width))
+        out[r0:r1] = upscaler.render(features, scale, (top + r0, left, r1 - r0, width))
     return out
 
 
