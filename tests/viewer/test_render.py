@@ -309,3 +309,17 @@ def test_an_interactive_extend_does_not_wait_for_a_background_one():
     gate.set()
     bg.join(5), waiter.join(5)
     assert order == ["interactive", "background", "interactive"]
+
+
+def test_each_engine_has_its_own_cache_entries_even_if_an_id_is_reused():
+    up_a, frames = RecordingUpscaler(), []
+    r = _renderer(up_a, frames)
+    key = SliceKey(1, "axial", 0, True)
+    ka = r.cache_key(up_a, key)
+    up_b = RecordingUpscaler()
+    assert r.cache_key(up_b, key) != ka and r.cache_key(up_a, key) == ka
+    r.set_upscaler(up_b)
+    r.shutdown()
+    del up_a  # an engine made later may get its id; never its cache token
+    tokens = {r.cache_key(RecordingUpscaler(), key)[0] for _ in range(20)}
+    assert ka[0] not in tokens

@@ -26,6 +26,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from typing import Callable
 
 import numba
@@ -109,6 +110,8 @@ class ZoomRenderer:
         self.on_frame = on_frame
         self.cache = FeatureCache(cache_bytes)
         self._counter = itertools.count(1)
+        self._engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> its cache token
+        self._engine_counter = itertools.count(1)
         self._latest = 0
         self._prefetch_version = 0
         self._lock = threading.Lock()
@@ -183,8 +186,15 @@ class ZoomRenderer:
             self._warm()
 
     def cache_key(self, upscaler, key: SliceKey):
-        """Features are per slice and per engine (a device change re-encodes)."""
-        return (id(upscaler), key)
+        """Features are per slice and per engine (a device change re-encodes).  Engines
+        are told apart by a number given once each, not ``id()``: a job of an old
+        engine finishing after the swap must not file its features under an id that a
+        new engine (another device, another layout) may have reused."""
+        with self._lock:
+            token = self._engines.get(upscaler)
+            if token is None:
+                token = self._engines[upscaler] = next(self._engine_counter)
+        return (token, key)
 
     def cached(self, key: SliceKey, window=None) -> bool:
         """Whether this slice's features (for the current engine) covering ``window``
