@@ -265,7 +265,7 @@ def test_windowed_encodes_with_the_real_engine_match_a_whole_slice(random_upscal
         assert sr.error is None and sr.request.region == region
         np.testing.assert_allclose(sr.pixels, random_upscaler.render(whole, 3.0, region), rtol=1e-5, atol=1e-3)
     f = r.cache.get(r.cache_key(random_upscaler, key))
-    assert not f.complete  # the middle columns' far right was never shown
+    assert f.complete  # the zoom-out reads over 70% of the slice: all of it was encoded
     r.shutdown()
 
 
@@ -323,3 +323,16 @@ def test_each_engine_has_its_own_cache_entries_even_if_an_id_is_reused():
     del up_a  # an engine made later may get its id; never its cache token
     tokens = {r.cache_key(RecordingUpscaler(), key)[0] for _ in range(20)}
     assert ka[0] not in tokens
+
+
+def test_a_view_of_most_of_a_slice_encodes_all_of_it():
+    up, frames = RecordingUpscaler(), []
+    r = _warmed_renderer(up, frames)
+    shape = (200, 240)
+    assert r.view_window(shape, (3.0, 3.0), (0, 0, 150, 180)) is not None  # a corner: a window
+    assert r.view_window(shape, (1.2, 1.2), (0, 0, 230, 280)) is None  # ~all of it: whole
+    assert r.view_window(shape, (0.9, 0.9), (0, 0, 100, 100)) is None  # no SR below x1
+    r.request(SliceKey(1, "axial", 0, True), np.zeros(shape, np.float32), (1.2, 1.2), (0, 0, 230, 280))
+    assert r.wait_idle(10)
+    r.shutdown()
+    assert up.windows == [None]

@@ -48,6 +48,10 @@ DEFAULT_CACHE_BYTES = 600 * 2**20
 #: Input pixels encoded around what a view shows, each side: a small pan then needs no
 #: new encode.  (The trunk's halo, 16 pixels each side, is paid on every encode anyway.)
 PAN_MARGIN = 16
+#: A view that reads more than this share of a slice encodes all of it: a window costs
+#: 1.2-1.5x more per pixel than the whole slice (its halo, its shape; engine.bench: at
+#: 88% of a 512x512 slice it took longer than the whole), and leaves no ring to encode.
+WHOLE_SLICE_SHARE = 0.7
 
 
 #: Niceness of the background encodes (Linux): they take only what the frames and
@@ -91,6 +95,16 @@ def warm_up(upscaler) -> None:
         upscaler.render(features, 2.0)
     except Exception:  # a real failure shows on the first real frame, with its reason
         log.debug("engine warm-up failed", exc_info=True)
+
+
+def _encode_window(upscaler, shape, scale, region):
+    """The window ``view_window`` describes (None = the whole slice)."""
+    top, left, height, width = sr_window(upscaler, shape, tuple(scale), region, PAN_MARGIN)
+    rows = min(top + height, shape[0]) - max(top, 0)
+    cols = min(left + width, shape[1]) - max(left, 0)
+    if rows * cols > WHOLE_SLICE_SHARE * shape[0] * shape[1]:
+        return None
+    return (top, left, height, width)
 
 
 def default_sr_threads(waits_for_display: bool = True) -> int:
@@ -203,11 +217,12 @@ class ZoomRenderer:
         return f is not None and f.covers(window)
 
     def view_window(self, shape, scale, region):
-        """The input window a Meta-SRGAN frame of ``region`` at ``scale`` reads, with
-        ``PAN_MARGIN``; None where there is no SR frame (zoom <= x1)."""
+        """What to encode for a Meta-SRGAN frame of ``region`` at ``scale``: the input
+        window it reads, with ``PAN_MARGIN``; None for the whole slice (a view that
+        reads most of it, or zoom <= x1, where there is no SR frame to size it by)."""
         if self.upscaler is None or sr_scale_for(tuple(scale)) is None:
             return None
-        return sr_window(self.upscaler, shape, tuple(scale), region, PAN_MARGIN)
+        return _encode_window(self.upscaler, shape, scale, region)
 
     def clear(self) -> None:
         """Forget every cached slice (a new scan was opened)."""
@@ -292,7 +307,7 @@ class ZoomRenderer:
                 t0 = time.perf_counter()
                 # only what the view shows (and a margin for small pans): at x3 a third
                 # of the slice; the prefetcher encodes the rest once the view is still
-                window = sr_window(upscaler, req.pixels.shape, req.scale, req.region, PAN_MARGIN)
+                window = _encode_window(upscaler, req.pixels.shape, req.scale, req.region)
                 # (a background encode of the rest of this slice may be under way: the
                 # strip this frame needs is encoded now, beside it, not after it)
                 cached = self._encode(upscaler, req.key, lambda: req.pixels, window, alongside=True)
