@@ -240,3 +240,24 @@ def test_prefetch_leans_the_way_the_user_scrolls(window, qtbot):
     assert live.neighbours() == [10, 9, 8, 7]
     s.set_index(0)
     assert live.neighbours() == [1, 2, 3, 4]
+
+
+def test_the_sr_frame_takes_every_core_once_the_bicubic_frame_is_painted(window, qtbot, monkeypatch):
+    live = window.live
+    events = []
+    monkeypatch.setattr(live.renderer, "bicubic_displayed", lambda g: events.append(("told", g)))
+    for pane in window.view.visible_panes():
+        paint = pane.paintEvent
+
+        def logged(ev, paint=paint, pane=pane):
+            events.append(("paint", pane.shown_tag))  # before Qt paints it
+            paint(ev)
+
+        monkeypatch.setattr(pane, "paintEvent", logged)
+    live.state.set_zoom(live.state.zoom * 1.5)
+    g = live.request.generation
+    qtbot.waitUntil(lambda: ("told", g) in events, timeout=5000)
+    told = events.index(("told", g))
+    painted = [e for e in events[:told] if e[0] == "paint" and e[1] is not None and e[1][0] == g]
+    assert len(painted) >= len(window.view.visible_panes())  # every pane painted it first
+    assert events.count(("told", g)) == 1

@@ -69,6 +69,10 @@ class LiveZoom(QObject):
         self._drag_start = None
         self._hover = None  # (pane, x, y)
         self._heading = 1  # +1 / -1: the way the user last stepped through slices
+        #: (generation, panes that have yet to paint that request's bicubic frame)
+        self._unpainted: tuple[int, set] = (0, set())
+        for pane in view.panes:
+            pane.painted.connect(self._on_painted)
         self._diff_cache = None
         #: (generation, {pane: view rect}) waiting for that request's first frame
         self._pending_views = None
@@ -215,7 +219,20 @@ class LiveZoom(QObject):
         self._update_overlay()
         (self.bicubic_shown if frame.kind == "bicubic" else self.sr_shown).emit(frame)
         if frame.kind == "bicubic":
-            self.renderer.bicubic_displayed(frame.request.generation)
+            # the SR frame takes every core once the bicubic frame is painted, not merely
+            # handed to the panes: Qt paints them after this returns, and a paint that
+            # shares the cores with a two-thread render took 3-4x as long
+            g = frame.request.generation
+            self._unpainted = (g, {p for p in self.view.visible_panes() if p.shown_tag is not None and p.shown_tag[0] == g})
+            if not self._unpainted[1]:
+                self.renderer.bicubic_displayed(g)
+
+    def _on_painted(self, pane) -> None:
+        g, waiting = self._unpainted
+        if pane in waiting:
+            waiting.discard(pane)
+            if not waiting:
+                self.renderer.bicubic_displayed(g)
 
     def _current(self, frame: Frame | None) -> bool:
         return frame is not None and frame.pixels is not None and frame.request is self.request

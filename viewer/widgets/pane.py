@@ -32,6 +32,8 @@ class SlicePane(pg.GraphicsView):
     #: (pane, x, y) or (pane, -1, -1) when the mouse leaves
     hovered = Signal(object, float, float)
     resized = Signal(object)
+    #: (pane) after Qt painted it
+    painted = Signal(object)
 
     def __init__(self, role: str = "sr", parent=None) -> None:
         super().__init__(parent, background="#000000")
@@ -124,6 +126,10 @@ class SlicePane(pg.GraphicsView):
         self.divider.setGeometry(int(x) - 1, 0, 2, self.size_px[1])
         self.divider.show()
         self.divider.raise_()
+
+    def paintEvent(self, ev) -> None:
+        super().paintEvent(ev)
+        self.painted.emit(self)
 
     # -- input ------------------------------------------------------------------
     def wheelEvent(self, ev) -> None:
