@@ -64,8 +64,7 @@ class SliceFeatures:
 
     @property
     def complete(self) -> bool:
-        done = self.done
-        return done is None or bool(done.all())
+        return self.covers()
 
     @property
     def fraction(self) -> float:

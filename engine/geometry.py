@@ -248,12 +248,16 @@ class ZoomGrid:
 
     def source_window(self, region=None, halo: int = 0) -> tuple[slice, slice]:
         """Input rows/cols (clipped) that a region reads, widened by ``halo``."""
-        my, mx = self.axis_maps(region)
-        h, w = self.shape
-        return (
-            slice(max(int(my.src[0]) - halo, 0), min(int(my.src[-1]) + halo + 1, h)),
-            slice(max(int(mx.src[0]) - halo, 0), min(int(mx.src[-1]) + halo + 1, w)),
-        )
+        top, left, height, width = source_rect(*self.axis_maps(region), self.shape, halo)
+        return slice(top, top + height), slice(left, left + width)
+
+
+def source_rect(my: AxisMap, mx: AxisMap, shape, halo: int = 0) -> tuple[int, int, int, int]:
+    """``(top, left, height, width)`` of the input pixels the axis maps' source pixels
+    cover, widened by ``halo`` and clipped to a ``shape`` slice."""
+    y0, x0 = max(int(my.src[0]) - halo, 0), max(int(mx.src[0]) - halo, 0)
+    y1, x1 = min(int(my.src[-1]) + halo + 1, int(shape[0])), min(int(mx.src[-1]) + halo + 1, int(shape[1]))
+    return (y0, x0, y1 - y0, x1 - x0)
 
 
 def visible_region(grid: ZoomGrid, top: float, left: float, height: float, width: float):

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .features import SliceFeatures, checked_window, no_blocks
-from .geometry import ZoomGrid, parse_scale
+from .geometry import ZoomGrid, parse_scale, source_rect
 from .render.bicubic import resample
 from .intensity import checked_range
 from .render.cpu_kernel import meta_upscale_kernel
@@ -49,6 +49,10 @@ def cpu_has_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+#: Input pixels around each source pixel that the Meta-Upscale reads (its 3x3 window).
+WINDOW_HALO = 1
 
 
 class Upscaler:
@@ -216,8 +220,8 @@ class Upscaler:
         """The input window ``(top, left, height, width)`` whose features ``render``
         reads for ``region`` of the ``scale`` zoom of a ``shape`` slice: pass it to
         ``encode(window=...)`` to encode only what a view shows."""
-        rows, cols = ZoomGrid.make(tuple(shape), parse_scale(scale)).source_window(region, halo=1)
-        return (rows.start, cols.start, rows.stop - rows.start, cols.stop - cols.start)
+        grid = ZoomGrid.make(tuple(shape), parse_scale(scale))
+        return source_rect(*grid.axis_maps(region), grid.shape, WINDOW_HALO)
 
     # -- render -----------------------------------------------------------------
     def _table(self, my, mx):
@@ -259,7 +263,7 @@ class Upscaler:
             raise TypeError("render takes the SliceFeatures that encode returned")
         grid, region, my, mx, table = self._plan(features.shape, scale, region)
         if features.done is not None:
-            reads = (int(my.src[0]) - 1, int(mx.src[0]) - 1, int(my.src[-1]) - int(my.src[0]) + 3, int(mx.src[-1]) - int(mx.src[0]) + 3)
+            reads = source_rect(my, mx, features.shape, WINDOW_HALO)
             if not features.covers(reads):
                 raise ValueError(f"these features cover only part of the slice, not the input pixels {reads} "
                                  "this region reads: encode_more(features, upscaler.needs(...)) first")

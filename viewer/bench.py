@@ -88,7 +88,7 @@ class Bench:
         self.live.bicubic_shown.connect(lambda f: self._shown("bicubic", f))
         self.live.sr_shown.connect(lambda f: self._shown("sr", f))
         for pane in self.win.view.panes:
-            self._time_paints(pane)
+            pane.painted.connect(self._painted)
 
     # -- plumbing -------------------------------------------------------------------
     def _heartbeat(self) -> None:
@@ -97,16 +97,10 @@ class Bench:
             self.gaps.append((now - self._last_beat) * 1e3 - HEARTBEAT_MS)
         self._last_beat = now
 
-    def _time_paints(self, pane) -> None:
-        paint = pane.paintEvent
-
-        def timed(ev, paint=paint, pane=pane):
-            paint(ev)
-            if pane.shown_tag is not None:
-                self._painted_gen.setdefault(pane, {}).setdefault(pane.shown_tag, time.perf_counter())
-                self._check_shown()
-
-        pane.paintEvent = timed
+    def _painted(self, pane) -> None:
+        if pane.shown_tag is not None:
+            self._painted_gen.setdefault(pane, {}).setdefault(pane.shown_tag, time.perf_counter())
+            self._check_shown()
 
     def _shown(self, kind: str, frame) -> None:
         """The GUI thread put a frame in the panes; it counts once they painted it."""

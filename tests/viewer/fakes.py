@@ -9,7 +9,7 @@ import numpy as np
 
 from engine import bicubic
 from engine.features import SliceFeatures, no_blocks
-from engine.geometry import ZoomGrid, parse_scale
+from engine.geometry import ZoomGrid, parse_scale, source_rect
 from engine.io.volume import SeriesMeta, Volume, WindowPreset
 from engine.weights import WeightsInfo
 
@@ -60,8 +60,8 @@ class RecordingUpscaler:
         return features
 
     def needs(self, shape, scale, region=None):
-        rows, cols = ZoomGrid.make(tuple(shape), parse_scale(scale)).source_window(region, halo=1)
-        return (rows.start, cols.start, rows.stop - rows.start, cols.stop - cols.start)
+        grid = ZoomGrid.make(tuple(shape), parse_scale(scale))
+        return source_rect(*grid.axis_maps(region), grid.shape, 1)
 
     def render(self, features, scale, region=None):
         parse_scale(scale)  # the real engine's range check

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-
 from .crops import augment, max_info_crop, random_patch, tiles, unit_range
 from .images import image_files, read_image, skimage_photo_files
 from .degrade import make_lr

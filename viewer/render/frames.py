@@ -118,13 +118,11 @@ def _sr_plan(shape, scale, region):
     return sr_scale, sub_region, (ri - r0, rw, ci - c0, cw)
 
 
-def sr_window(upscaler, shape, scale, region, margin: int = 0):
+def sr_window(upscaler, shape, scale, region):
     """The input window (top, left, height, width) whose features the Meta-SRGAN frame
-    of ``region`` at ``scale`` reads, widened by ``margin`` pixels each side (so a
-    small pan needs no new encode)."""
+    of ``region`` at ``scale`` reads."""
     sr_scale, sub_region, _ = _sr_plan(shape, scale, region)
-    top, left, height, width = upscaler.needs(shape, sr_scale, sub_region)
-    return (top - margin, left - margin, height + 2 * margin, width + 2 * margin)
+    return upscaler.needs(shape, sr_scale, sub_region)
 
 
 def sr_frame(upscaler, features, shape, scale, region, band_rows: int | None = None, stale=None):

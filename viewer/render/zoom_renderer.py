@@ -32,6 +32,8 @@ from typing import Callable
 import numba
 import numpy as np
 
+from engine.features import checked_window
+
 from .feature_cache import FeatureCache, encoded
 from .frames import Frame, FrameRequest, SliceKey, bicubic_frame, sr_frame, sr_scale_for, sr_window
 from .latest_worker import LatestOnlyWorker
@@ -97,14 +99,13 @@ def warm_up(upscaler) -> None:
         log.debug("engine warm-up failed", exc_info=True)
 
 
-def _encode_window(upscaler, shape, scale, region):
-    """The window ``view_window`` describes (None = the whole slice)."""
-    top, left, height, width = sr_window(upscaler, shape, tuple(scale), region, PAN_MARGIN)
-    rows = min(top + height, shape[0]) - max(top, 0)
-    cols = min(left + width, shape[1]) - max(left, 0)
-    if rows * cols > WHOLE_SLICE_SHARE * shape[0] * shape[1]:
-        return None
-    return (top, left, height, width)
+def _encode_window(need, shape):
+    """What to encode for a frame that reads ``need``: it with ``PAN_MARGIN`` around,
+    or None (the whole slice) when that is over ``WHOLE_SLICE_SHARE`` of it."""
+    top, left, height, width = need
+    window = (top - PAN_MARGIN, left - PAN_MARGIN, height + 2 * PAN_MARGIN, width + 2 * PAN_MARGIN)
+    _, _, rows, cols = checked_window(shape, window)
+    return None if rows * cols > WHOLE_SLICE_SHARE * shape[0] * shape[1] else window
 
 
 def default_sr_threads(waits_for_display: bool = True) -> int:
@@ -129,7 +130,6 @@ class ZoomRenderer:
         self._latest = 0
         self._prefetch_version = 0
         self._lock = threading.Lock()
-        self.encode_ms: dict[SliceKey, float] = {}
         self.waits_for_display = bool(waits_for_display)
         sr_threads = sr_threads or default_sr_threads(self.waits_for_display)
         self._sr_threads = max(1, min(sr_threads, numba.config.NUMBA_NUM_THREADS))
@@ -222,13 +222,12 @@ class ZoomRenderer:
         reads most of it, or zoom <= x1, where there is no SR frame to size it by)."""
         if self.upscaler is None or sr_scale_for(tuple(scale)) is None:
             return None
-        return _encode_window(self.upscaler, shape, scale, region)
+        return _encode_window(sr_window(self.upscaler, shape, tuple(scale), region), shape)
 
     def clear(self) -> None:
         """Forget every cached slice (a new scan was opened)."""
         self.cancel_prefetch()
         self.cache.clear()
-        self.encode_ms.clear()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -249,14 +248,7 @@ class ZoomRenderer:
     # -- jobs (worker threads) -------------------------------------------------
     def _encode(self, upscaler, key: SliceKey, pixels_fn: Callable, window=None, alongside: bool = False):
         """The slice's features covering ``window``, encoding what the cache lacks."""
-        ck = self.cache_key(upscaler, key)
-        before = self.cache.peek(ck)
-        had = before is not None and before.covers(window)
-        t0 = time.perf_counter()
-        features = encoded(self.cache, ck, upscaler, pixels_fn, window, alongside)
-        if not had:
-            self.encode_ms[key] = (time.perf_counter() - t0) * 1e3
-        return features
+        return encoded(self.cache, self.cache_key(upscaler, key), upscaler, pixels_fn, window, alongside)
 
     def _bicubic_job(self, req: FrameRequest) -> None:
         if self.is_stale(req):
@@ -307,7 +299,7 @@ class ZoomRenderer:
                 t0 = time.perf_counter()
                 # only what the view shows (and a margin for small pans): at x3 a third
                 # of the slice; the prefetcher encodes the rest once the view is still
-                window = _encode_window(upscaler, req.pixels.shape, req.scale, req.region)
+                window = _encode_window(need, req.pixels.shape)
                 # (a background encode of the rest of this slice may be under way: the
                 # strip this frame needs is encoded now, beside it, not after it)
                 cached = self._encode(upscaler, req.key, lambda: req.pixels, window, alongside=True)
