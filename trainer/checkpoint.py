@@ -102,11 +102,13 @@ def load_checkpoint(path, *, G, D=None, opt_g=None, opt_d=None, sched_g=None, sc
     def part(prefix):
         return {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
-    G.load_state_dict(part("G"))
+    saved = part("G")
+    G.load_state_dict(fit_generator(G, saved))
     if D is not None and any(k.startswith("D.") for k in tensors):
         D.load_state_dict(part("D"))
     if opt_g is not None and "opt_g" in meta:
-        opt_g.load_state_dict(_optim_join(meta["opt_g"], "opt_g", tensors))
+        state = _optim_join(meta["opt_g"], "opt_g", tensors)
+        opt_g.load_state_dict(_regrow_optimizer(state, G, saved) if _grown(G, saved) else state)
     if opt_d is not None and "opt_d" in meta:
         opt_d.load_state_dict(_optim_join(meta["opt_d"], "opt_d", tensors))
     if sched_g is not None and "sched_g" in meta:
@@ -116,6 +118,49 @@ def load_checkpoint(path, *, G, D=None, opt_g=None, opt_d=None, sched_g=None, sc
     if restore_rng and "rng.torch" in tensors:
         torch.set_rng_state(tensors["rng.torch"])
     return meta
+
+
+def _grown(G, saved: dict) -> bool:
+    target = G.state_dict()
+    return set(target) != set(saved) or any(tuple(v.shape) != tuple(saved[k].shape) for k, v in target.items() if k in saved)
+
+
+def fit_generator(G, saved: dict) -> dict:
+    """``saved`` as ``G`` loads it: as it is, or grown (``engine.networks.meta_srgan.grow_state``)
+    when ``G`` is the same Meta-SRGAN with a neck or a fourth weight-network input added."""
+    if not _grown(G, saved):
+        return saved
+    from engine.networks.meta_srgan import MetaSRGAN, grow_state
+
+    if not isinstance(G, MetaSRGAN):
+        G.load_state_dict(saved)  # raises torch's own precise mismatch message
+    return grow_state(G, saved)
+
+
+def _regrow_optimizer(state: dict, G, saved: dict) -> dict:
+    """The optimiser state of the network before it grew, for the grown one: moments
+    follow their parameter by name (new parameters start without any, as Adam's first
+    step gives them), and a grown tensor's moments are zero-padded like its weights.
+    Resuming a grown run this way keeps what Adam learnt about every old weight."""
+    names = [n for n, _ in G.named_parameters()]
+    old = [n for n in names if n in saved]  # the order the old optimiser saw them in
+    params = dict(G.named_parameters())
+    moved = {}
+    for i, st in state["state"].items():
+        name = old[int(i)]
+        p = params[name]
+        fitted = {}
+        for k, v in st.items():
+            if torch.is_tensor(v) and v.dim() and tuple(v.shape) != tuple(p.shape):
+                pad = torch.zeros(p.shape, dtype=v.dtype)
+                pad[tuple(slice(0, n) for n in v.shape)] = v
+                v = pad
+            fitted[k] = v
+        moved[names.index(name)] = fitted
+    groups = [dict(g, params=list(range(len(names)))) for g in state["param_groups"]]
+    if len(groups) != 1:
+        raise ValueError("a grown network resumes from a single parameter group only")
+    return {"state": moved, "param_groups": groups}
 
 
 def generator_state(path) -> tuple[dict, dict]:

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from numba import njit, prange
 
 from engine.geometry import ZoomGrid
-from engine.render.phase_table import positions, scale_input
+from engine.render.phase_table import positions
 from engine.render.torch_upscale import _bicubic_torch, meta_upscale
 
 
@@ -99,8 +99,7 @@ class _MetaUpscaleCPU(torch.autograd.Function):
 def phase_filters(model, my, mx) -> torch.Tensor:
     """The weight network on every phase pair of the grid: (Py, Px, out, C, 3, 3),
     differentiable (the engine's ``phase_table`` is the no-grad twin)."""
-    inv = scale_input(float(my.factor), float(mx.factor))
-    pos = positions(my.phases, mx.phases, inv).to(next(model.parameters()).device)
+    pos = positions(my.phases, mx.phases, float(my.factor), float(mx.factor)).to(next(model.parameters()).device)
     w = model.weights(pos).float()
     return w.view(len(my.phases), len(mx.phases), *w.shape[1:])
 

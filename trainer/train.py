@@ -19,6 +19,7 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from engine import networks
+from engine.networks.meta_srgan import grown_from
 from engine.render.phase_table import scale_input
 from engine.render.torch_upscale import _bicubic_torch
 from engine.upscaler import cpu_has_bf16
@@ -76,13 +77,13 @@ def init_generator(spec: dict, init: str) -> tuple[nn.Module, dict | None]:
         p = Path(init)
         if p.name.endswith(".ckpt.safetensors"):
             state, meta = ckpt.generator_state(p)
-            G.load_state_dict(state)
+            G.load_state_dict(ckpt.fit_generator(G, state))
             norm = meta.get("normalization")
         else:
             model, info = load_weights(p, warn_untrained=False)
-            if info.arch != spec:
+            if info.arch != spec and not grown_from(info.arch, spec):
                 raise ValueError(f"{p} holds {info.arch}, the config asks for {spec}")
-            G.load_state_dict(model.state_dict())
+            G.load_state_dict(ckpt.fit_generator(G, model.state_dict()))
             norm = {"mean": info.normalization["mean"], "std": info.normalization["std"]}
     return G, norm
 

@@ -27,13 +27,15 @@ class SRGANTrunk(nn.Module):
     """SRGAN's feature extractor: 9x9 head + PReLU, B residual blocks, conv-BN,
     global skip.  Receptive-field radius: 4 + 2B + 1 input pixels."""
 
-    def __init__(self, in_channels: int = 1, channels: int = 64, blocks: int = 5):
+    def __init__(self, in_channels: int = 1, channels: int = 64, blocks: int = 5, neck: bool = False):
         super().__init__()
         self.head = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU(channels))
         self.blocks = nn.Sequential(*[ResidualBlock(channels) for _ in range(blocks)])
         self.tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
-        self.radius = 4 + 2 * blocks + 1
+        self.neck = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.PReLU(channels)) if neck else None
+        self.radius = 4 + 2 * blocks + 1 + (1 if neck else 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.head(x)
-        return h + self.tail(self.blocks(h))
+        h = h + self.tail(self.blocks(h))
+        return h if self.neck is None else self.neck(h)

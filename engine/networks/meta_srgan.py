@@ -27,23 +27,29 @@ from .registry import register
 
 
 class WeightPredictor(nn.Module):
-    """``Linear(3, 256) - ReLU - Linear(256, C*3*3*out)``: phase and scale -> filter."""
+    """``Linear(3, 256) - ReLU - Linear(256, C*3*3*out)``: phase and scale -> filter.
+
+    ``aspect_input=True`` makes the first layer ``Linear(4, 256)``: the fourth input
+    ``log(r_y/r_x)`` tells a thick-slice reformat's (x4, x1.1) from a square x2.1,
+    which share the third input (the geometric-mean scale)."""
 
     def __init__(self, channels: int = 64, out_channels: int = 1, hidden: int = 256, zero_init: bool = False,
-                 scale_gate: bool = False):
+                 scale_gate: bool = False, aspect_input: bool = False):
         super().__init__()
         self.channels, self.out_channels = channels, out_channels
         self.scale_gate = scale_gate
+        self.inputs = 4 if aspect_input else 3
         self.net = nn.Sequential(
-            nn.Linear(3, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels * 9 * out_channels)
+            nn.Linear(self.inputs, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels * 9 * out_channels)
         )
         if zero_init:
             nn.init.zeros_(self.net[2].weight)
             nn.init.zeros_(self.net[2].bias)
 
     def forward(self, pos: torch.Tensor) -> torch.Tensor:
-        """``pos``: (N, 3) rows of (phase_y, phase_x, 1/r) -> (N, out, C, 3, 3)."""
-        w = self.net(pos)
+        """``pos``: (N, 3 or 4) rows of (phase_y, phase_x, 1/r[, log(r_y/r_x)])
+        (``engine.render.phase_table.positions``) -> (N, out, C, 3, 3)."""
+        w = self.net(pos[:, : self.inputs])
         if self.scale_gate:
             w = w * (1.0 - pos[:, 2:3])
         return w.view(-1, self.out_channels, self.channels, 3, 3)
@@ -62,12 +68,15 @@ class MetaSRGAN(nn.Module):
         hidden: int = 256,
         residual_bicubic: bool = False,
         scale_gate: bool = False,
+        neck: bool = False,
+        aspect_input: bool = False,
     ):
         super().__init__()
         self.channels, self.out_channels = channels, out_channels
         self.residual_bicubic = residual_bicubic
-        self.trunk = SRGANTrunk(in_channels, channels, blocks)
-        self.weights = WeightPredictor(channels, out_channels, hidden, zero_init=residual_bicubic, scale_gate=scale_gate)
+        self.trunk = SRGANTrunk(in_channels, channels, blocks, neck=neck)
+        self.weights = WeightPredictor(channels, out_channels, hidden, zero_init=residual_bicubic, scale_gate=scale_gate,
+                                       aspect_input=aspect_input)
 
     @property
     def radius(self) -> int:
@@ -86,3 +95,47 @@ class MetaSRGAN(nn.Module):
         from ..render.torch_upscale import meta_upscale  # late: avoids a cycle
 
         return meta_upscale(self, lr, scale)
+
+
+#: flags whose parts ``grow_state`` adds to trained weights without changing their output
+GROWABLE = ("neck", "aspect_input")
+
+
+def grow_state(model: MetaSRGAN, state: dict) -> dict:
+    """``state``, trained without ``neck`` or ``aspect_input``, made to fit ``model``,
+    which has them, so that it computes exactly what it did: the neck starts as the
+    identity (a Dirac 3x3 convolution, zero bias, a PReLU of slope 1) and the fourth
+    weight-network input's weights at zero.  Training then only has to learn what
+    they add.  Anything else that does not fit is a ``ValueError``."""
+    target = model.state_dict()
+    out = dict(state)
+    key = "weights.net.0.weight"
+    have, want = tuple(state[key].shape), tuple(target[key].shape)
+    if have != want:
+        if have[1] != 3 or want[1] != 4 or have[0] != want[0]:
+            raise ValueError(f"{key}: {have} cannot grow into {want}")
+        out[key] = torch.cat([state[key], torch.zeros(have[0], 1, dtype=state[key].dtype)], 1)
+    neck = [k for k in target if k.startswith("trunk.neck.")]
+    if neck and not any(k in state for k in neck):
+        conv = torch.zeros_like(target["trunk.neck.0.weight"])
+        nn.init.dirac_(conv)
+        out.update({"trunk.neck.0.weight": conv, "trunk.neck.0.bias": torch.zeros_like(target["trunk.neck.0.bias"]),
+                    "trunk.neck.1.weight": torch.ones_like(target["trunk.neck.1.weight"])})
+    missing = sorted(set(target) - set(out))
+    extra = sorted(set(out) - set(target))
+    if missing or extra:
+        raise ValueError(f"the weights do not grow into this network (missing {missing[:3]}, unexpected {extra[:3]})")
+    return out
+
+
+def grown_from(have: dict, want: dict) -> bool:
+    """Whether an architecture spec ``want`` is ``have`` with growable flags turned on."""
+    if have.get("name") != "meta_srgan" or want.get("name") != "meta_srgan":
+        return False
+    a, b = dict(have.get("args", {})), dict(want.get("args", {}))
+    for flag in GROWABLE:
+        if a.get(flag, False) and not b.get(flag, False):
+            return False
+        a.pop(flag, None)
+        b.pop(flag, None)
+    return a == b

@@ -1,6 +1,7 @@
 """Phase tables: the Meta-Upscale filters for every distinct phase pair of one scale.
 
-The weight network's input is ``(phase_y, phase_x, 1/r)``; it never sees the image,
+The weight network's input is ``(phase_y, phase_x, 1/r)`` (and, for networks built
+with ``aspect_input``, ``log(r_y/r_x)``); it never sees the image,
 so one zoom factor needs it only once per distinct phase pair (exactly ``p`` phases
 per axis for r = p/q, at most ``PHASE_QUANT + 1`` when quantised), not once per
 output pixel as in the paper's code.
@@ -27,18 +28,26 @@ def scale_input(factor_y: float, factor_x: float) -> float:
     return 1.0 / float(np.sqrt(factor_y * factor_x))
 
 
-def positions(phases_y: np.ndarray, phases_x: np.ndarray, inv_scale: float) -> torch.Tensor:
-    """(Py*Px, 3) float32 rows of (phase_y, phase_x, 1/r), y-major."""
+def aspect_input(factor_y: float, factor_x: float) -> float:
+    """The optional fourth input ``log(r_y / r_x)``: zero for square zooms, so a
+    network given it with its weights started at zero computes what it did before."""
+    return float(np.log(factor_y / factor_x))
+
+
+def positions(phases_y: np.ndarray, phases_x: np.ndarray, factor_y: float, factor_x: float) -> torch.Tensor:
+    """(Py*Px, 4) float32 rows of (phase_y, phase_x, 1/r, log(r_y/r_x)), y-major.
+    The weight network reads the first three (the paper's) or all four."""
     py, px = np.meshgrid(phases_y, phases_x, indexing="ij")
-    pos = np.stack([py.ravel(), px.ravel(), np.full(py.size, inv_scale)], axis=1)
+    n = py.size
+    pos = np.stack([py.ravel(), px.ravel(), np.full(n, scale_input(factor_y, factor_x)),
+                    np.full(n, aspect_input(factor_y, factor_x))], axis=1)
     return torch.from_numpy(pos.astype(np.float32))
 
 
 @torch.no_grad()
 def phase_table(predictor: torch.nn.Module, my: AxisMap, mx: AxisMap, device: torch.device) -> torch.Tensor:
     """Filters for every phase pair of ``my`` x ``mx``: (Py, Px, out, C, 3, 3) float32."""
-    inv = scale_input(float(my.factor), float(mx.factor))
-    pos = positions(my.phases, mx.phases, inv).to(device)
+    pos = positions(my.phases, mx.phases, float(my.factor), float(mx.factor)).to(device)
     w = predictor(pos).float()
     return w.view(len(my.phases), len(mx.phases), *w.shape[1:])
 

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ..geometry import EXACT_PHASES, ZoomGrid, axis_map
 from .bicubic import taps
-from .phase_table import positions, scale_input
+from .phase_table import positions
 
 
 def _bicubic_torch(lr: torch.Tensor, out_shape, region=None) -> torch.Tensor:
@@ -120,8 +120,7 @@ def meta_upscale(model, lr: torch.Tensor, scale, region=None, feats: torch.Tenso
     my, mx = grid.axis_maps(region)
     if feats is None:
         feats = model.features(lr)
-    inv = scale_input(float(my.factor), float(mx.factor))
-    pos = positions(my.phases, mx.phases, inv).to(lr.device)
+    pos = positions(my.phases, mx.phases, float(my.factor), float(mx.factor)).to(lr.device)
     table = model.weights(pos).float()
     table = table.view(len(my.phases), len(mx.phases), *table.shape[1:])
     whole = region == (0, 0, H, W)

@@ -222,6 +222,8 @@ class WinogradTrunk:
             body = list(block.body)  # conv, PReLU, conv after folding
             self.blocks.append((_Conv(body[0], body[1]), _Conv(body[2], None)))
         self.tail = _Conv(folded_trunk.tail[0], None)
+        neck = getattr(folded_trunk, "neck", None)
+        self.neck = None if neck is None else _Conv(neck[0], neck[1])
         self.zero = np.zeros(self.channels, np.float32)
         single_threaded_openblas()
 
@@ -246,6 +248,9 @@ class WinogradTrunk:
                 raise ValueError("the Winograd trunk needs folded blocks: conv, PReLU, conv")
         if len(trunk.tail) != 1:
             raise ValueError("the Winograd trunk needs a folded tail: one conv")
+        neck = getattr(trunk, "neck", None)
+        if neck is not None and (len(neck) != 2 or not isinstance(neck[1], nn.PReLU)):
+            raise ValueError("the Winograd trunk needs the neck as conv, PReLU")
 
     def __call__(self, lr: np.ndarray) -> np.ndarray:
         h, w = lr.shape
@@ -279,6 +284,9 @@ class WinogradTrunk:
             conv(tmp, c2, x, cur)  # cur = x + conv2(...): in place once x is cur
             x = cur
         conv(x, self.tail, head, tmp)
+        if self.neck is not None:
+            conv(tmp, self.neck, None, cur)
+            tmp = cur
         if tmp.shape[:2] == (h + 2, w + 2):  # sides that are multiples of 4: no copy
             return tmp
         out = np.zeros((h + 2, w + 2, C), np.float32)

@@ -95,3 +95,31 @@ def test_gpu_layout_features_count_their_whole_tensor():
     f = SliceFeatures((64, 64), torch.zeros((1, 8, 64, 64)), lr, 0.0, 1.0, "cuda", done=no_blocks((64, 64)))
     f.mark_done((0, 0, 16, 16))
     assert f.nbytes == 8 * 64 * 64 * 4 + lr.nbytes  # a GPU allocates it all at once
+
+
+def test_a_network_with_a_neck_encodes_windows_and_tiles_as_the_whole(rng, img):
+    """The neck is one more 3x3 layer: the halo grows with it, so windows still equal the
+    whole-slice encode, and the Winograd trunk (the CPU default) equals torch's."""
+    import torch
+
+    from engine import networks
+    from engine.render.torch_upscale import meta_upscale
+    from engine.upscaler import Upscaler
+    from engine.weights import WeightsInfo
+
+    torch.manual_seed(3)
+    arch = {"name": "meta_srgan", "args": {"channels": 16, "blocks": 1, "neck": True, "aspect_input": True}}
+    model = networks.make(arch).eval()
+    with torch.no_grad():
+        model.trunk.neck[1].weight.fill_(0.3)  # a PReLU that bends
+    assert model.radius == 4 + 2 + 1 + 1
+    up = Upscaler(model, WeightsInfo(arch=arch, training={"trained": True}), torch.device("cpu"), bf16=False)
+    whole = up.encode(img)
+    scale, region = (3.0, 2.2), (100, 20, 90, 80)
+    need = up.needs(img.shape, scale, region)
+    part = up.encode(img, window=need)
+    np.testing.assert_allclose(up.render(part, scale, region), up.render(whole, scale, region), rtol=1e-5, atol=1e-2)
+    with torch.no_grad():
+        want = meta_upscale(model, torch.from_numpy(whole.lr)[None, None], scale)[0, 0].numpy()
+    got = (up.render(whole, scale) - (up.mean * (whole.hi - whole.lo) + whole.lo)) / (up.std * (whole.hi - whole.lo))
+    np.testing.assert_allclose(got, want, atol=2e-3 * np.abs(want).max())

@@ -189,3 +189,35 @@ def test_kernel_row_pairs_and_column_groups():
     assert starts.tolist() == [0, 2, 3, 5, 6, 8, 8]
     for g in range(len(starts) - 1):
         assert len(set(q[order[starts[g] : starts[g + 1]]].tolist())) <= 1
+
+
+def test_aspect_input_tells_reformat_pairs_from_square_zooms(random_upscaler, slice_and_features):
+    """``aspect_input``: the weight network's fourth input ``log(r_y/r_x)`` is zero for
+    square zooms, so started at zero it changes nothing; once it learns, only unequal
+    pairs change, and every render path (CPU kernel, torch, reference) agrees."""
+    from engine import networks
+    from engine.upscaler import Upscaler
+    from engine.weights import WeightsInfo
+
+    img, f, ft = slice_and_features
+    arch = {"name": "meta_srgan", "args": {"channels": 64, "blocks": 2, "aspect_input": True}}
+    wide = networks.make(arch).eval()
+    state = random_upscaler.model.state_dict()
+    first = state["weights.net.0.weight"]
+    wide.load_state_dict({**state, "weights.net.0.weight": torch.cat([first, torch.zeros(len(first), 1)], 1)})
+    up = Upscaler(wide, WeightsInfo(arch=arch, training={"trained": True}), torch.device("cpu"), bf16=False)
+    fw = up.encode(img)
+    for scale in (2.0, (4.0, 1.1)):  # started at zero: the same function as the 3-input network
+        np.testing.assert_allclose(up.render(fw, scale), random_upscaler.render(f, scale), rtol=1e-5, atol=1e-3)
+    with torch.no_grad():
+        wide.weights.net[0].weight[:, 3].normal_(0, 0.5)
+    up._tables.clear()
+    np.testing.assert_allclose(up.render(fw, 2.0), random_upscaler.render(f, 2.0), rtol=1e-5, atol=1e-3)
+    for scale in ((4.0, 1.1), (1.5, 3.7)):
+        fast = up.render(fw, scale)
+        assert np.abs(fast - random_upscaler.render(f, scale)).max() > 1.0  # it sees the pair now
+        ref = reference(up, ft, fw.lr, scale, img.shape)
+        assert psnr(normalised(up, fw, fast), ref) > 48
+        with torch.no_grad():
+            tt = meta_upscale(wide, torch.from_numpy(fw.lr)[None, None], scale, feats=ft)[0, 0].numpy()
+        np.testing.assert_allclose(tt, normalised(up, fw, fast), atol=2e-4)

@@ -10,9 +10,9 @@ from engine.render.inference_trunk import fold_trunk
 from engine.render.winograd import WinogradTrunk, winograd_filters
 
 
-def _trunk(seed=0, blocks=2, channels=16):
+def _trunk(seed=0, blocks=2, channels=16, neck=False):
     torch.manual_seed(seed)
-    t = SRGANTrunk(1, channels, blocks).eval()
+    t = SRGANTrunk(1, channels, blocks, neck=neck).eval()
     with torch.no_grad():  # BatchNorm statistics and PReLU slopes that are not the defaults
         for m in t.modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -25,9 +25,10 @@ def _trunk(seed=0, blocks=2, channels=16):
     return t
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (8, 8), (17, 30), (64, 61)])
-def test_winograd_trunk_matches_torch(shape, rng):
-    trunk = _trunk()
+@pytest.mark.parametrize("shape,neck", [((1, 1), False), ((3, 5), False), ((8, 8), False), ((17, 30), False),
+                                        ((64, 61), False), ((3, 5), True), ((17, 30), True), ((8, 8), True)])
+def test_winograd_trunk_matches_torch(shape, neck, rng):
+    trunk = _trunk(neck=neck)
     lr = rng.standard_normal(shape).astype(np.float32)
     with torch.no_grad():
         want = trunk(torch.from_numpy(lr)[None, None])[0].permute(1, 2, 0).numpy()

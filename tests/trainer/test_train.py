@@ -133,3 +133,43 @@ def test_config_refuses_an_unknown_l1_relative_value():
     for bad in ('"sclae"', "1"):
         with pytest.raises(ConfigError, match="l1_relative must be one of"):
             load_config(overrides=[f"loss.l1_relative={bad}"])
+
+
+def test_a_run_grows_a_neck_and_an_aspect_input_and_resumes_where_it_was(tiny_cfg, tiny_crops, tmp_path):
+    """A checkpoint of the shipped architecture resumes into one with ``neck`` and
+    ``aspect_input`` added: the same outputs at first (identity neck, zero fourth input),
+    every old weight's Adam moments kept, the new column's moments zero, then it trains."""
+    from trainer.fast_upscale import upscale
+
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg["loss"]["adversarial"] = 0.0
+    cfg["model"]["args"] = {**cfg["model"]["args"], "scale_gate": True}
+    small = Trainer(cfg, crops=tiny_crops, quiet=True)
+    small.run(3)
+    path = small.save()
+    grown_cfg = copy.deepcopy(cfg)
+    grown_cfg["out"] = str(tmp_path / "grown")
+    grown_cfg["model"]["args"] = {**cfg["model"]["args"], "neck": True, "aspect_input": True}
+    big = Trainer(grown_cfg, crops=tiny_crops, quiet=True)
+    assert big.resume(path) and big.step == 3
+    small.G.eval()
+    big.G.eval()
+    lr = torch.from_numpy(tiny_crops.images[0][:12, :16])[None, None]
+    with torch.no_grad():
+        for scale in (2.0, (3.0, 1.5)):
+            torch.testing.assert_close(upscale(big.G, lr, scale), upscale(small.G, lr, scale), rtol=0, atol=1e-5)
+    old, new = small.opt_g.state_dict()["state"], big.opt_g.state_dict()["state"]
+    names_small = [n for n, _ in small.G.named_parameters()]
+    names_big = [n for n, _ in big.G.named_parameters()]
+    for i, name in enumerate(names_small):
+        j = names_big.index(name)
+        got, want = new[j]["exp_avg"], old[i]["exp_avg"]
+        if name == "weights.net.0.weight":
+            assert got.shape == (want.shape[0], 4) and not got[:, 3].any()
+            got = got[:, :3]
+        assert torch.equal(got, want), name
+    assert not any(names_big.index(n) in new for n in names_big if n.startswith("trunk.neck."))
+    big.G.train()
+    big.run(5)
+    assert big.step == 5
+    assert not torch.equal(big.G.trunk.neck[0].weight, torch.nn.init.dirac_(torch.zeros_like(big.G.trunk.neck[0].weight)))
