@@ -39,6 +39,18 @@ def _lineage(meta: dict) -> list[dict]:
             "anisotropic": cfg.get("data", {}).get("anisotropic", 0.0),
             "lr": cfg.get("optim", {}).get("lr"),
         })
+        parent = cur.get("resumed_from")  # a run continued from another run's checkpoint
+        if parent and parent not in seen:
+            seen.add(parent)
+            try:
+                up = ckpt.read_meta(parent)
+            except ckpt.CheckpointError:
+                stages[-1]["resumed_from"] = f"{parent} (no longer available)"
+                break
+            stages[-1]["updates"] -= int(up.get("step", 0))
+            stages[-1]["resumed_from"] = str(parent)
+            cur = up
+            continue
         init = cfg.get("model", {}).get("init", "")
         if not init or not str(init).endswith(".ckpt.safetensors") or init in seen:
             break

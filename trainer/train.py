@@ -150,6 +150,7 @@ class Trainer:
             if self.D is not None:
                 self.D_ddp = DDP(self.D, device_ids=ids)
         self.step = 0
+        self.resumed_from = None
         self.best = {"score": -math.inf, "step": -1}
         self.record_grads = False
         self.last_grads: dict | None = None
@@ -263,6 +264,7 @@ class Trainer:
             "data": [s if isinstance(s, dict) else vars(s) for s in self.cfg["data"]["train"]],
             "best": self.best,
             "world": self.world,
+            **({"resumed_from": self.resumed_from} if self.resumed_from else {}),
         }
 
     def save(self, name: str | None = None) -> Path:
@@ -284,7 +286,10 @@ class Trainer:
             if not last.is_file():
                 return False
             path = last.parent / last.read_text().strip()
+        own = path is None or Path(path).resolve().parent == (self.out / "checkpoints").resolve()
         meta = ckpt.load_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d, sched_g=self.sched_g, sched_d=self.sched_d)
+        # another run's checkpoint starts this run's own stage (the exported lineage follows it)
+        self.resumed_from = meta.get("resumed_from") if own else str(path)
         self.step = int(meta["step"])
         self.best = meta.get("best", self.best)
         return True

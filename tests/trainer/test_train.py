@@ -173,3 +173,26 @@ def test_a_run_grows_a_neck_and_an_aspect_input_and_resumes_where_it_was(tiny_cf
     big.run(5)
     assert big.step == 5
     assert not torch.equal(big.G.trunk.neck[0].weight, torch.nn.init.dirac_(torch.zeros_like(big.G.trunk.neck[0].weight)))
+    # exported, it says where it came from and the engine renders what the trainer computes
+    import warnings
+
+    import engine
+    from engine.errors import UntrainedWeightsWarning
+    from engine.weights import read_info
+    from trainer.evaluate import ModelPredictor
+    from trainer.export import export
+
+    out = export(big.save(), tmp_path / "w" / "grown.safetensors")
+    info = read_info(out)
+    assert info.arch["args"]["neck"] and info.arch["args"]["aspect_input"]
+    stages = info.training["stages"]
+    assert [s["updates"] for s in stages] == [3, 2] and stages[1]["resumed_from"] == str(path)
+    assert info.training["total_updates"] == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UntrainedWeightsWarning)
+        up = engine.load_upscaler(out, device="cpu", bf16=False)
+    big.G.eval()
+    lr_unit = np.random.default_rng(0).random((20, 20)).astype(np.float32)
+    for scale in (2.0, (3.0, 1.5)):
+        got = up.render(up.encode(lr_unit, intensity_range=(0.0, 1.0)), scale)
+        np.testing.assert_allclose(got, ModelPredictor(big.G, 0.5, 0.25, bf16=False)(lr_unit, scale), atol=1e-4)
