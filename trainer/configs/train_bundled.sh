@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Reproduces resources/weights/meta_srgan.safetensors: pretrain on scikit-image's photographs,
 # fine-tune on the training scans with square zooms, then continue that run with 30% of
-# minibatches zoomed differently per axis (reformats of thick-slice scans).
+# minibatches zoomed differently per axis (reformats of thick-slice scans), then grow the
+# network (a neck before the Meta-Upscale, a fourth weight-network input log(r_y/r_x); both
+# start out computing nothing new) and continue again, optimiser state and all.
 # Resumable: rerun the same command after an interruption.
 # Usage (from the repository root):
-#   bash trainer/configs/train_bundled.sh [PRETRAIN_STEPS] [MRI_STEPS] [REFORMAT_STEPS]
+#   bash trainer/configs/train_bundled.sh [PRETRAIN_STEPS] [MRI_STEPS] [REFORMAT_STEPS] [GROWN_STEPS]
 set -euo pipefail
 # shared, oversubscribed cores: idle OpenMP threads sleep instead of spinning
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
@@ -12,6 +14,7 @@ PY=${PY:-.venv/bin/python}
 PRE=${1:-600}
 MRI=${2:-19000}
 REF=${3:-6000}
+GROW=${4:-GROWN_DEFAULT}
 $PY -m trainer train --config trainer/configs/pretrain.toml --resume --set steps=$PRE --set out=\"runs/pretrain\"
 INIT=$(printf 'runs/pretrain/checkpoints/step_%07d.ckpt.safetensors' "$PRE")
 $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$MRI --set out=\"runs/mri\" --set model.init=\"$INIT\"
@@ -24,3 +27,12 @@ mkdir -p runs/mri_stage2
 if [ -f "$MRI_CK.safetensors" ]; then cp "$MRI_CK.safetensors" "$MRI_CK.json" runs/mri_stage2/; fi
 $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$((MRI + REF)) --set out=\"runs/mri\" \
     --set model.init=\"$INIT\" --set data.anisotropic=0.3
+# stage 4: the grown network, resumed from stage 3's last checkpoint (docs/RESULTS.md)
+GROWN=(--config trainer/configs/mri.toml --set steps=$((MRI + REF + GROW)) --set out=\"runs/mri_grown\"
+       --set "model.args={residual_bicubic = true, scale_gate = true, neck = true, aspect_input = true}"
+       --set data.anisotropic=0.3)
+if [ -f runs/mri_grown/checkpoints/last.txt ]; then
+  $PY -m trainer train "${GROWN[@]}" --resume
+else
+  $PY -m trainer train "${GROWN[@]}" --resume-from "$(printf 'runs/mri/checkpoints/step_%07d.ckpt.safetensors' $((MRI + REF)))"
+fi
