@@ -4,6 +4,7 @@
     metazoom-train eval   --config configs/x.toml --model meta=W.safetensors --model srgan=C.ckpt.safetensors -o OUT
     metazoom-train export runs/x/checkpoints/best.ckpt.safetensors -o resources/weights/meta_srgan.safetensors
     metazoom-train stats  --config configs/x.toml      # mean/std of the training crops
+    metazoom-train average runs/x/checkpoints/step_*.ckpt.safetensors -o runs/x/mean.ckpt.safetensors
 
 Also ``python -m trainer ...`` and ``torchrun --nproc_per_node=N -m trainer train ...``.
 """
@@ -77,6 +78,13 @@ def _export(args) -> int:
     return 0
 
 
+def _average(args) -> int:
+    from .checkpoint import average_checkpoints
+
+    print(average_checkpoints(args.checkpoints, args.output))
+    return 0
+
+
 def _eval(args) -> int:
     from .report import run_eval
 
@@ -109,6 +117,11 @@ def main(argv=None) -> int:
                    help="store this model's held-out PSNR/SSIM from `metazoom-train eval`'s results.json in the sidecar")
     e.add_argument("--metrics-model", default="meta_srgan", metavar="NAME", help="the model's name in that results.json")
     e.set_defaults(fn=_export)
+
+    a = sub.add_parser("average", help="the generator's weights averaged over checkpoints of one run -> a checkpoint")
+    a.add_argument("checkpoints", nargs="+")
+    a.add_argument("-o", "--output", required=True, help="a .ckpt.safetensors path")
+    a.set_defaults(fn=_average)
 
     v = sub.add_parser("eval", help="PSNR/SSIM per scale on the held-out crops, tables, plot, image grid")
     v.add_argument("--config", required=True, help="a config whose data.test names the held-out slices")

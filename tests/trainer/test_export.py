@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -80,3 +81,32 @@ def test_export_stores_the_held_out_scores_from_eval(tiny_cfg, tiny_crops, tmp_p
     assert m["held_out"] == {"2": {"psnr": 31.235, "ssim": 0.9123, "bicubic_psnr": 30.0, "bicubic_ssim": 0.9}}
     assert m["crops"] == 5 and m["data_range"] == 1.0
     assert main(["export", str(ck), "-o", str(out), "--metrics", str(rj), "--metrics-model", "edsr"]) == 2
+
+
+def test_average_of_checkpoints_exports_the_mean_weights(tiny_cfg, tiny_crops, tmp_path):
+    tr = Trainer(tiny_cfg, crops=tiny_crops, quiet=True)
+    paths, states = [], []
+    for steps in (2, 3, 4):
+        tr.run(steps)
+        paths.append(tr.save(f"keep_{steps}.ckpt.safetensors"))  # the run prunes its own to two
+        states.append({k: v.clone() for k, v in tr.G.state_dict().items()})
+    out = tmp_path / "mean.ckpt.safetensors"
+    assert main(["average", *map(str, paths), "-o", str(out)]) == 0
+    from trainer.checkpoint import generator_state
+
+    got, meta = generator_state(out)
+    assert meta["averaged"] == [p.name for p in paths] and meta["step"] == 4 and "opt_g" not in meta
+    k = "weights.net.2.weight"
+    torch.testing.assert_close(got[k], (states[0][k] + states[1][k] + states[2][k]) / 3)
+    assert not torch.equal(got[k], states[2][k])
+    nbt = [n for n in got if n.endswith("num_batches_tracked")]
+    assert nbt and all(torch.equal(got[n], states[2][n]) for n in nbt)
+    w = tmp_path / "mean.safetensors"
+    assert main(["export", str(out), "-o", str(w)]) == 0
+    assert read_info(w).training["updates"] == 4
+    other = copy.deepcopy(tiny_cfg)
+    other["out"] = str(tmp_path / "other")
+    other["model"]["args"] = {**other["model"]["args"], "channels": 4}
+    t2 = Trainer(other, crops=tiny_crops, quiet=True)
+    t2.run(1)
+    assert main(["average", str(paths[0]), str(t2.save()), "-o", str(tmp_path / "bad.ckpt.safetensors")]) == 2
