@@ -16,8 +16,12 @@ from trainer.evaluate import EnginePredictor, bicubic_predict, score
 def test_bundled_weights_are_trained_and_say_how():
     info = read_info(BUNDLED)
     assert info.trained
-    assert info.arch == {"name": "meta_srgan", "args": {"residual_bicubic": True, "scale_gate": True}}
+    assert info.arch == {"name": "meta_srgan", "args": {"residual_bicubic": True, "scale_gate": True, "neck": True, "aspect_input": True}}
     assert info.training["updates"] > 1000
+    # the lineage: pretraining, the MRI run, the grown network resumed from that run's end
+    stages = info.training["stages"]
+    assert [s["updates"] for s in stages] == [600, 25000, 9000] and info.training["total_updates"] == 34600
+    assert stages[2]["resumed_from"].endswith("step_0025000.ckpt.safetensors")
     assert info.scale_range == (1.1, 4.0)
     assert 0 < info.normalization["std"] < 1
 

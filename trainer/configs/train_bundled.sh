@@ -14,7 +14,7 @@ PY=${PY:-.venv/bin/python}
 PRE=${1:-600}
 MRI=${2:-19000}
 REF=${3:-6000}
-GROW=${4:-GROWN_DEFAULT}
+GROW=${4:-9000}
 $PY -m trainer train --config trainer/configs/pretrain.toml --resume --set steps=$PRE --set out=\"runs/pretrain\"
 INIT=$(printf 'runs/pretrain/checkpoints/step_%07d.ckpt.safetensors' "$PRE")
 $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$MRI --set out=\"runs/mri\" --set model.init=\"$INIT\"
@@ -30,9 +30,13 @@ $PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$((M
 # stage 4: the grown network, resumed from stage 3's last checkpoint (docs/RESULTS.md)
 GROWN=(--config trainer/configs/mri.toml --set steps=$((MRI + REF + GROW)) --set out=\"runs/mri_grown\"
        --set "model.args={residual_bicubic = true, scale_gate = true, neck = true, aspect_input = true}"
-       --set data.anisotropic=0.3)
+       --set data.anisotropic=0.3 --set train.keep=8)
 if [ -f runs/mri_grown/checkpoints/last.txt ]; then
   $PY -m trainer train "${GROWN[@]}" --resume
 else
   $PY -m trainer train "${GROWN[@]}" --resume-from "$(printf 'runs/mri/checkpoints/step_%07d.ckpt.safetensors' $((MRI + REF)))"
 fi
+# the shipped weights: the mean of the last 8 checkpoints (250 updates apart), then export
+LAST=$((MRI + REF + GROW))
+$PY -m trainer average $(for s in $(seq $((LAST - 1750)) 250 $LAST); do printf 'runs/mri_grown/checkpoints/step_%07d.ckpt.safetensors ' "$s"; done) \
+    -o runs/mri_grown/mean.ckpt.safetensors
