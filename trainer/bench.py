@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from engine import networks
 from engine.benchdoc import machine, write_section
 from engine.geometry import ZoomGrid, coordinates
-from engine.render.phase_table import aspect_input, scale_input
+from engine.render.phase_table import positions
 from engine.render.torch_upscale import _bicubic_torch, meta_upscale
 from engine.upscaler import cpu_has_bf16
 
@@ -47,9 +47,7 @@ def paper_style_upscale(model, lr: torch.Tensor, scale, feats: torch.Tensor) -> 
     H, W = ZoomGrid.make((h, w), scale).out_shape
     y, x = coordinates(h, H), coordinates(w, W)
     sy, sx = np.floor(y + 0.5).astype(np.int64), np.floor(x + 0.5).astype(np.int64)
-    PY, PX = np.meshgrid(y - sy, x - sx, indexing="ij")
-    pos = torch.from_numpy(np.stack([PY.ravel(), PX.ravel(), np.full(PY.size, scale_input(H / h, W / w)),
-                                     np.full(PY.size, aspect_input(H / h, W / w))], 1).astype(np.float32))
+    pos = positions(y - sy, x - sx, H / h, W / w)  # one row per output pixel
     wts = model.weights(pos).reshape(H * W, -1)  # (HW, C*9)
     cols = F.unfold(feats.float(), 3, padding=1)  # (B, C*9, h*w)
     SY, SX = np.meshgrid(sy, sx, indexing="ij")

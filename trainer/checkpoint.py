@@ -103,12 +103,13 @@ def load_checkpoint(path, *, G, D=None, opt_g=None, opt_d=None, sched_g=None, sc
         return {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
     saved = part("G")
-    G.load_state_dict(fit_generator(G, saved))
+    fitted = fit_generator(G, saved)
+    G.load_state_dict(fitted)
     if D is not None and any(k.startswith("D.") for k in tensors):
         D.load_state_dict(part("D"))
     if opt_g is not None and "opt_g" in meta:
         state = _optim_join(meta["opt_g"], "opt_g", tensors)
-        opt_g.load_state_dict(_regrow_optimizer(state, G, saved) if _grown(G, saved) else state)
+        opt_g.load_state_dict(state if fitted is saved else _regrow_optimizer(state, G, saved))
     if opt_d is not None and "opt_d" in meta:
         opt_d.load_state_dict(_optim_join(meta["opt_d"], "opt_d", tensors))
     if sched_g is not None and "sched_g" in meta:
@@ -126,7 +127,7 @@ def _grown(G, saved: dict) -> bool:
 
 
 def fit_generator(G, saved: dict) -> dict:
-    """``saved`` as ``G`` loads it: as it is, or grown (``engine.networks.meta_srgan.grow_state``)
+    """``saved`` as ``G`` loads it: the same dict, or a grown copy (``engine.networks.meta_srgan.grow_state``)
     when ``G`` is the same Meta-SRGAN with a neck or a fourth weight-network input added."""
     if not _grown(G, saved):
         return saved

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..geometry import ZoomGrid, coordinates
-from .phase_table import aspect_input, scale_input
+from .phase_table import positions
 
 
 @torch.no_grad()
@@ -28,11 +28,8 @@ def reference_upscale(model, feats: torch.Tensor, scale, shape, region=None) -> 
     y = coordinates(h, H, top, height)
     x = coordinates(w, W, left, width)
     sy, sx = np.floor(y + 0.5).astype(np.int64), np.floor(x + 0.5).astype(np.int64)
-    py, px = y - sy, x - sx
-    PY, PX = np.meshgrid(py, px, indexing="ij")
-    n = PY.size
-    pos = torch.from_numpy(np.stack([PY.ravel(), PX.ravel(), np.full(n, scale_input(H / h, W / w)),
-                                     np.full(n, aspect_input(H / h, W / w))], 1).astype(np.float32))
+    # every output pixel's own phases, not the distinct ones: the paper's per-pixel rows
+    pos = positions(y - sy, x - sx, H / h, W / w)
     weights = model.weights(pos)  # (N, out, C, 3, 3): one weight-network pass per output pixel
     N = weights.shape[0]
     cols = F.unfold(feats.float(), 3, padding=1)[0]  # (C*9, h*w), ordered (C, dy, dx)

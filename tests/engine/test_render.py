@@ -202,9 +202,9 @@ def test_aspect_input_tells_reformat_pairs_from_square_zooms(random_upscaler, sl
     img, f, ft = slice_and_features
     arch = {"name": "meta_srgan", "args": {"channels": 64, "blocks": 2, "aspect_input": True}}
     wide = networks.make(arch).eval()
-    state = random_upscaler.model.state_dict()
-    first = state["weights.net.0.weight"]
-    wide.load_state_dict({**state, "weights.net.0.weight": torch.cat([first, torch.zeros(len(first), 1)], 1)})
+    from engine.networks.meta_srgan import grow_state
+
+    wide.load_state_dict(grow_state(wide, random_upscaler.model.state_dict()))
     up = Upscaler(wide, WeightsInfo(arch=arch, training={"trained": True}), torch.device("cpu"), bf16=False)
     fw = up.encode(img)
     for scale in (2.0, (4.0, 1.1)):  # started at zero: the same function as the 3-input network
