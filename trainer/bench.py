@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from engine import networks
 from engine.benchdoc import machine, write_section
+from engine.weights import BUNDLED, read_info
 from engine.geometry import ZoomGrid, coordinates
 from engine.render.phase_table import positions
 from engine.render.torch_upscale import _bicubic_torch, meta_upscale
@@ -90,9 +91,18 @@ def _update_fn(kind: str, model, opt, D=None, opt_d=None):
     return step
 
 
+def shipped_spec() -> dict:
+    """The architecture of the bundled weights (the network a retraining run trains),
+    or the paper's with the bicubic start and scale gate where the sidecar is missing."""
+    try:
+        return read_info(BUNDLED).arch
+    except Exception:  # a checkout without resources: still a like-for-like comparison
+        return {"name": "meta_srgan", "args": {"residual_bicubic": True, "scale_gate": True}}
+
+
 def time_path(kind: str, scales, batch: int = 8, repeats: int = 1, adversarial: bool = False) -> dict:
     torch.manual_seed(0)
-    model = networks.make({"name": "meta_srgan", "args": {"residual_bicubic": True, "scale_gate": True}})
+    model = networks.make(shipped_spec())
     nn_init = torch.nn.init
     nn_init.normal_(model.weights.net[2].weight, std=1e-3)  # non-zero residual, a realistic backward
     opt = torch.optim.Adam(model.parameters(), 1e-4)
@@ -122,7 +132,7 @@ def time_path(kind: str, scales, batch: int = 8, repeats: int = 1, adversarial: 
 def trunk_precision(batch: int = 8, m: int = 48, repeats: int = 3) -> dict:
     """Trunk forward + backward at one LR size, float32 vs bf16 autocast."""
     torch.manual_seed(0)
-    model = networks.make({"name": "meta_srgan", "args": {}})
+    model = networks.make(shipped_spec())
     x = torch.randn(batch, 1, m, m)
     out = {"bf16": float("nan")}
     for bf in (False, True) if cpu_has_bf16() else (False,):
@@ -171,6 +181,8 @@ def main(argv=None) -> int:
             f"Machine: {machine()}; {args.threads} threads; "
             f"load average {load0:.1f} -> {load1:.1f} during the run (the cores are shared, so treat numbers as lower bounds). "
             "Regenerate with `python -m trainer.bench`.",
+            "",
+            f"Network: the bundled weights' architecture, `{shipped_spec()['args']}` (random weights: speed does not depend on them).",
             "",
             f"Trunk forward+backward, 8 x 48x48 LR: float32 {trunk['fp32'] * 1e3:.0f} ms, "
             + (f"bf16 autocast {trunk['bf16'] * 1e3:.0f} ms." if cpu_has_bf16() else "bf16 not measured (no native bf16 on this CPU).")
