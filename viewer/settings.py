@@ -72,6 +72,15 @@ class Settings:
         self.q.setValue("engine/device", v)
 
     @property
+    def weights(self) -> str:
+        """Meta-SRGAN weights chosen in the viewer ("" = the bundled ones)."""
+        return str(self.q.value("engine/weights", "") or "")
+
+    @weights.setter
+    def weights(self, v) -> None:
+        self.q.setValue("engine/weights", str(v or ""))
+
+    @property
     def cache_mb(self) -> int:
         try:
             return max(64, int(self.q.value("engine/cache_mb", DEFAULT_CACHE_BYTES // 2**20)))

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import dicom_volume, limits, nifti
-from .dicom_header import DicomFile, read_file, sniff
+from .dicom_header import DicomFile, read_file, sniff, text
 from .dicom_series import group, series_warnings_for_skipped
 from .errors import (
     CorruptScanError,
@@ -70,7 +70,55 @@ def _open_scan(p: Path) -> list[SeriesInfo]:
             raise UnsupportedScanError(p, "a DICOMDIR index without the images it lists beside it") from None
     if sniff(p) is None:
         raise UnsupportedScanError(p, "neither NIfTI (.nii, .nii.gz) nor DICOM")
-    return [s.info() for s in group([read_file(p)])]
+    picked = read_file(p)
+    whole = _series_around(picked)
+    if whole is not None:
+        return [whole.info()]
+    return [s.info() for s in group([picked])]
+
+
+#: Files looked at beside a picked DICOM file for the rest of its series.
+MAX_SIBLINGS = 20_000
+
+
+def _series_around(picked: DicomFile):
+    """The whole series of a picked single-frame DICOM file, from the files beside it.
+
+    Why: classic DICOM stores a series one slice per file, and a radiologist who picks
+    one file in File > Open (as in Horos, Slicer or FSLeyes) means its series, not a
+    one-slice volume.  Only the same folder is read (not subfolders), only files of the
+    same SeriesInstanceUID and image size are kept, and copies of one instance (the same
+    SOPInstanceUID in another encoding) are dropped.  None when that leaves nothing
+    more than the file itself, or several parts (the file alone is opened then)."""
+    if len(picked.slices) != 1 or not picked.series_uid or picked.slices[0].position is None:
+        return None
+    first = picked.slices[0]
+    seen = {text(picked.header, "SOPInstanceUID") or str(picked.path)}
+    mates: list[DicomFile] = []
+    for n, fp in enumerate(sorted(picked.path.parent.iterdir())):
+        if n >= MAX_SIBLINGS:
+            break
+        if fp == picked.path or fp.name.startswith(".") or fp.name.upper() == "DICOMDIR" or not fp.is_file():
+            continue
+        try:
+            kind = sniff(fp)
+            if kind is None:
+                continue
+            f = read_file(fp, force=kind == "raw")
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # a broken neighbour is not what the user picked
+            continue
+        sop = text(f.header, "SOPInstanceUID") or str(fp)
+        if f.series_uid != picked.series_uid or sop in seen or len(f.slices) != 1 \
+                or (f.slices[0].rows, f.slices[0].cols) != (first.rows, first.cols):
+            continue
+        seen.add(sop)
+        mates.append(f)
+    if not mates:
+        return None
+    parts = [s for s in group([picked] + mates) if any(f is picked for f in s.files)]
+    return parts[0] if len(parts) == 1 and len(parts[0].files) > 1 else None
 
 
 def _walk(root: Path):

@@ -375,3 +375,26 @@ def test_other_codecs_match_pydicom(name):
     if "RescaleSlope" in ds:
         arr = arr * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
     np.testing.assert_allclose(eio.load(path).voxels[:, :, 0], arr.T, rtol=1e-6)
+
+
+def test_a_picked_file_opens_its_whole_series(tmp_path, volume_kji, rng):
+    """File > Open on one slice of a classic series opens the series it belongs to: the
+    files beside it with its SeriesInstanceUID, not another series in the same folder,
+    not a copy of one of its instances, not files in subfolders."""
+    paths, _ = write_series(tmp_path, volume_kji)
+    write_series(tmp_path, rng.integers(0, 100, size=(3, 5, 7)).astype(np.int16), prefix="other")
+    shutil.copy(paths[0], tmp_path / "copy_of_one.dcm")  # same SOPInstanceUID, another file
+    (tmp_path / "sub").mkdir()
+    shutil.copy(paths[1], tmp_path / "sub" / "elsewhere.dcm")
+    (info,) = eio.open_scan(paths[2])
+    assert info.shape == (7, 5, 6) and info.n_files == 6
+    assert (tmp_path / "copy_of_one.dcm" in info.paths) != (paths[0] in info.paths)  # one copy of the instance
+    vol = eio.load(paths[2])
+    np.testing.assert_array_equal(vol.voxels, volume_kji.transpose(2, 1, 0))
+
+
+def test_a_picked_file_alone_in_its_series_is_one_slice(tmp_path, volume_kji):
+    paths, _ = write_series(tmp_path, volume_kji[:1])
+    write_series(tmp_path, volume_kji[1:], prefix="other")  # another series beside it
+    (info,) = eio.open_scan(paths[0])
+    assert info.shape == (7, 5, 1) and info.n_files == 1

@@ -136,6 +136,11 @@ def test_keys_change_slice_plane_and_reset(window, qtbot):
     i0 = s.index
     qtbot.keyClick(window.view.right, Qt.Key_Up)
     assert s.index == i0 + 1
+    qtbot.keyClick(window.view.right, Qt.Key_Right)  # Right / Left step slices too
+    qtbot.keyClick(window.view.right, Qt.Key_Right)
+    qtbot.keyClick(window.view.right, Qt.Key_Left)
+    assert s.index == i0 + 2
+    qtbot.keyClick(window.view.right, Qt.Key_Left)
     qtbot.keyClick(window.view.right, Qt.Key_PageDown)
     assert s.index == i0 + 1 - 5
     qtbot.keyClick(window.view.right, Qt.Key_2)

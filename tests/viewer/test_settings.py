@@ -47,11 +47,103 @@ def test_window_applies_and_saves_settings(make_window, qtbot, tmp_path, setting
     assert again.geometry() is not None
 
 
-def test_device_choice_is_remembered(make_window, settings, monkeypatch):
-    from viewer.widgets.main_window import MainWindow
+def _fake_engines(monkeypatch, works):
+    """``engine.load_upscaler`` that gives a RecordingUpscaler where ``works(path, device)``
+    and raises the engine's own error elsewhere; returns the list of (path, device) asked."""
+    import engine
 
-    loads = []
-    monkeypatch.setattr(MainWindow, "load_engine", lambda self: loads.append(self.device))
+    asked = []
+
+    def load_upscaler(path=None, device="auto"):
+        asked.append((path, device))
+        if not works(path, device):
+            raise ValueError(f"device {device!r} was asked for but is not available")
+        up = RecordingUpscaler()
+        up.asked = (path, device)
+        return up
+
+    monkeypatch.setattr(engine, "load_upscaler", load_upscaler)
+    return asked
+
+
+def test_device_choice_is_remembered_once_it_works(make_window, settings, monkeypatch, qtbot):
+    from PySide6.QtWidgets import QMessageBox
+
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda parent, title, text, *a, **k: warned.append(text)))
+    _fake_engines(monkeypatch, lambda path, device: device != "cuda")
     win = make_window(RecordingUpscaler())
     win.menus.actions["device_cpu"].trigger()
-    assert loads == ["cpu"] and settings.device == "cpu"
+    qtbot.waitUntil(lambda: getattr(win.live.upscaler, "asked", (None, None))[1] == "cpu", timeout=5000)
+    assert settings.device == "cpu" and win.device == "cpu"
+    cpu_engine = win.live.upscaler
+    # a device this machine lacks: the engine in use stays, and so do the setting and the menu
+    win.menus.actions["device_cuda"].trigger()
+    qtbot.waitUntil(lambda: bool(warned), timeout=5000)
+    assert "stays" in warned[0] and "cpu" in warned[0]
+    assert settings.device == "cpu" and win.device == "cpu"
+    assert win.menus.actions["device_cpu"].isChecked() and not win.menus.actions["device_cuda"].isChecked()
+    assert win.live.upscaler is cpu_engine and not win.banner.isVisible()
+
+
+def test_a_saved_device_that_is_gone_falls_back_to_auto(qtbot, settings, monkeypatch):
+    from viewer.widgets.main_window import MainWindow
+
+    settings.device = "cuda"
+    asked = _fake_engines(monkeypatch, lambda path, device: device != "cuda")
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    try:
+        qtbot.waitUntil(lambda: win.live.upscaler is not None, timeout=5000)
+        assert [d for _, d in asked] == ["cuda", "auto"]
+        assert win.device == "auto" and settings.device == "cuda"  # not overwritten by a fallback
+        assert not win.banner.isVisible()
+    finally:
+        win.live.shutdown()
+
+
+def test_weights_choice_is_remembered_and_bundled_again(make_window, settings, monkeypatch, qtbot, tmp_path):
+    from engine.weights import BUNDLED
+
+    _fake_engines(monkeypatch, lambda path, device: True)
+    win = make_window(RecordingUpscaler())
+    mine = tmp_path / "site.safetensors"
+    win.set_weights(mine)
+    qtbot.waitUntil(lambda: getattr(win.live.upscaler, "asked", (None,))[0] == mine, timeout=5000)
+    assert settings.weights == str(mine)
+    win.menus.actions["weights_bundled"].trigger()
+    qtbot.waitUntil(lambda: getattr(win.live.upscaler, "asked", (None,))[0] == BUNDLED, timeout=5000)
+    assert settings.weights == ""
+    # the next start opens with the remembered choice
+    settings.weights = str(mine)
+    from viewer.widgets.main_window import MainWindow
+
+    again = MainWindow(settings, upscaler=RecordingUpscaler())
+    qtbot.addWidget(again)
+    assert again.weights_path == mine
+    again.live.shutdown()
+
+
+def test_without_an_engine_the_sr_pane_says_it_shows_bicubic(qtbot, settings, monkeypatch, phantom_scan):
+    from PySide6.QtWidgets import QMessageBox
+
+    from viewer.widgets.main_window import MainWindow
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda parent, title, text, *a, **k: shown.append(text)))
+    _fake_engines(monkeypatch, lambda path, device: False)
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1000, 560)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+        win.show_scan(phantom_scan)
+        qtbot.waitUntil(lambda: win.live.request is not None and win.live._current(win.live.bicubic), timeout=5000)
+        sr = win.view.right
+        assert "showing bicubic" in sr.overlay.corners["top_left"].text()
+        assert "Meta-SRGAN unavailable" in sr.overlay.corners["top_right"].text()
+        assert "showing bicubic" not in win.view.left.overlay.corners["top_left"].text()
+        assert win.banner.isVisible()
+    finally:
+        win.live.shutdown()

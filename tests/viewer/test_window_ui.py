@@ -82,6 +82,11 @@ def test_bundled_weights_sidecar_reads_in_about(make_window, qtbot, monkeypatch)
     monkeypatch.setattr(win.live.renderer, "upscaler", None)
     text = AboutDialog(win).text.toPlainText()
     assert "meta_srgan.safetensors" in text and "Scales" in text
+    from engine.weights import BUNDLED, read_info
+
+    info = read_info(BUNDLED)
+    assert info.sha256 in text  # the whole digest, not a prefix
+    assert f"mean {info.normalization['mean']:.4g}" in text and "Input normalisation" in text
 
 
 def test_about_tabulates_the_held_out_scores():

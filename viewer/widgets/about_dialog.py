@@ -23,7 +23,7 @@ KEYS_HTML = """
 </table>
 <h3>Keys</h3>
 <table cellpadding=3>
-<tr><td><b>Up / Down</b></td><td>next / previous slice</td></tr>
+<tr><td><b>Up / Down</b> (or Right / Left)</td><td>next / previous slice</td></tr>
 <tr><td><b>PgUp / PgDn</b></td><td>5 slices forward / back; <b>Home / End</b> first / last</td></tr>
 <tr><td><b>1 / 2 / 3</b></td><td>axial / coronal / sagittal</td></tr>
 <tr><td><b>R</b> or <b>Space</b></td><td>reset zoom, pan and window</td></tr>
@@ -34,6 +34,21 @@ KEYS_HTML = """
 <tr><td><b>Ctrl+O</b>, <b>Ctrl+E</b>, <b>Ctrl+Shift+S</b></td><td>open, export, screenshot</td></tr>
 </table>
 """
+
+
+def normalisation_text(norm) -> str:
+    """How the engine scales a slice before the network, as the sidecar records it."""
+    if not isinstance(norm, dict) or not norm:
+        return "not recorded"
+    bits = [str(norm["intensity"])] if norm.get("intensity") else []
+    if "mean" in norm and "std" in norm:
+        try:
+            bits.append(f"mean {float(norm['mean']):.4g}, std {float(norm['std']):.4g}")
+        except (TypeError, ValueError):
+            pass
+    if norm.get("computed_over"):
+        bits.append(f"over {norm['computed_over']}")
+    return "; ".join(bits) or json.dumps(norm)
 
 
 def weights_html(info) -> str:
@@ -47,9 +62,11 @@ def weights_html(info) -> str:
             "initial state (equal to bicubic) and must not be read as enhancement.</p>"
         )
     arch = info.arch
-    parts.append(f"<p><b>File</b>: {e(str(info.path))}<br><b>sha256</b>: <code>{e(info.sha256[:16])}…</code></p>")
+    # the whole digest: a reader checks it against the sidecar or a site's records
+    parts.append(f"<p><b>File</b>: {e(str(info.path))}<br><b>sha256</b> (tensors): <code>{e(info.sha256)}</code></p>")
     parts.append(f"<p><b>Network</b>: {e(arch.get('name', '?'))} {e(json.dumps(arch.get('args', {})))}<br>")
-    parts.append(f"<b>Scales</b>: x{info.scale_range[0]:g} to x{info.scale_range[1]:g} (above: SR at x{info.scale_range[1]:g}, then bicubic)</p>")
+    parts.append(f"<b>Scales</b>: x{info.scale_range[0]:g} to x{info.scale_range[1]:g} (above: SR at x{info.scale_range[1]:g}, then bicubic)<br>")
+    parts.append(f"<b>Input normalisation</b>: {e(normalisation_text(info.normalization))}</p>")
     training = dict(info.training)
     data = training.pop("data", None)
     parts.append("<h3>Training</h3><ul>")

@@ -65,6 +65,8 @@ class LiveZoom(QObject):
         self.stale_dropped = 0
         self.last_sr_ms: float | None = None
         self.last_encode_ms: float | None = None
+        #: why there is no engine, for the SR panes' titles: "loading", "unavailable" or None
+        self.engine_note: str | None = "loading" if upscaler is None else None
         self.request_time = 0.0
         self._drag_start = None
         self._hover = None  # (pane, x, y)
@@ -314,8 +316,11 @@ class LiveZoom(QObject):
         s, req = self.state, self.request
         scale = req.scale if req is not None else self.viewport().scale
         ztext = zoom_text(s.zoom, scale, sr_scale_for(scale))
-        device = getattr(getattr(self.upscaler, "device", None), "type", "cpu")
-        etext = engine_text(device, self.last_sr_ms, self.last_encode_ms)
+        if self.upscaler is None:  # the SR panes show bicubic then: say so, never pass it off as SR
+            etext = {"loading": "Meta-SRGAN loading…"}.get(self.engine_note, "Meta-SRGAN unavailable")
+        else:
+            etext = engine_text(self.upscaler.device.type if hasattr(self.upscaler, "device") else "cpu",
+                                self.last_sr_ms, self.last_encode_ms)
         stext = slice_text(s.plane, s.index, s.n_slices, self.slice.position_mm)
         wtext = window_text(s.window)
         untrained = self.upscaler is not None and not getattr(getattr(self.upscaler, "info", None), "trained", True)
@@ -323,6 +328,8 @@ class LiveZoom(QObject):
             title = TITLES[pane.role]
             if untrained and pane.role != "bicubic":
                 title += " <span style='color:#ff6b5b'>· UNTRAINED WEIGHTS</span>"
+            if self.upscaler is None and pane.role in ("sr", "swipe"):
+                title += " <span style='color:#e0a030'>· showing bicubic</span>"
             if pane.role in ("sr", "swipe", "difference") and self.sr_pending():
                 title += " <span style='color:#e0a030'>· rendering…</span>"
             if pane.role in ("sr", "swipe", "difference") and self.sr is not None and self.sr.error and self.sr.request is req:

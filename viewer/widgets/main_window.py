@@ -31,7 +31,9 @@ class MainWindow(QMainWindow):
         ``weights`` (default: the bundled file) on ``device`` in the background."""
         super().__init__()
         self.settings = settings or Settings()
-        self.weights_path = Path(weights) if weights else BUNDLED_WEIGHTS
+        # --weights is for this run only; Settings > Weights... is remembered
+        chosen = self.settings.weights
+        self.weights_path = Path(weights) if weights else (Path(chosen) if chosen else BUNDLED_WEIGHTS)
         self.setWindowTitle("MetaZoom")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -72,8 +74,10 @@ class MainWindow(QMainWindow):
         self.menus.rebuild_windows([])
         self.pending_view: dict = {}
         self.engine_error: str | None = None
+        #: (weights, device) of the engine that works now, None before one has loaded
+        self.engine_choice: tuple[Path, str] | None = None
         if upscaler is not None:
-            self._engine_loaded(upscaler)
+            self._engine_loaded(upscaler, (self.weights_path, self.device))
         else:
             self.load_engine()
         geom = self.settings.geometry()
@@ -83,15 +87,27 @@ class MainWindow(QMainWindow):
             self.resize(1500, 860)
 
     # -- engine -------------------------------------------------------------------
-    def load_engine(self) -> None:
+    def load_engine(self, remember: bool = False) -> None:
+        """Load ``weights_path`` on ``device`` in the background.  The engine in use
+        keeps rendering until the new one works; if it fails, the choice goes back to
+        the one in use (``remember``: a menu choice, saved once it works)."""
         from engine import load_upscaler
 
         path, device = self.weights_path, self.device
+        self.live.engine_note = None if self.live.upscaler is not None else "loading"
         self.statusBar().showMessage(f"Loading weights {path.name} on {device}…")
-        self.tasks.run(lambda: load_upscaler(path, device=device), self._engine_loaded, self._engine_failed, name="metazoom-weights")
+        self.tasks.run(lambda: load_upscaler(path, device=device),
+                       lambda up: self._engine_loaded(up, (path, device), remember),
+                       lambda e: self._engine_failed(e, (path, device)), name="metazoom-weights")
 
-    def _engine_loaded(self, upscaler) -> None:
+    def _engine_loaded(self, upscaler, choice=None, remember: bool = False) -> None:
         self.engine_error = None
+        self.engine_choice = choice
+        if choice is not None and remember:
+            path, device = choice
+            self.settings.device = device
+            self.settings.weights = "" if path == BUNDLED_WEIGHTS else str(path)
+        self.live.engine_note = None
         self.live.renderer.set_upscaler(upscaler)
         trained = upscaler.info.trained
         name = upscaler.info.path.name if getattr(upscaler.info, "path", None) else "weights"
@@ -104,17 +120,46 @@ class MainWindow(QMainWindow):
         self.live.refresh()
         self.engine_ready.emit(upscaler)
 
-    def _engine_failed(self, error: BaseException) -> None:
-        self.engine_error = describe_error(self.weights_path, error)
-        QMessageBox.critical(self, "Cannot start Meta-SRGAN", f"{self.engine_error}\n\nThe viewer goes on with bicubic only.")
+    def _engine_failed(self, error: BaseException, choice) -> None:
+        path, device = choice
+        reason = describe_error(path, error)
+        if self.engine_choice is not None:  # a switch failed: the engine in use stays
+            self.weights_path, self.device = self.engine_choice
+            self.menus.sync()
+            QMessageBox.warning(self, "Cannot switch Meta-SRGAN",
+                                f"{reason}\n\nMeta-SRGAN stays with {self.weights_path.name} on {self.device}.")
+            self.statusBar().clearMessage()
+            self.live.refresh()
+            return
+        if device != "auto":  # e.g. the GPU a saved setting names is gone: try the default first
+            self.statusBar().showMessage(f"Meta-SRGAN on {device} failed ({reason}); trying auto", 10000)
+            self.device = "auto"
+            self.menus.sync()
+            self.load_engine()
+            return
+        self.engine_error = reason
+        self.live.engine_note = "unavailable"
+        QMessageBox.critical(self, "Cannot start Meta-SRGAN", f"{reason}\n\nThe viewer goes on with bicubic only.")
         self.banner.setText("Meta-SRGAN unavailable (weights could not be loaded): bicubic only")
         self.banner.show()
+        self.live.refresh()
         self.engine_ready.emit(None)
 
     def set_device(self, device: str) -> None:
-        self.settings.device = device
+        """Settings > Compute device: saved once the engine works there."""
         self.device = device
-        self.load_engine()
+        self.load_engine(remember=True)
+
+    def set_weights(self, path=None) -> None:
+        """Settings > Meta-SRGAN weights (None: the bundled ones): saved once they load."""
+        self.weights_path = Path(path) if path else BUNDLED_WEIGHTS
+        self.load_engine(remember=True)
+
+    def weights_dialog(self) -> None:
+        start = str(self.weights_path.parent if self.weights_path != BUNDLED_WEIGHTS else Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Meta-SRGAN weights", start, "Weights (*.safetensors);;All files (*)")
+        if path:
+            self.set_weights(path)
 
     def set_wheel_convention(self, convention: str) -> None:
         self.live.interpreter.convention = convention
@@ -162,8 +207,9 @@ class MainWindow(QMainWindow):
         if scan.path is not None:
             self.settings.last_folder = str(scan.path.parent)
             self.menus.rebuild_recent(self.settings.add_recent(scan.path))
-        for w in scan.volume.meta.warnings:
-            self.statusBar().showMessage(f"Note: {w}", 10000)
+        warnings = list(scan.volume.meta.warnings)
+        if warnings:  # all of them: one message each would leave only the last on screen
+            self.statusBar().showMessage("Note: " + " · ".join(warnings), 15000)
         self.scan_shown.emit(scan)
 
     # -- view ---------------------------------------------------------------------------

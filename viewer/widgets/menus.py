@@ -76,8 +76,8 @@ class Menus:
         act("zoom_out", "Zoom &out", lambda: win.live.zoom_by(2**-0.25), "-", menu=m)
         act("zoom_native", "Zoom x&1 (native pixels)", lambda: win.live.zoom_by(1.0 / s.zoom), "0", menu=m)
         m.addSeparator()
-        act("next_slice", "Next slice", lambda: s.step_slice(1), "Up", menu=m)
-        act("prev_slice", "Previous slice", lambda: s.step_slice(-1), "Down", menu=m)
+        act("next_slice", "Next slice", lambda: s.step_slice(1), ["Up", "Right"], menu=m)
+        act("prev_slice", "Previous slice", lambda: s.step_slice(-1), ["Down", "Left"], menu=m)
         act("page_up", f"Forward {PAGE} slices", lambda: s.step_slice(PAGE), "PgUp", menu=m)
         act("page_down", f"Back {PAGE} slices", lambda: s.step_slice(-PAGE), "PgDown", menu=m)
         act("first_slice", "First slice", lambda: s.set_index(0), "Home", menu=m)
@@ -99,6 +99,10 @@ class Menus:
         for d in DEVICES:
             a = act(f"device_{d}", d.upper() if d != "auto" else "Auto (GPU when present)", partial(self._device, d), None, True, dev)
             self.device_group.addAction(a)
+        dev.aboutToShow.connect(self._enable_present_devices)
+        weights = m.addMenu("Meta-SRGAN &weights")
+        act("weights_open", "&Open weights…", win.weights_dialog, menu=weights)
+        act("weights_bundled", "&Bundled weights", lambda: win.set_weights(None), menu=weights)
         act("cache", "Feature &cache size…", win.cache_dialog, menu=m)
 
         # Help
@@ -152,6 +156,19 @@ class Menus:
     def _wheel(self, conv: str, on: bool) -> None:
         if on:
             self.win.set_wheel_convention(conv)
+
+    def _enable_present_devices(self) -> None:
+        """Grey out devices this machine lacks (asking torch only once the engine has
+        imported it: the menu must not cost the start-up a torch import)."""
+        import sys
+
+        torch = sys.modules.get("torch")
+        if torch is None:
+            return
+        mps = getattr(torch.backends, "mps", None)
+        present = {"auto": True, "cpu": True, "cuda": torch.cuda.is_available(), "mps": bool(mps and mps.is_available())}
+        for d in DEVICES:
+            self.actions[f"device_{d}"].setEnabled(present.get(d, True) or d == self.win.device)
 
     def _device(self, device: str, on: bool) -> None:
         if on and device != self.win.device:
