@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import MetaZoomError
-from .geometry import SR_SCALE_MAX
+from .geometry import SR_SCALE_MAX, parse_scale, parse_scale_key, scale_key
 
 PROG = "metazoom-upscale"
 _FORMAT_OF_SUFFIX = {".nii": "nifti", ".nii.gz": "nifti", ".tif": "tiff", ".tiff": "tiff", ".png": "png", ".dcm": "dicom"}
@@ -48,7 +48,7 @@ class UsageError(Exception):
 @dataclass
 class Options:
     inputs: list[Path]
-    scale: float
+    scale: float | tuple[float, float]
     out: Path
     method: str = "meta-srgan"
     format: str | None = None
@@ -87,13 +87,22 @@ class Result:
     interrupted: bool = False
 
 
+def _zoom(text: str):
+    """``--scale``: a number, or ROWSxCOLS (``engine.geometry.parse_scale_key``)."""
+    try:
+        return parse_scale_key(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .export import FORMATS
     from .io.volume import PLANES
 
     p = argparse.ArgumentParser(prog=PROG, description="Enlarge scans with Meta-SRGAN (or bicubic) and export them.")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="NIfTI file, DICOM file, or folder/tree")
-    p.add_argument("--scale", "-s", type=float, required=True, help="zoom factor, e.g. 2 or 2.5")
+    p.add_argument("--scale", "-s", type=_zoom, required=True,
+                   help="zoom factor, e.g. 2 or 2.5; ROWSxCOLS such as 5.5x1.5 for a different factor per axis")
     p.add_argument("-o", "--output", dest="out", type=Path, required=True, help="output file or folder")
     p.add_argument("--method", choices=("meta-srgan", "bicubic"), default="meta-srgan")
     p.add_argument("--format", choices=FORMATS, help="default: from OUT's extension, else the input's kind")
@@ -125,7 +134,7 @@ def _parse(argv) -> Options:
     try:
         check_scale(a.scale, a.method == "meta-srgan")
     except MetaZoomError as e:
-        raise UsageError(f"--scale {a.scale:g}: {getattr(e, 'reason', e)}") from None
+        raise UsageError(f"--scale {scale_key(a.scale)}: {getattr(e, 'reason', e)}") from None
     opts = Options(
         inputs=list(a.inputs), scale=a.scale, out=a.out, method=a.method, format=a.format, plane=a.plane, slices=slices,
         device=a.device, weights=a.weights, include_bicubic=a.include_bicubic, anonymize=a.anonymize,
@@ -304,9 +313,9 @@ def _main(argv) -> int:
     try:
         opts = _parse(argv)
         jobs = _jobs(opts)
-        if opts.method == "meta-srgan" and opts.scale > SR_SCALE_MAX:
-            _say(f"{PROG}: note: x{opts.scale:g} is above Meta-SRGAN's range: super-resolving at x{SR_SCALE_MAX:g}, "
-                 f"then bicubic to x{opts.scale:g}")
+        if opts.method == "meta-srgan" and max(parse_scale(opts.scale, sr=False)) > SR_SCALE_MAX:
+            _say(f"{PROG}: note: x{scale_key(opts.scale)} is above Meta-SRGAN's range: super-resolving at most "
+                 f"x{SR_SCALE_MAX:g} per axis, then bicubic to x{scale_key(opts.scale)}")
         parallel = opts.jobs > 1 and len(jobs) > 1
         if opts.method == "meta-srgan":
             if not parallel:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
+from ..geometry import scale_key
 from .deidentify import Deidentifier
 from .dicom import derived_image, write_dataset
 from .dicom_geometry import ImagePlane, image_plane, plane_from_header
@@ -175,7 +176,7 @@ def series_writer(plan, stream, staging, provenance, mapping, window, created, s
     first = headers[plan.indices[0]] if len(headers) > plan.indices[0] else None
     number = int(getattr(first, "SeriesNumber", 0) or 0) if first is not None else 0
     offset = 1000 * (1 + [s.tag for s in plan.streams].index(stream.tag))
-    label = f"MetaZoom {'SR' if stream.sr_scale is not None else 'bicubic'} x{req.scale:g}"
+    label = f"MetaZoom {'SR' if stream.sr_scale is not None else 'bicubic'} x{scale_key(req.scale)}"
     src_desc = "" if req.anonymize else (getattr(first, "SeriesDescription", "") if first is not None else meta.description)
     key = source_key(volume)
     series = DicomSeries(

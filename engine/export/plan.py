@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from ..geometry import scale_key
 from ..io.display import display_slice, n_slices
 from ..io.volume import PLANES
 from .errors import ExportRequestError
@@ -127,7 +128,7 @@ def plan_export(request: ExportRequest) -> ExportPlan:
     dest = request.destination
     as_file = dest.name.lower().endswith(_SUFFIXES[fmt])
     base = base_name(request)
-    scale_tag = f"x{scale:g}"
+    scale_tag = f"x{scale_key(scale)}"  # x2.5, or x5.49x1.5 (rows x columns)
     outputs: dict[str, dict[int, Path] | Path] = {}
     if as_file and fmt in ("png", "dicom") and len(indices) != 1:
         raise ExportRequestError(dest, f"a {dest.suffix} file holds one slice; give a folder to export {len(indices)} slices")

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from fractions import Fraction
 
+from ..geometry import scale_key
+from .slices import zoom_text
+
 SOFTWARE = "MetaZoom"
 
 
@@ -43,8 +46,8 @@ class Provenance:
     """One output stream of one export."""
 
     tag: str  # "sr" or "bicubic"
-    scale: float
-    sr_scale: float | None  # Meta-SRGAN's part (None for bicubic)
+    scale: float | tuple[float, float]  # a pair (rows, columns) for non-square pixels
+    sr_scale: float | tuple[float, float] | None  # Meta-SRGAN's part (None for bicubic)
     factors: tuple[Fraction, Fraction]  # exact per-axis n_out / n_in of the image rows, cols
     weights: dict | None = None
     intensity_range: tuple[float, float] | None = None
@@ -58,10 +61,10 @@ class Provenance:
 
     def method_words(self) -> str:
         if self.sr_scale is None:
-            return f"bicubic interpolation (Keys a=-0.5) x{self.scale:g}"
+            return f"bicubic interpolation (Keys a=-0.5) x{zoom_text(self.scale)}"
         if self.sr_scale != self.scale:
-            return f"Meta-SRGAN super-resolution x{self.sr_scale:g} then bicubic to x{self.scale:g}"
-        return f"Meta-SRGAN super-resolution x{self.scale:g}"
+            return f"Meta-SRGAN super-resolution x{zoom_text(self.sr_scale)} then bicubic to x{zoom_text(self.scale)}"
+        return f"Meta-SRGAN super-resolution x{zoom_text(self.scale)}"
 
     def summary(self) -> str:
         """One line for DICOM DerivationDescription (ST, <= 1024 characters)."""
@@ -80,7 +83,7 @@ class Provenance:
 
     def short(self) -> str:
         """<= 80 characters (NIfTI descrip)."""
-        s = f"{SOFTWARE} {self.method} x{self.scale:g}"
+        s = f"{SOFTWARE} {self.method} x{scale_key(self.scale)}"
         if self.weights and self.weights.get("sha256"):
             s += f" w:{self.weights['sha256'][:12]}"
         return s[:80]
@@ -92,8 +95,8 @@ class Provenance:
             "created": self.created.isoformat(timespec="seconds"),
             "method": self.method,
             "description": self.method_words(),
-            "scale": self.scale,
-            "sr_scale": self.sr_scale,
+            "scale": list(self.scale) if isinstance(self.scale, tuple) else self.scale,
+            "sr_scale": list(self.sr_scale) if isinstance(self.sr_scale, tuple) else self.sr_scale,
             "factors": {"rows": f"{fy.numerator}/{fy.denominator}", "columns": f"{fx.numerator}/{fx.denominator}"},
             "grid": "output pixel i sits at input coordinate (i + 0.5) * n_in / n_out - 0.5 (pixel centres)",
             "weights": self.weights,

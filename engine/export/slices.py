@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import SR_SCALE_MAX, SR_SCALE_MIN, output_size
+from ..geometry import SR_SCALE_MAX, SR_SCALE_MIN, output_size, parse_scale
 from ..intensity import checked_range
 from ..render.bicubic import bicubic, resample
 from .errors import ExportRequestError
@@ -55,21 +55,33 @@ class Method:
 
     tag: str
     label: str
-    sr_scale: float | None  # Meta-SRGAN's part of the zoom (None: bicubic only)
+    sr_scale: float | tuple[float, float] | None  # Meta-SRGAN's part of the zoom (None: bicubic only)
 
 
-def check_scale(scale: float, sr: bool) -> float:
+Scale = float | tuple[float, float]
+
+
+def check_scale(scale, sr: bool) -> Scale:
+    """A number, or a pair ``(r_y, r_x)`` for a slice whose pixels are not square (a
+    reformatted plane of a thick-slice scan, exported at its true aspect as the viewer
+    shows it).  Returns a float when both axes agree, else the pair."""
     try:
-        scale = float(scale)
+        ry, rx = parse_scale(scale, sr=False)
     except (TypeError, ValueError):
-        raise ExportRequestError(None, f"scale must be a number, got {scale!r}") from None
-    if not np.isfinite(scale) or scale <= 0:
-        raise ExportRequestError(None, f"scale must be a positive number, got {scale:g}")
-    if sr and scale <= SR_SCALE_MIN:
+        raise ExportRequestError(None, f"scale must be a positive number or a pair (rows, columns), got {scale!r}") from None
+    if not (np.isfinite(ry) and np.isfinite(rx)) or min(ry, rx) <= 0:
+        raise ExportRequestError(None, f"scale must be positive, got {scale!r}")
+    if sr and min(ry, rx) <= SR_SCALE_MIN:
         raise ExportRequestError(
-            None, f"Meta-SRGAN enlarges (scale above {SR_SCALE_MIN:g}); x{scale:g} needs the bicubic method"
+            None, f"Meta-SRGAN enlarges (scale above {SR_SCALE_MIN:g} on both axes); x{zoom_text(scale)} needs the bicubic method"
         )
-    return scale
+    return ry if ry == rx else (ry, rx)
+
+
+def zoom_text(scale) -> str:
+    """``2.5`` or ``5.49 (rows) x 1.5 (columns)``, for file descriptions."""
+    ry, rx = parse_scale(scale, sr=False)
+    return f"{ry:g}" if ry == rx else f"{ry:g} (rows) x {rx:g} (columns)"
 
 
 def check_values(window, intensity_range) -> None:
@@ -88,24 +100,33 @@ def check_values(window, intensity_range) -> None:
             raise ExportRequestError(None, str(e)) from None
 
 
-def sr_part(scale: float) -> float:
-    """The zoom Meta-SRGAN runs at: ``scale`` up to x4, x4 above (bicubic does the rest)."""
-    return min(scale, SR_SCALE_MAX)
+def sr_part(scale: Scale) -> Scale:
+    """The zoom Meta-SRGAN runs at: ``scale`` up to x4, x4 above (bicubic does the
+    rest), per axis."""
+    ry, rx = parse_scale(scale, sr=False)
+    ry, rx = min(ry, SR_SCALE_MAX), min(rx, SR_SCALE_MAX)
+    return ry if ry == rx else (ry, rx)
 
 
-def check_size(shape, scale: float) -> tuple[int, int]:
-    out = (output_size(int(shape[0]), scale), output_size(int(shape[1]), scale))
+def out_shape(shape, scale: Scale) -> tuple[int, int]:
+    ry, rx = parse_scale(scale, sr=False)
+    return output_size(int(shape[0]), ry), output_size(int(shape[1]), rx)
+
+
+def check_size(shape, scale: Scale) -> tuple[int, int]:
+    out = out_shape(shape, scale)
     if max(out) > MAX_SIDE:
-        raise ExportRequestError(None, f"x{scale:g} would make {out[0]}x{out[1]} pixel slices, above the {MAX_SIDE} pixel limit")
+        raise ExportRequestError(None, f"x{zoom_text(scale)} would make {out[0]}x{out[1]} pixel slices, above the {MAX_SIDE} pixel limit")
     return out
 
 
-def enlarge(img: np.ndarray, scale: float, upscaler=None, intensity_range=None) -> np.ndarray:
-    """``img`` (2D, scan units) at ``round(scale * n)`` pixels per axis, float32.
+def enlarge(img: np.ndarray, scale: Scale, upscaler=None, intensity_range=None) -> np.ndarray:
+    """``img`` (2D, scan units) at ``round(scale * n)`` pixels per axis, float32
+    (``scale`` a number or a pair ``(r_y, r_x)``).
 
     ``upscaler`` None: bicubic.  Otherwise Meta-SRGAN at ``min(scale, 4)`` with the
-    given normalisation, then bicubic from that grid to the final one when
-    ``scale > 4`` (both are pixel-centre grids over the same field of view).
+    given normalisation, then bicubic from that grid to the final one on an axis
+    above x4 (both are pixel-centre grids over the same field of view).
     """
     img = np.asarray(img, dtype=np.float32)
     if upscaler is None:
@@ -113,8 +134,7 @@ def enlarge(img: np.ndarray, scale: float, upscaler=None, intensity_range=None) 
     r = sr_part(scale)
     out = upscaler.upscale(img, r, intensity_range)
     if r != scale:
-        final = (output_size(img.shape[0], scale), output_size(img.shape[1], scale))
-        out = resample(out, final)
+        out = resample(out, out_shape(img.shape, scale))
     return np.asarray(out, dtype=np.float32)
 
 

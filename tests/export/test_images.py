@@ -13,6 +13,7 @@ from PIL import Image
 
 from engine.export import ExportRequest, ExportRequestError, plan_export, run_export
 from engine.export.slices import enlarge
+from engine.geometry import output_size
 from engine.io import display_slice, n_slices
 from engine.io.volume import WindowPreset
 from engine.render.bicubic import bicubic, resample
@@ -140,3 +141,37 @@ def test_stored_index_maps_the_viewers_slice_to_k(dicom_series, nifti_volume):
         np.testing.assert_array_equal(np.sort(display_slice(vol, "axial", i).pixels, axis=None),
                                       np.sort(vol.voxels[:, :, k], axis=None))
     assert stored_index(vol, "coronal", 0) is None and stored_index(vol, "sagittal", 0) is None
+
+
+def test_a_pair_of_scales_exports_each_axis_at_its_own_zoom(nifti_volume, tmp_path, small_upscaler):
+    """(r_y, r_x): a reformat exported at its true aspect.  Each axis gets round(r n)
+    pixels, the SR stream is the engine's per-axis render, and the provenance and file
+    names carry both factors."""
+    vol = nifti_volume
+    reports = _run(ExportRequest(vol, tmp_path, small_upscaler, (5.5, 2.0), "png", plane="coronal", slices=3,
+                                 include_bicubic=True, window=WindowPreset("w", 100.0, 60.0), timestamp=WHEN))
+    outs = sorted(reports[-1].outputs)
+    assert [p.name for p in outs] == ["scan_x5.5x2_coronal_bicubic_0003.png", "scan_x5.5x2_coronal_sr_0003.png"]
+    d = display_slice(vol, "coronal", 3)
+    want_shape = (output_size(d.pixels.shape[0], 5.5), 2 * d.pixels.shape[1])  # 3 rows -> 17 (16.5 rounds up)
+    for p in outs:
+        assert np.asarray(Image.open(p)).shape == want_shape
+    desc = json.loads(Image.open(outs[1]).text["Description"])
+    assert desc["scale"] == [5.5, 2.0] and desc["sr_scale"] == [4.0, 2.0]
+    assert "x4 (rows) x 2 (columns) then bicubic to x5.5 (rows) x 2 (columns)" in desc["description"]
+    assert enlarge(d.pixels, (5.5, 2.0), small_upscaler).shape == want_shape
+
+
+@pytest.mark.parametrize("scale, sr, message", [
+    ((3.0, 1.0), True, "bicubic method"),
+    ((2.0, -1.0), False, "positive"),
+    ((1, 2, 3), False, "pair"),
+])
+def test_bad_pairs_are_refused(nifti_volume, tmp_path, scale, sr, message, small_upscaler):
+    with pytest.raises(ExportRequestError, match=message):
+        plan_export(ExportRequest(nifti_volume, tmp_path, small_upscaler if sr else None, scale, "png", plane="coronal"))
+
+
+def test_an_equal_pair_is_the_plain_zoom(nifti_volume, tmp_path):
+    plan = plan_export(ExportRequest(nifti_volume, tmp_path, None, (2.5, 2.5), "png", plane="axial", slices=0))
+    assert plan.request.scale == 2.5 and [p.name for p in plan.files()] == ["scan_x2.5_axial_bicubic_0000.png"]

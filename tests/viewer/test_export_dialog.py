@@ -131,3 +131,23 @@ def test_bad_requests_are_shown_not_raised(engine_window, qtbot, tmp_path, monke
     dlg.run()
     assert len(shown) == 2 and "source" in shown[1]
     assert np.isfinite(engine_window.state.zoom)
+
+
+def test_png_of_a_reformat_keeps_the_true_aspect_and_matches_the_batch_tool(engine_window, qtbot, scan_file, tmp_path):
+    """A coronal slice of 0.8 mm pixels and 2 mm slices shows its rows 2.5x as zoomed as
+    its columns; the PNG comes out so (as the batch tool's ``--scale ROWSxCOLS``)."""
+    from PIL import Image
+
+    win = engine_window
+    win.state.set_plane("coronal")
+    wait_frames(qtbot, win.live, timeout=30000)
+    rows, cols = win.live.slice.pixels.shape
+    index = win.state.index
+    dlg = run_dialog(qtbot, win, format="png", slices="current", scale=2.0, dest=tmp_path / "gui")
+    (png,) = [p for p in dlg.outputs]
+    assert "x5x2" in png.name
+    assert Image.open(png).size == (2 * cols, 5 * rows)  # (width, height)
+    code = batch.main([str(scan_file), "--scale", "5x2", "-o", str(tmp_path / "cli"), "--format", "png",
+                       "--plane", "coronal", "--slices", str(index), "--uid-seed", "seed-1", "--quiet"])
+    assert code == 0
+    same_files(tmp_path / "gui", tmp_path / "cli")

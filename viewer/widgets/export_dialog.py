@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
 
 from engine.io.volume import WindowPreset
 
+from ..model.viewport import axis_scales
+
 from .mailbox import Mailbox
 from .scan_opener import describe_error
 
@@ -88,7 +90,10 @@ class ExportDialog(QDialog):
         self.current.setChecked(True)
         form.addRow("Slices", self._wrap(box))
         # scale
-        self.use_current_scale = QRadioButton(f"Current zoom (x{s.zoom:.2f})")
+        pair = self._pair(s.zoom)
+        ry, rx = pair if isinstance(pair, tuple) else (pair, pair)
+        aspect = "" if ry == rx else f"; PNG/TIFF at true aspect: rows x{ry:.2f}, columns x{rx:.2f}"
+        self.use_current_scale = QRadioButton(f"Current zoom (x{s.zoom:.2f}{aspect})")
         self.typed = QRadioButton("Typed")
         self.scale = QDoubleSpinBox()
         self.scale.setRange(0.1, 16.0)
@@ -162,6 +167,12 @@ class ExportDialog(QDialog):
         w.setLayout(layout)
         return w
 
+    def _pair(self, zoom: float):
+        """The viewer's per-axis factors at ``zoom`` for the slice on screen (a plain
+        number where its pixels are square)."""
+        ry, rx = (round(float(v), 4) for v in axis_scales(zoom, self.win.live.slice.spacing))
+        return ry if ry == rx else (ry, rx)
+
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.destination.text())
         if folder:
@@ -199,13 +210,18 @@ class ExportDialog(QDialog):
             slices = stored_slices(volume, s.plane, first, last)
             if slices is None:
                 raise ExportRequestError(None, f"{fmt.upper()} export keeps the stored slices; the {s.plane} plane does not cut along them: export the whole volume, or pick slices in the stored plane")
-        scale = s.zoom if self.use_current_scale.isChecked() else self.scale.value()
+        zoom = s.zoom if self.use_current_scale.isChecked() else self.scale.value()
+        # PNG/TIFF pictures of a plane: the viewer's per-axis zoom, so a reformat of a
+        # thick-slice scan comes out at its true aspect as on screen (most image viewers
+        # ignore the pixel aspect a PNG or TIFF records).  NIfTI/DICOM keep the stored
+        # slices and carry the geometry in their headers: one factor.
+        scale = self._pair(zoom) if fmt in ("png", "tiff") else round(float(zoom), 4)
         upscaler = win.live.upscaler if self.sr.isChecked() else None
         return ExportRequest(
             volume=volume,
             destination=Path(self.destination.text()).expanduser(),
             upscaler=upscaler,
-            scale=round(float(scale), 4),
+            scale=scale,
             format=fmt,
             plane=plane,
             slices=slices,
