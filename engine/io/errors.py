@@ -19,7 +19,7 @@ class ScanNotFoundError(ScanError):
 
 class UnsupportedScanError(ScanError):
     """A readable file that is not something we display: RT plan, SR, DICOMDIR alone,
-    5D or RGB NIfTI, complex data, an unknown transfer syntax..."""
+    RGB NIfTI, complex data, an unknown transfer syntax..."""
 
 
 class CorruptScanError(ScanError):

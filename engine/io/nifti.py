@@ -82,13 +82,12 @@ class _Layout:
         if dtype.kind not in "iuf" and dtype.kind != "b":
             raise UnsupportedScanError(path, f"NIfTI datatype {dtype} is not supported")
         dims = dims + [1] * (3 - len(dims))
-        extra = dims[4:]
-        if math.prod(extra) > 1:
-            raise UnsupportedScanError(
-                path, f"{len(dims)}D NIfTI {tuple(dims)}: dimensions beyond time (5D, vectors, RGB planes) are not supported"
-            )
         self.spatial = tuple(dims[:3])
-        self.n_volumes = dims[3] if len(dims) > 3 else 1
+        # 4D (time) and 5D+ (e.g. vector components, dim 5 after a time dim of 1): every
+        # 3D volume is a contiguous block in NIfTI's Fortran order, so they are numbered
+        # 0..N-1 across all dimensions beyond the third and the picker offers them all
+        self.volume_dims = tuple(dims[3:])
+        self.n_volumes = math.prod(self.volume_dims) if self.volume_dims else 1
         self.shape = self.spatial + ((self.n_volumes,) if self.n_volumes > 1 else ())
         check_shape(path, self.spatial, "the NIfTI volume")
         self.dtype = dtype
@@ -217,7 +216,11 @@ def load(path: Path, volume_index: int = 0) -> Volume:
     if note:
         meta.warnings.append(note)
     if layout.n_volumes > 1:
-        meta.warnings.append(f"4D file: showing volume {volume_index} of {layout.n_volumes}")
+        where = ""
+        if len(layout.volume_dims) > 1:
+            index = np.unravel_index(volume_index, layout.volume_dims, order="F")
+            where = f" (index {tuple(int(i) for i in index)} along dimensions 4-{3 + len(layout.volume_dims)})"
+        meta.warnings.append(f"{3 + len(layout.volume_dims)}D file: showing volume {volume_index} of {layout.n_volumes}{where}")
     meta.extra.update(
         nifti_header=hdr.copy(),
         sform_code=int(hdr["sform_code"]),

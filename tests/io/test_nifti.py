@@ -67,9 +67,25 @@ def test_4d_picks_a_volume(tmp_path, rng):
         eio.load(path, volume_index=6)
 
 
-def test_5d_rgb_and_complex_are_refused(tmp_path, rng):
-    with pytest.raises(eio.UnsupportedScanError, match="5D"):
-        eio.load(save(tmp_path, rng.random((3, 3, 3, 2, 2)).astype(np.float32), name="five.nii"))
+def test_5d_offers_every_volume_beyond_the_third_dimension(tmp_path, rng):
+    """dims 4 and up are numbered together in the file's (Fortran) order: volume
+    t + 2u of a (3, 3, 3, 2, 2) file is data[..., t, u]."""
+    data = rng.random((3, 3, 3, 2, 2)).astype(np.float32)
+    path = save(tmp_path, data, name="five.nii")
+    (info,) = eio.open_scan(path)
+    assert info.shape == (3, 3, 3, 4) and info.n_volumes == 4
+    for t, u in ((0, 0), (1, 0), (0, 1), (1, 1)):
+        vol = eio.load(path, volume_index=t + 2 * u)
+        np.testing.assert_array_equal(vol.voxels, data[..., t, u])
+    assert any(f"index (1, 1) along dimensions 4-5" in w for w in vol.meta.warnings)
+    # vectors stored as dim 5 after a time dim of 1 (e.g. a deformation field)
+    field = rng.random((3, 3, 3, 1, 3)).astype(np.float32)
+    (info,) = eio.open_scan(save(tmp_path, field, name="field.nii"))
+    assert info.n_volumes == 3
+    np.testing.assert_array_equal(eio.load(info, volume_index=2).voxels, field[..., 0, 2])
+
+
+def test_rgb_and_complex_are_refused(tmp_path, rng):
     rgb = np.zeros((3, 3, 3), dtype=[("R", "u1"), ("G", "u1"), ("B", "u1")])
     with pytest.raises(eio.UnsupportedScanError, match="RGB"):
         eio.open_scan(save(tmp_path, rgb, name="rgb.nii"))
