@@ -2,6 +2,7 @@
 
     metazoom-train train  --config configs/x.toml [--set optim.lr=2e-4 ...] [--resume]
     metazoom-train eval   --config configs/x.toml --model meta=W.safetensors --model srgan=C.ckpt.safetensors -o OUT
+    metazoom-train retrain SCAN... -o site.safetensors [--steps 2000]   # a site's own scans, no config file
     metazoom-train export runs/x/checkpoints/best.ckpt.safetensors -o resources/weights/meta_srgan.safetensors
     metazoom-train stats  --config configs/x.toml      # mean/std of the training crops
     metazoom-train average runs/x/checkpoints/step_*.ckpt.safetensors -o runs/x/mean.ckpt.safetensors
@@ -85,6 +86,12 @@ def _average(args) -> int:
     return 0
 
 
+def _retrain(args) -> int:
+    from .retrain import retrain
+
+    return retrain(args)
+
+
 def _eval(args) -> int:
     from .report import run_eval
 
@@ -122,6 +129,24 @@ def main(argv=None) -> int:
     a.add_argument("checkpoints", nargs="+")
     a.add_argument("-o", "--output", required=True, help="a .ckpt.safetensors path")
     a.set_defaults(fn=_average)
+
+    r = sub.add_parser("retrain", help="fine-tune weights on a site's own scans (no config file): hold slices out, "
+                                        "train, export, compare before/after")
+    r.add_argument("scans", nargs="+", help="NIfTI files, folders of them, DICOM series folders (or BraTS folders with --modality)")
+    r.add_argument("-o", "--output", required=True, help="the retrained weights, a .safetensors file (+ .json sidecar)")
+    r.add_argument("--from", dest="init", default=None, help="weights to start from (default: the bundled ones)")
+    r.add_argument("--steps", type=int, default=2000, help="updates (default 2000: ~20 min on 2 CPU cores)")
+    r.add_argument("--hold-out", type=int, default=10, help="slices held out at the end of every scan, for the comparison")
+    r.add_argument("--plane", default="axial", choices=("axial", "coronal", "sagittal"))
+    r.add_argument("--modality", default=None, help="BraTS-style folders of cases: the file suffix to read, e.g. t1ce")
+    r.add_argument("--run", default=None, help="run folder for checkpoints and logs (default runs/retrain_<name>)")
+    r.add_argument("--resume", action="store_true", help="continue the run folder's last checkpoint")
+    r.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    r.add_argument("--cpu", action="store_true", help="train on the CPU even with a GPU present")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config value (TOML syntax)")
+    r.add_argument("--scales", default=",".join(scale_key(r) for r in (*EVAL_SCALES, *EVAL_PAIRS)),
+                   help="zooms of the before/after comparison (as eval's --scales)")
+    r.set_defaults(fn=_retrain)
 
     v = sub.add_parser("eval", help="PSNR/SSIM per scale on the held-out crops, tables, plot, image grid")
     v.add_argument("--config", required=True, help="a config whose data.test names the held-out slices")

@@ -22,6 +22,20 @@ from . import checkpoint as ckpt
 from .data.dataset import Source
 
 
+def _weights_stages(path) -> dict:
+    """One lineage entry for a weights file a run started from, holding that file's own
+    stages (newest last), or a note when its sidecar cannot be read."""
+    from engine.weights import read_info
+
+    try:
+        info = read_info(path)
+    except Exception as e:  # the run still exports; the lineage says what is missing
+        return {"init": str(path), "note": f"sidecar unreadable ({type(e).__name__})"}
+    t = info.training
+    return {"init": str(path), "sha256": info.sha256, "updates": int(t.get("total_updates", t.get("updates", 0)) or 0),
+            "stages": t.get("stages", [])}
+
+
 def _lineage(meta: dict) -> list[dict]:
     """This stage and the stages it was initialised from (pretraining first)."""
     stages = []
@@ -52,6 +66,11 @@ def _lineage(meta: dict) -> list[dict]:
             cur = up
             continue
         init = cfg.get("model", {}).get("init", "")
+        if init and str(init).endswith(".safetensors") and not str(init).endswith(".ckpt.safetensors") and init not in seen:
+            # started from an engine weights file (e.g. a site's retraining of the bundled
+            # weights): its sidecar holds the stages before it
+            stages.append(_weights_stages(init))
+            break
         if not init or not str(init).endswith(".ckpt.safetensors") or init in seen:
             break
         seen.add(init)

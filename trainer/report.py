@@ -141,27 +141,36 @@ def sample_grid(crops, preds: dict, out: Path, scale: float = 2.0, n_rows: int =
 
 def run_eval(args) -> dict:
     cfg = load_config(args.config, args.set)
-    d = cfg["data"]
-    if not d["test"]:
-        raise ValueError("the config names no held-out data (data.test)")
-    crops = load_crops(d["test"], d["root"], d["crop"], d["min_foreground"]).images
-    scales = parse_scales(args.scales)
-    preds, params, descs = {}, {}, {}
+    models = {}
     for spec in args.model:
         if "=" not in spec:
             raise ValueError(f"--model takes NAME=PATH, got {spec!r}")
         name, path = spec.split("=", 1)
+        models[name] = path
+    return evaluate(cfg, models, parse_scales(args.scales), Path(args.out))
+
+
+def evaluate(cfg: dict, models: dict, scales, out: Path, quiet: bool = False) -> dict:
+    """Bicubic and every ``models`` entry (name -> weights or checkpoint) on the
+    held-out crops of ``cfg``'s ``data.test``, written into ``out`` (see above)."""
+    d = cfg["data"]
+    if not d["test"]:
+        raise ValueError("the config names no held-out data (data.test)")
+    crops = load_crops(d["test"], d["root"], d["crop"], d["min_foreground"]).images
+    preds, params, descs = {}, {}, {}
+    for name, path in models.items():
         preds[name], params[name], descs[name] = load_model(path)
     results: dict = {}
     for name, fn in [("bicubic", bicubic_predict), *preds.items()]:
         for r, sc in score(fn, crops, scales).items():
             results.setdefault(scale_key(r), {})[name] = sc.summary()
-    out = Path(args.out)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"data_range": DATA_RANGE, "n_crops": len(crops), "parameters": params, "models": descs, "results": results}, indent=1))
     md = write_markdown(results, params, descs, len(crops))
     (out / "results.md").write_text(md)
     plot_vs_scale(results, out)
     sample_grid(crops, preds, out, 2.0)
-    print(md)
+    if not quiet:
+        print(md)
     return results
