@@ -110,3 +110,11 @@ def test_about_lists_thick_slice_pairs_after_the_square_zooms():
     text = weights_html(WeightsInfo(arch={"name": "meta_srgan", "args": {}}, training={"trained": True}, metrics={"held_out": held}))
     assert text.index(">x1.1<") < text.index(">x2<") < text.index("x2.2 rows, x4 cols") < text.index("x4 rows, x2.2 cols")
     assert "+1.50" in text and "slab-averaged" in text
+
+
+def test_plane_choice_without_a_scan_leaves_the_checkmark_with_the_state(make_window):
+    win = make_window()
+    assert win.live.scan is None and win.state.plane == "axial"
+    win.menus.actions["plane_coronal"].trigger()
+    assert win.state.plane == "axial"
+    assert win.menus.actions["plane_axial"].isChecked() and not win.menus.actions["plane_coronal"].isChecked()

@@ -150,8 +150,12 @@ class Menus:
             self.win.settings.compare_mode = mode
 
     def _plane(self, plane: str, on: bool) -> None:
-        if on and self.win.live.scan is not None:
+        if not on:
+            return
+        if self.win.live.scan is not None:
             self.win.state.set_plane(plane)
+        else:  # nothing to show in another plane yet: the checkmark stays with the state
+            self.sync()
 
     def _wheel(self, conv: str, on: bool) -> None:
         if on:
