@@ -87,6 +87,7 @@ def main(argv=None) -> int:
         from .screenshot import ScreenshotWhenReady
 
         win.resize(*args.size)
+        win.headless = True
         shot = ScreenshotWhenReady(win, args.screenshot, args.timeout)
         win.show()
         win.open_path(path, plane=args.plane, index=args.slice, zoom=args.zoom)

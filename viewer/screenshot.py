@@ -69,7 +69,9 @@ class ScreenshotWhenReady(QObject):
         ok = image.save(str(self.out))
         if ok:
             print(f"saved {self.out}", file=sys.stderr)
-        self.exit_code = 0 if ok else 1
+        # the picture is saved either way (it shows what went wrong), but a run whose
+        # Meta-SRGAN could not start did not do what was asked
+        self.exit_code = 1 if not ok or self.win.engine_error else 0
         self._quit()
 
     def _failed(self, path: str, message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QSettings
 
 from viewer.settings import Settings
@@ -145,5 +146,25 @@ def test_without_an_engine_the_sr_pane_says_it_shows_bicubic(qtbot, settings, mo
         assert "Meta-SRGAN unavailable" in sr.overlay.corners["top_right"].text()
         assert "showing bicubic" not in win.view.left.overlay.corners["top_left"].text()
         assert win.banner.isVisible()
+    finally:
+        win.live.shutdown()
+
+
+def test_headless_errors_go_to_stderr_not_to_a_dialog(qtbot, settings, monkeypatch, capsys):
+    """--screenshot has no one to click a dialog away: an engine that cannot start is a
+    line on stderr, and the window goes on (bicubic only)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from viewer.widgets.main_window import MainWindow
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a, **k: pytest.fail("a modal dialog in headless mode")))
+    _fake_engines(monkeypatch, lambda path, device: False)
+    win = MainWindow(settings)
+    win.headless = True
+    qtbot.addWidget(win)
+    try:
+        qtbot.waitUntil(lambda: win.engine_error is not None, timeout=5000)
+        err = capsys.readouterr().err
+        assert "metazoom: Cannot start Meta-SRGAN:" in err and "bicubic only" in err
     finally:
         win.live.shutdown()

@@ -31,6 +31,8 @@ class MainWindow(QMainWindow):
         ``weights`` (default: the bundled file) on ``device`` in the background."""
         super().__init__()
         self.settings = settings or Settings()
+        #: no one to click a dialog away (--screenshot): errors go to stderr instead
+        self.headless = False
         # --weights is for this run only; Settings > Weights... is remembered
         chosen = self.settings.weights
         self.weights_path = Path(weights) if weights else (Path(chosen) if chosen else BUNDLED_WEIGHTS)
@@ -126,8 +128,8 @@ class MainWindow(QMainWindow):
         if self.engine_choice is not None:  # a switch failed: the engine in use stays
             self.weights_path, self.device = self.engine_choice
             self.menus.sync()
-            QMessageBox.warning(self, "Cannot switch Meta-SRGAN",
-                                f"{reason}\n\nMeta-SRGAN stays with {self.weights_path.name} on {self.device}.")
+            self.alert("Cannot switch Meta-SRGAN", f"{reason}\n\nMeta-SRGAN stays with {self.weights_path.name} on {self.device}.",
+                       QMessageBox.warning)
             self.statusBar().clearMessage()
             self.live.refresh()
             return
@@ -139,11 +141,20 @@ class MainWindow(QMainWindow):
             return
         self.engine_error = reason
         self.live.engine_note = "unavailable"
-        QMessageBox.critical(self, "Cannot start Meta-SRGAN", f"{reason}\n\nThe viewer goes on with bicubic only.")
+        self.alert("Cannot start Meta-SRGAN", f"{reason}\n\nThe viewer goes on with bicubic only.")
         self.banner.setText("Meta-SRGAN unavailable (weights could not be loaded): bicubic only")
         self.banner.show()
         self.live.refresh()
         self.engine_ready.emit(None)
+
+    def alert(self, title: str, text: str, box=None) -> None:
+        """An error for the user: a dialog, or (headless) a line on stderr."""
+        if self.headless:
+            import sys
+
+            print(f"metazoom: {title}: " + " — ".join(p.strip() for p in text.split("\n\n") if p.strip()), file=sys.stderr)
+            return
+        (box or QMessageBox.critical)(self, title, text)
 
     def set_device(self, device: str) -> None:
         """Settings > Compute device: saved once the engine works there."""

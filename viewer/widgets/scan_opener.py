@@ -88,5 +88,9 @@ class ScanOpener(QObject):
 
     def _fail(self, path: Path, error: BaseException) -> None:
         message = describe_error(path, error)
-        QMessageBox.critical(self.window, "Cannot open scan", f"Could not open {message}")
+        alert = getattr(self.window, "alert", None)
+        if alert is not None:
+            alert("Cannot open scan", f"Could not open {message}")
+        else:
+            QMessageBox.critical(self.window, "Cannot open scan", f"Could not open {message}")
         self.failed.emit(str(path), message)
