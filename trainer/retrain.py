@@ -7,8 +7,10 @@ What it does, so a site needs no config file:
 1. builds the run's config from the starting weights (default: the bundled ones): their
    architecture and input normalisation, L1 as the bundled weights were trained, 30% of
    minibatches at a different zoom per axis (reformats), the paper's scales;
-2. holds out the last ``--hold-out`` slices of every scan (along ``--plane``) and trains
-   on the rest, starting from the weights (``--steps`` updates; ``--resume`` continues);
+2. holds out ``--hold-out`` slices in the middle of every scan (along ``--plane``: the
+   ends of a head scan are mostly air, which would leave little to score) and trains on
+   the slices either side, starting from the weights (``--steps`` updates; ``--resume``
+   continues);
 3. exports the last checkpoint to ``-o`` (safetensors + sidecar, its lineage naming the
    starting weights);
 4. scores bicubic, the starting weights and the retrained ones on the held-out slices and
@@ -26,7 +28,7 @@ from engine.weights import BUNDLED, read_info
 
 from .config import apply_override, load_config
 from .data.scales import EVAL_PAIRS, EVAL_SCALES, parse_scales
-from .data.scans import is_nifti
+from .data.scans import brats_files, is_nifti, plane_axis, read_volume
 
 #: Scales the retrained network is checked at while it trains (cheap: square zooms).
 CHECK_SCALES = [1.5, 2.0, 3.0, 4.0]
@@ -61,6 +63,23 @@ def sources(scans, plane: str, modality: str | None) -> list[dict]:
     return list(unique.values())
 
 
+def slice_count(entry: dict) -> int:
+    """Slices of a source along its plane (a BraTS folder: of its first case)."""
+    path = Path(entry["path"])
+    if entry["kind"] == "brats":
+        path = brats_files(path, entry["modality"])[0]
+    vol = read_volume(path)
+    return int(vol.voxels.shape[plane_axis(vol.affine, entry["plane"])])
+
+
+def held_out_block(n: int, hold_out: int) -> tuple[int, int]:
+    """Slices ``a:b`` held out of ``n``: ``hold_out`` of them around the middle."""
+    if n < hold_out + 2:
+        raise RetrainError(f"a scan of {n} slices cannot hold out {hold_out} and still train: use --hold-out {max(1, n // 5)}")
+    a = (n - hold_out) // 2
+    return a, a + hold_out
+
+
 def retrain_config(scans, *, init=None, steps: int = 2000, hold_out: int = 10, plane: str = "axial",
                    modality: str | None = None, run=None, threads: int = 0, overrides=()) -> dict:
     """The training config for ``retrain`` (see the module's docstring)."""
@@ -68,6 +87,8 @@ def retrain_config(scans, *, init=None, steps: int = 2000, hold_out: int = 10, p
         raise RetrainError(f"plane must be one of {', '.join(PLANES)}, got {plane!r}")
     if hold_out < 1:
         raise RetrainError(f"--hold-out must be at least 1 slice per scan, got {hold_out}")
+    if int(steps) < 1:
+        raise RetrainError(f"--steps must be at least 1, got {steps}")
     init = Path(init).expanduser().resolve() if init else BUNDLED
     info = read_info(init)
     if info.arch.get("name") != "meta_srgan":
@@ -80,9 +101,11 @@ def retrain_config(scans, *, init=None, steps: int = 2000, hold_out: int = 10, p
     # the starting weights' normalisation: the network keeps reading its input as it learnt to
     d["normalization"] = "init"
     d["anisotropic"] = 0.3
-    entries = sources(scans, plane, modality)
-    d["train"] = [{**e, "keep": f"0:-{hold_out}"} for e in entries]
-    d["test"] = [{**e, "keep": f"-{hold_out}:"} for e in entries]
+    d["train"], d["test"] = [], []
+    for e in sources(scans, plane, modality):
+        a, b = held_out_block(slice_count(e), hold_out)
+        d["train"] += [{**e, "keep": f"0:{a}"}, {**e, "keep": f"{b}:"}]
+        d["test"].append({**e, "keep": f"{a}:{b}"})
     # L1 alone, as the bundled weights (their sidecar's note and docs/RESULTS.md say why)
     cfg["loss"].update(adversarial=0.0, perceptual=0.0)
     every = max(1, min(500, int(steps) // 4))
@@ -103,12 +126,18 @@ def retrain(args) -> int:
     if output.suffix != ".safetensors":
         raise RetrainError(f"-o must name a .safetensors file, got {output}")
     run = Path(args.run) if args.run else Path("runs") / f"retrain_{output.name.removesuffix('.safetensors')}"
-    cfg = retrain_config(args.scans, init=args.init, steps=args.steps, hold_out=args.hold_out, plane=args.plane,
+    init = Path(args.init).expanduser().resolve() if args.init else BUNDLED
+    if output.resolve() in (init.resolve(), BUNDLED.resolve()):
+        raise RetrainError(f"-o {output} would overwrite the weights it starts from: name a new file")
+    if (run / "checkpoints" / "last.txt").is_file() and not args.resume:
+        raise RetrainError(f"{run} holds an earlier run: --resume to continue it, or --run another folder")
+    cfg = retrain_config(args.scans, init=init, steps=args.steps, hold_out=args.hold_out, plane=args.plane,
                          modality=args.modality, run=run, threads=args.threads, overrides=args.set)
-    init = Path(cfg["model"]["init"])
     tr = Trainer(cfg, device=torch.device("cpu") if args.cpu or not torch.cuda.is_available() else torch.device("cuda"))
     if not tr.crops:
-        raise RetrainError(f"no training crops: every scan has {args.hold_out} slices held out; use fewer (--hold-out) or more scans")
+        raise RetrainError("no training crops: the slices around the held-out ones hold too little signal; use fewer (--hold-out) or more scans")
+    if not tr.test_crops:
+        raise RetrainError("the held-out slices hold no usable crop (too little signal) to compare with: try another --hold-out or --plane")
     if args.resume and tr.resume(None):
         print(f"resumed at update {tr.step}", file=sys.stderr)
     print(f"retraining {init.name} on {len(tr.crops)} crops ({len(tr.test_crops)} held out) for {cfg['steps']} updates; "

@@ -109,6 +109,11 @@ def plan_export(request: ExportRequest) -> ExportPlan:
         indices = slice_indices(request.slices, n_slices(volume, plane))
         in_shape = display_slice(volume, plane, indices[0]).pixels.shape
     else:
+        if isinstance(scale, tuple):
+            raise ExportRequestError(
+                None, f"{fmt} keeps the stored slices and records their geometry in the header: give one zoom factor "
+                "(a rows x columns pair is for PNG and TIFF pictures of a plane)"
+            )
         if request.plane not in (None, "stored"):
             raise ExportRequestError(
                 None, f"{fmt} keeps the stored slices (enlarged in their own axes, so the geometry stays exact); "

@@ -44,18 +44,22 @@ def _guarded(path, fn, *args):
         raise CorruptScanError(path, f"unreadable ({type(e).__name__}: {e})") from None
 
 
-def open_scan(path) -> list[SeriesInfo]:
+def open_scan(path, *, whole_series: bool = False) -> list[SeriesInfo]:
     """List the series in a file, a folder or a whole tree (headers only, no pixels).
 
     A ``.nii``/``.nii.gz`` gives one entry; a DICOM file gives its series (an
     enhanced multi-frame file may hold several, e.g. magnitude and field map);
     a folder is searched recursively for DICOM and NIfTI files.
+
+    ``whole_series``: a single-frame DICOM file stands for its whole series, read from
+    the files beside it (what a user who picks one file in a viewer means).  Off by
+    default: a batch tool given ``*.dcm`` means each file.
     """
     p = Path(path).expanduser()
-    return _guarded(p, _open_scan, p)
+    return _guarded(p, _open_scan, p, whole_series)
 
 
-def _open_scan(p: Path) -> list[SeriesInfo]:
+def _open_scan(p: Path, whole_series: bool = False) -> list[SeriesInfo]:
     if not p.exists():
         raise ScanNotFoundError(p, "no such file or folder")
     if p.is_dir():
@@ -71,14 +75,14 @@ def _open_scan(p: Path) -> list[SeriesInfo]:
     if sniff(p) is None:
         raise UnsupportedScanError(p, "neither NIfTI (.nii, .nii.gz) nor DICOM")
     picked = read_file(p)
-    whole = _series_around(picked)
+    whole = _series_around(picked) if whole_series else None
     if whole is not None:
         return [whole.info()]
     return [s.info() for s in group([picked])]
 
 
 #: Files looked at beside a picked DICOM file for the rest of its series.
-MAX_SIBLINGS = 20_000
+MAX_SIBLINGS = 5_000
 
 
 def _series_around(picked: DicomFile):
@@ -88,18 +92,29 @@ def _series_around(picked: DicomFile):
     one file in File > Open (as in Horos, Slicer or FSLeyes) means its series, not a
     one-slice volume.  Only the same folder is read (not subfolders), only files of the
     same SeriesInstanceUID and image size are kept, and copies of one instance (the same
-    SOPInstanceUID in another encoding) are dropped.  None when that leaves nothing
-    more than the file itself, or several parts (the file alone is opened then)."""
+    SOPInstanceUID in another encoding, or the same file through a link) are dropped.
+    None when that leaves nothing more than the file itself (it is opened alone then), or
+    when the folder cannot be listed or holds more than ``MAX_SIBLINGS`` entries.  Of a
+    series split by orientation, size or echo (``group``), the part holding the file."""
     if len(picked.slices) != 1 or not picked.series_uid or picked.slices[0].position is None:
         return None
     first = picked.slices[0]
-    seen = {text(picked.header, "SOPInstanceUID") or str(picked.path)}
+    seen = {text(picked.header, "SOPInstanceUID") or str(picked.path.resolve())}
+    files = {picked.path.resolve()}
     mates: list[DicomFile] = []
-    for n, fp in enumerate(sorted(picked.path.parent.iterdir())):
-        if n >= MAX_SIBLINGS:
-            break
-        if fp == picked.path or fp.name.startswith(".") or fp.name.upper() == "DICOMDIR" or not fp.is_file():
+    try:
+        names = sorted(picked.path.parent.iterdir())
+    except OSError:  # a folder we may not list: the file alone, which the user can still open
+        return None
+    if len(names) > MAX_SIBLINGS:
+        return None  # too many to read for one click: the file alone (opening the folder lists its series)
+    for fp in names:
+        if fp.name.startswith(".") or fp.name.upper() == "DICOMDIR" or not fp.is_file():
             continue
+        real = fp.resolve()
+        if real in files:
+            continue
+        files.add(real)
         try:
             kind = sniff(fp)
             if kind is None:
@@ -109,7 +124,7 @@ def _series_around(picked: DicomFile):
             raise
         except BaseException:  # a broken neighbour is not what the user picked
             continue
-        sop = text(f.header, "SOPInstanceUID") or str(fp)
+        sop = text(f.header, "SOPInstanceUID") or str(real)
         if f.series_uid != picked.series_uid or sop in seen or len(f.slices) != 1 \
                 or (f.slices[0].rows, f.slices[0].cols) != (first.rows, first.cols):
             continue

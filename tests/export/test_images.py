@@ -172,6 +172,12 @@ def test_bad_pairs_are_refused(nifti_volume, tmp_path, scale, sr, message, small
         plan_export(ExportRequest(nifti_volume, tmp_path, small_upscaler if sr else None, scale, "png", plane="coronal"))
 
 
+@pytest.mark.parametrize("fmt", ["nifti", "dicom"])
+def test_a_pair_for_stored_slices_is_refused(nifti_volume, tmp_path, fmt):
+    with pytest.raises(ExportRequestError, match="one zoom factor"):
+        plan_export(ExportRequest(nifti_volume, tmp_path, None, (3.0, 2.0), fmt))
+
+
 def test_an_equal_pair_is_the_plain_zoom(nifti_volume, tmp_path):
     plan = plan_export(ExportRequest(nifti_volume, tmp_path, None, (2.5, 2.5), "png", plane="axial", slices=0))
     assert plan.request.scale == 2.5 and [p.name for p in plan.files()] == ["scan_x2.5_axial_bicubic_0000.png"]

@@ -386,15 +386,22 @@ def test_a_picked_file_opens_its_whole_series(tmp_path, volume_kji, rng):
     shutil.copy(paths[0], tmp_path / "copy_of_one.dcm")  # same SOPInstanceUID, another file
     (tmp_path / "sub").mkdir()
     shutil.copy(paths[1], tmp_path / "sub" / "elsewhere.dcm")
-    (info,) = eio.open_scan(paths[2])
+    (info,) = eio.open_scan(paths[2], whole_series=True)
     assert info.shape == (7, 5, 6) and info.n_files == 6
     assert (tmp_path / "copy_of_one.dcm" in info.paths) != (paths[0] in info.paths)  # one copy of the instance
-    vol = eio.load(paths[2])
+    vol = eio.load(info)
     np.testing.assert_array_equal(vol.voxels, volume_kji.transpose(2, 1, 0))
+    # without whole_series (a batch tool given *.dcm) a file is itself
+    (one,) = eio.open_scan(paths[2])
+    assert one.n_files == 1 and eio.load(paths[2]).shape == (7, 5, 1)
+    # a link to one of the files is the same file, not a second instance
+    (tmp_path / "link.dcm").symlink_to(paths[3])
+    (info,) = eio.open_scan(paths[2], whole_series=True)
+    assert info.n_files == 6 and not any("unequal" in w for w in info.warnings)
 
 
 def test_a_picked_file_alone_in_its_series_is_one_slice(tmp_path, volume_kji):
     paths, _ = write_series(tmp_path, volume_kji[:1])
     write_series(tmp_path, volume_kji[1:], prefix="other")  # another series beside it
-    (info,) = eio.open_scan(paths[0])
+    (info,) = eio.open_scan(paths[0], whole_series=True)
     assert info.shape == (7, 5, 1) and info.n_files == 1

@@ -43,14 +43,20 @@ def test_sources_from_files_and_folders(tmp_path):
 
 def test_config_starts_from_the_bundled_weights_and_holds_slices_out(tmp_path):
     scan = _scan(tmp_path / "a.nii.gz", 0, size=48, slices=2)
+    scan = _scan(tmp_path / "b.nii.gz", 0, size=48, slices=12)
     cfg = retrain_config([scan], steps=40, hold_out=4, run=tmp_path / "run")
     info = read_info(BUNDLED)
     assert cfg["model"] == {"name": "meta_srgan", "args": info.arch["args"], "init": str(BUNDLED)}
     assert cfg["data"]["normalization"] == "init" and cfg["loss"]["adversarial"] == 0 and cfg["loss"]["perceptual"] == 0
-    assert [e["keep"] for e in cfg["data"]["train"]] == ["0:-4"] and [e["keep"] for e in cfg["data"]["test"]] == ["-4:"]
+    # the middle four of 12 slices are held out (the ends of a head scan are mostly air)
+    assert [e["keep"] for e in cfg["data"]["train"]] == ["0:4", "8:"] and [e["keep"] for e in cfg["data"]["test"]] == ["4:8"]
     assert cfg["train"]["ckpt_every"] == 10 and cfg["steps"] == 40
     with pytest.raises(RetrainError, match="hold-out"):
         retrain_config([scan], hold_out=0)
+    with pytest.raises(RetrainError, match="cannot hold out"):
+        retrain_config([scan], hold_out=11)
+    with pytest.raises(RetrainError, match="steps"):
+        retrain_config([scan], steps=0)
 
 
 def test_retrain_end_to_end(tmp_path, capsys):
@@ -89,3 +95,9 @@ def test_retrain_refuses_what_cannot_work(tmp_path, capsys):
     assert ".safetensors" in capsys.readouterr().err
     assert main(["retrain", str(tmp_path / "missing"), "-o", str(tmp_path / "x.safetensors")]) == 2
     assert "no such file" in capsys.readouterr().err
+    assert main(["retrain", str(scan), "-o", str(BUNDLED)]) == 2
+    assert "overwrite" in capsys.readouterr().err
+    (tmp_path / "old" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "old" / "checkpoints" / "last.txt").write_text("step_0002000.ckpt.safetensors")
+    assert main(["retrain", str(scan), "-o", str(tmp_path / "x.safetensors"), "--run", str(tmp_path / "old")]) == 2
+    assert "--resume" in capsys.readouterr().err

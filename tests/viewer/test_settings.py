@@ -168,3 +168,61 @@ def test_headless_errors_go_to_stderr_not_to_a_dialog(qtbot, settings, monkeypat
         assert "metazoom: Cannot start Meta-SRGAN:" in err and "bicubic only" in err
     finally:
         win.live.shutdown()
+
+
+def test_the_newest_engine_choice_wins_over_a_slower_older_one(make_window, settings, monkeypatch, qtbot):
+    import threading
+
+    import engine
+
+    release_slow = threading.Event()
+
+    def load_upscaler(path=None, device="auto"):
+        if device == "mps":
+            release_slow.wait(5)  # the older choice finishes last
+        up = RecordingUpscaler()
+        up.asked = (path, device)
+        return up
+
+    monkeypatch.setattr(engine, "load_upscaler", load_upscaler)
+    win = make_window(RecordingUpscaler())
+    win.set_device("mps")
+    win.set_device("cpu")
+    qtbot.waitUntil(lambda: getattr(win.live.upscaler, "asked", (None, None))[1] == "cpu", timeout=5000)
+    release_slow.set()
+    qtbot.wait(300)
+    assert win.live.upscaler.asked[1] == "cpu" and win.device == "cpu" and settings.device == "cpu"
+    assert win.menus.actions["device_cpu"].isChecked()
+
+
+def test_weights_given_on_the_command_line_are_not_remembered(qtbot, settings, monkeypatch, tmp_path):
+    from viewer.widgets.main_window import MainWindow
+
+    _fake_engines(monkeypatch, lambda path, device: True)
+    mine = tmp_path / "once.safetensors"
+    win = MainWindow(settings, weights=mine)
+    qtbot.addWidget(win)
+    try:
+        qtbot.waitUntil(lambda: win.live.upscaler is not None, timeout=5000)
+        win.set_device("cpu")
+        qtbot.waitUntil(lambda: settings.device == "cpu", timeout=5000)
+        assert settings.weights == ""  # a device switch saves the device only
+    finally:
+        win.live.shutdown()
+
+
+def test_remembered_weights_that_are_gone_fall_back_to_the_bundled_ones(qtbot, settings, monkeypatch, tmp_path):
+    from engine.weights import BUNDLED
+
+    from viewer.widgets.main_window import MainWindow
+
+    settings.weights = str(tmp_path / "moved.safetensors")
+    asked = _fake_engines(monkeypatch, lambda path, device: path == BUNDLED)
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    try:
+        qtbot.waitUntil(lambda: win.live.upscaler is not None, timeout=5000)
+        assert [p for p, _ in asked] == [tmp_path / "moved.safetensors", BUNDLED]
+        assert win.weights_path == BUNDLED and not win.banner.isVisible()
+    finally:
+        win.live.shutdown()

@@ -11,7 +11,8 @@ import engine.io as _io
 
 
 def open_scan(path):
-    return _io.open_scan(path)
+    # one DICOM file picked in the viewer stands for its series (Horos, Slicer, FSLeyes)
+    return _io.open_scan(path, whole_series=True)
 
 
 def load(path_or_series, volume_index: int = 0):

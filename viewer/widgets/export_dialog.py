@@ -94,7 +94,7 @@ class ExportDialog(QDialog):
         ry, rx = pair if isinstance(pair, tuple) else (pair, pair)
         aspect = "" if ry == rx else f"; PNG/TIFF at true aspect: rows x{ry:.2f}, columns x{rx:.2f}"
         self.use_current_scale = QRadioButton(f"Current zoom (x{s.zoom:.2f}{aspect})")
-        self.typed = QRadioButton("Typed")
+        self.typed = QRadioButton("Typed" + (" (PNG/TIFF: same aspect)" if ry != rx else ""))
         self.scale = QDoubleSpinBox()
         self.scale.setRange(0.1, 16.0)
         self.scale.setDecimals(2)

@@ -33,9 +33,11 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         #: no one to click a dialog away (--screenshot): errors go to stderr instead
         self.headless = False
-        # --weights is for this run only; Settings > Weights... is remembered
+        # --weights is for this run only; Settings > Meta-SRGAN weights is remembered
         chosen = self.settings.weights
+        self._weights_from_settings = not weights and bool(chosen)
         self.weights_path = Path(weights) if weights else (Path(chosen) if chosen else BUNDLED_WEIGHTS)
+        self._load_generation = 0
         self.setWindowTitle("MetaZoom")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -89,26 +91,37 @@ class MainWindow(QMainWindow):
             self.resize(1500, 860)
 
     # -- engine -------------------------------------------------------------------
-    def load_engine(self, remember: bool = False) -> None:
-        """Load ``weights_path`` on ``device`` in the background.  The engine in use
-        keeps rendering until the new one works; if it fails, the choice goes back to
-        the one in use (``remember``: a menu choice, saved once it works)."""
+    # One choice of (weights, device) is loaded at a time, in the background.  The engine
+    # in use keeps rendering until a new one works; the newest request wins (an older
+    # load that finishes later is dropped); a menu choice is saved only once it works, and
+    # only what the menu changed; at start-up, a remembered device or weights file that
+    # no longer works falls back to the defaults (auto, bundled) instead of no SR at all.
+
+    def load_engine(self, remember: frozenset = frozenset()) -> None:
+        """Load ``weights_path`` on ``device``; ``remember``: the settings ("device",
+        "weights") to save once it works."""
         from engine import load_upscaler
 
-        path, device = self.weights_path, self.device
-        self.live.engine_note = None if self.live.upscaler is not None else "loading"
+        self._load_generation += 1
+        gen, path, device = self._load_generation, self.weights_path, self.device
+        if self.live.upscaler is None:
+            self.live.engine_note = "loading"
         self.statusBar().showMessage(f"Loading weights {path.name} on {device}…")
         self.tasks.run(lambda: load_upscaler(path, device=device),
-                       lambda up: self._engine_loaded(up, (path, device), remember),
-                       lambda e: self._engine_failed(e, (path, device)), name="metazoom-weights")
+                       lambda up: self._engine_loaded(up, (path, device), remember, gen),
+                       lambda e: self._engine_failed(e, (path, device), gen), name="metazoom-weights")
 
-    def _engine_loaded(self, upscaler, choice=None, remember: bool = False) -> None:
+    def _engine_loaded(self, upscaler, choice, remember: frozenset = frozenset(), gen: int | None = None) -> None:
+        if gen is not None and gen != self._load_generation:
+            return  # a newer choice is loading: this engine is dropped
         self.engine_error = None
         self.engine_choice = choice
-        if choice is not None and remember:
-            path, device = choice
-            self.settings.device = device
-            self.settings.weights = "" if path == BUNDLED_WEIGHTS else str(path)
+        self.weights_path, self.device = choice
+        if "device" in remember:
+            self.settings.device = self.device
+        if "weights" in remember:
+            self.settings.weights = "" if self.weights_path == BUNDLED_WEIGHTS else str(self.weights_path.resolve())
+        self.menus.sync()
         self.live.engine_note = None
         self.live.renderer.set_upscaler(upscaler)
         trained = upscaler.info.trained
@@ -122,7 +135,9 @@ class MainWindow(QMainWindow):
         self.live.refresh()
         self.engine_ready.emit(upscaler)
 
-    def _engine_failed(self, error: BaseException, choice) -> None:
+    def _engine_failed(self, error: BaseException, choice, gen: int) -> None:
+        if gen != self._load_generation:
+            return  # a newer choice is loading
         path, device = choice
         reason = describe_error(path, error)
         if self.engine_choice is not None:  # a switch failed: the engine in use stays
@@ -133,10 +148,14 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
             self.live.refresh()
             return
-        if device != "auto":  # e.g. the GPU a saved setting names is gone: try the default first
+        if device != "auto":  # e.g. the GPU a remembered setting names is gone
             self.statusBar().showMessage(f"Meta-SRGAN on {device} failed ({reason}); trying auto", 10000)
             self.device = "auto"
-            self.menus.sync()
+            self.load_engine()
+            return
+        if self._weights_from_settings and path != BUNDLED_WEIGHTS:  # a remembered file moved or broke
+            self.statusBar().showMessage(f"The remembered weights {path.name} failed ({reason}); using the bundled ones", 15000)
+            self.weights_path = BUNDLED_WEIGHTS
             self.load_engine()
             return
         self.engine_error = reason
@@ -159,12 +178,12 @@ class MainWindow(QMainWindow):
     def set_device(self, device: str) -> None:
         """Settings > Compute device: saved once the engine works there."""
         self.device = device
-        self.load_engine(remember=True)
+        self.load_engine(remember=frozenset({"device"}))
 
     def set_weights(self, path=None) -> None:
         """Settings > Meta-SRGAN weights (None: the bundled ones): saved once they load."""
-        self.weights_path = Path(path) if path else BUNDLED_WEIGHTS
-        self.load_engine(remember=True)
+        self.weights_path = Path(path).expanduser() if path else BUNDLED_WEIGHTS
+        self.load_engine(remember=frozenset({"weights"}))
 
     def weights_dialog(self) -> None:
         start = str(self.weights_path.parent if self.weights_path != BUNDLED_WEIGHTS else Path.home())
