@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 from ..geometry import scale_key
-from ..io.display import display_slice, n_slices
+from ..io.display import display_slice, n_slices, reoriented
 from ..io.volume import PLANES
 from .errors import ExportRequestError
 from .paths import refuse_existing, refuse_source
@@ -42,6 +42,7 @@ class ExportPlan:
     outputs: dict[str, dict[int, Path] | Path]  # tag -> {index: file} or one file
     folder: Path
     base: str
+    reformat: str | None = None  # NIfTI of a plane other than the stored one (request.volume is reoriented)
 
     @property
     def factors(self) -> tuple[Fraction, Fraction]:
@@ -97,6 +98,7 @@ def plan_export(request: ExportRequest) -> ExportPlan:
     volume = request.volume
     if volume.voxels.ndim != 3 or min(volume.voxels.shape) < 1:
         raise ExportRequestError(None, f"expected a 3D volume, got voxels of shape {volume.voxels.shape}")
+    reformat = None
     sr = request.upscaler is not None
     scale = check_scale(request.scale, sr)
     request.scale = scale
@@ -114,12 +116,19 @@ def plan_export(request: ExportRequest) -> ExportPlan:
                 None, f"{fmt} keeps the stored slices and records their geometry in the header: give one zoom factor "
                 "(a rows x columns pair is for PNG and TIFF pictures of a plane)"
             )
-        if request.plane not in (None, "stored"):
-            raise ExportRequestError(
-                None, f"{fmt} keeps the stored slices (enlarged in their own axes, so the geometry stays exact); "
-                "planes apply to PNG and TIFF"
-            )
         plane = None
+        if request.plane not in (None, "stored"):
+            if request.plane not in PLANES:
+                raise ExportRequestError(None, f"plane must be one of {', '.join(PLANES)}, got {request.plane!r}")
+            if fmt != "nifti":
+                raise ExportRequestError(
+                    None, f"{fmt} keeps the stored slices (a derived series of the acquired slices, their headers and "
+                    "geometry); a reformatted plane goes to NIfTI, PNG or TIFF"
+                )
+            # the plane's slices as the stored ones of a volume with permuted axes: exact, no resampling
+            reformat = request.plane
+            request = replace(request, volume=reoriented(volume, reformat), plane=None)
+            volume = request.volume
         indices = slice_indices(request.slices, volume.shape[2])
         in_shape = volume.shape[:2]
     out_shape = check_size(in_shape, scale)
@@ -145,7 +154,7 @@ def plan_export(request: ExportRequest) -> ExportPlan:
                 outputs[s.tag] = dest if first else _with_tag(dest, s.tag)
             else:
                 ext = ".nii.gz" if fmt == "nifti" else ".tif"
-                mid = f"_{plane}" if plane else ""
+                mid = f"_{plane or reformat}" if (plane or reformat) else ""
                 outputs[s.tag] = dest / f"{base}_{scale_tag}{mid}_{s.tag}{ext}"
         else:
             ext = ".png" if fmt == "png" else ".dcm"
@@ -154,7 +163,7 @@ def plan_export(request: ExportRequest) -> ExportPlan:
                 outputs[s.tag] = {indices[0]: dest if first else _with_tag(dest, s.tag)}
             else:
                 outputs[s.tag] = {k: dest / f"{base}_{scale_tag}{mid}_{s.tag}_{k:04d}{ext}" for k in indices}
-    plan = ExportPlan(request, plane, indices, streams, tuple(in_shape), out_shape, outputs, folder, base)
+    plan = ExportPlan(request, plane, indices, streams, tuple(in_shape), out_shape, outputs, folder, base, reformat)
     files = plan.files()
     refuse_source(files, volume.source, source_is_dicom=volume.kind == "dicom")
     refuse_existing(files, request.overwrite)

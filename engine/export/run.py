@@ -76,6 +76,9 @@ def run_export(request: ExportRequest) -> Iterator[Progress]:
             intensity_range=intensity if s.sr_scale is not None else None,
             created=created,
             source=_source_record(request),
+            # slices of another plane than the acquired one: the file's k axis is its normal
+            extra={"slices": {"plane": plan.reformat, "axes": "i = screen columns, j = screen rows, k = slice index "
+                              "of the plane (radiological display), voxels permuted, not resampled"}} if plan.reformat else {},
         )
         for s in plan.streams
     }
@@ -151,7 +154,7 @@ def _source_slice(plan: ExportPlan, index: int):
     if plan.plane is None:
         sp = volume.spacing
         where = {
-            "plane": "stored",
+            "plane": plan.reformat or "stored",
             "index": int(index),
             "pixel_spacing_mm": [sp[0] / float(fy), sp[1] / float(fx)],
         }

@@ -15,6 +15,8 @@ patient-left (sagittal) end, growing toward superior / anterior / right (RAS+).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from nibabel.orientations import io_orientation
 
@@ -91,6 +93,33 @@ def display_slice(volume: Volume, plane: str, index: int, radiological: bool = T
         index=index,
         position_mm=_position(volume, nv, k, normal_w),
     )
+
+
+def reoriented(volume: Volume, plane: str, radiological: bool = True) -> Volume:
+    """The volume with its voxel axes permuted and flipped so that stored slice ``k`` is
+    ``display_slice(volume, plane, k)`` (transposed: voxel i runs along the screen's
+    columns, j down its rows), with the affine that keeps every voxel where it was in
+    the world.  No resampling, so a NIfTI export of a reformatted plane stays exact."""
+    plane = _check_plane(plane)
+    normal_w, row_w, col_w, row_dir, col_dir = _LAYOUT[plane]
+    if plane != "sagittal" and not radiological:
+        col_dir = -col_dir
+    axes = _axes(volume)
+    (nv, n_sign), (rv, r_sign), (cv, c_sign) = axes[normal_w], axes[row_w], axes[col_w]
+    flips = (c_sign != col_dir, r_sign != row_dir, n_sign < 0)
+    voxels = np.transpose(volume.voxels, (cv, rv, nv))
+    # new voxel (a, b, c) is old voxel T @ (a, b, c, 1): a permutation, each flipped axis
+    # counted from its far end
+    t = np.zeros((4, 4))
+    t[3, 3] = 1.0
+    for new, (old, flip) in enumerate(zip((cv, rv, nv), flips)):
+        if flip:
+            voxels = np.flip(voxels, axis=new)
+            t[old, new] = -1.0
+            t[old, 3] = volume.shape[old] - 1
+        else:
+            t[old, new] = 1.0
+    return replace(volume, voxels=np.ascontiguousarray(voxels), affine=np.asarray(volume.affine, np.float64) @ t)
 
 
 def _position(volume: Volume, nv: int, k: int, normal_w: int) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from itertools import product
 
@@ -9,7 +10,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from engine.export import ExportRequest, run_export
+from engine.export import ExportRequest, ExportRequestError, plan_export, run_export
 from engine.export.nifti import scaled_affine
 from engine.export.slices import enlarge
 from engine.geometry import output_size
@@ -100,3 +101,41 @@ def test_gz_bytes_depend_only_on_content(nifti_volume, tmp_path):
     a = _export(ExportRequest(nifti_volume, tmp_path / "a" / "x.nii.gz", None, 2.0, "nifti", timestamp=when))[0]
     b = _export(ExportRequest(nifti_volume, tmp_path / "b" / "x.nii.gz", None, 2.0, "nifti", timestamp=when))[0]
     assert a.read_bytes() == b.read_bytes()
+
+
+@pytest.mark.parametrize("plane", ["axial", "coronal", "sagittal"])
+def test_nifti_of_a_plane_holds_its_slices_where_they_were(nifti_volume, tmp_path, plane):
+    """NIfTI of coronal (or sagittal) slices: stored slice k of the file is display slice
+    k of the plane, enlarged, and every voxel sits where the source put it in the world."""
+    from engine.io.display import display_slice, n_slices, reoriented
+    from engine.render.bicubic import bicubic
+
+    vol = nifti_volume
+    re = reoriented(vol, plane)
+    for k in (0, n_slices(vol, plane) - 1):
+        np.testing.assert_array_equal(re.voxels[:, :, k].T, display_slice(vol, plane, k).pixels)
+    # same world position for a voxel and its image
+    old = np.argwhere(np.ones(vol.shape, bool))[::7]
+    world_old = old @ vol.affine[:3, :3].T + vol.affine[:3, 3]
+    new_of_old = np.linalg.solve(re.affine, np.c_[world_old, np.ones(len(old))].T).T[:, :3]
+    idx = np.rint(new_of_old).astype(int)
+    np.testing.assert_allclose(new_of_old, idx, atol=1e-6)
+    np.testing.assert_array_equal(re.voxels[tuple(idx.T)], vol.voxels[tuple(old.T)])
+
+    reports = list(run_export(ExportRequest(vol, tmp_path, None, 2.0, "nifti", plane=plane, slices=(1, 3))))
+    (out,) = reports[-1].outputs
+    assert out.name == f"scan_x2_{plane}_bicubic.nii.gz"
+    img = nib.load(str(out))
+    data = np.asarray(img.dataobj)
+    assert data.shape[2] == 2
+    np.testing.assert_allclose(data[:, :, 0].T, bicubic(display_slice(vol, plane, 1).pixels, 2.0), atol=1e-3)
+    # the enlarged voxel (0.5, 0.5) of slice 0 is a quarter voxel inside the corner of plane slice 1
+    want = re.affine @ np.array([-0.25, -0.25, 1.0, 1.0])
+    np.testing.assert_allclose(img.affine @ np.array([0.0, 0.0, 0.0, 1.0]), want, atol=1e-6)
+    record = json.loads(img.header.extensions[0].get_content())
+    assert record["slices"]["plane"] == plane
+
+
+def test_dicom_of_a_reformatted_plane_is_refused(nifti_volume, tmp_path):
+    with pytest.raises(ExportRequestError, match="reformatted plane goes to NIfTI"):
+        plan_export(ExportRequest(nifti_volume, tmp_path, None, 2.0, "dicom", plane="coronal"))
