@@ -30,9 +30,11 @@ class ExportRequest:
     positive factor for bicubic).  Every slice comes out at ``round(scale * n)``
     pixels per axis.
 
-    ``plane``: PNG/TIFF only, ``axial``/``coronal``/``sagittal`` (default axial), as
+    ``plane``: for PNG/TIFF ``axial``/``coronal``/``sagittal`` (default axial), as
     the viewer shows it (radiological).  NIfTI and DICOM keep the stored slices
-    (``k``) and upscale each in its stored axes ``i, j``, so the geometry stays exact.
+    (``k``) and upscale each in its stored axes ``i, j``, so the geometry stays exact;
+    NIfTI with a ``plane`` writes that plane's slices as the stored slices of a volume
+    with permuted axes (``engine.io.display.reoriented``: exact, no resampling).
     ``slices``: None (all), an index, or ``(start, stop)`` half-open, 0-based, in the
     plane's slice numbering (``k`` for NIfTI/DICOM).
 

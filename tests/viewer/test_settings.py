@@ -226,3 +226,75 @@ def test_remembered_weights_that_are_gone_fall_back_to_the_bundled_ones(qtbot, s
         assert win.weights_path == BUNDLED and not win.banner.isVisible()
     finally:
         win.live.shutdown()
+
+
+def _slow_engines(monkeypatch, works, slow):
+    """Like ``_fake_engines``; loads for which ``slow(path, device)`` wait for the returned event."""
+    import threading
+
+    import engine
+
+    release = threading.Event()
+
+    def load_upscaler(path=None, device="auto"):
+        if slow(path, device):
+            release.wait(5)
+        if not works(path, device):
+            raise ValueError(f"device {device!r} was asked for but is not available")
+        up = RecordingUpscaler()
+        up.asked = (path, device)
+        return up
+
+    monkeypatch.setattr(engine, "load_upscaler", load_upscaler)
+    return release
+
+
+def test_when_every_start_fails_the_menu_shows_the_device_last_tried(qtbot, settings, monkeypatch):
+    from viewer.widgets.main_window import MainWindow
+
+    settings.device = "cpu"
+    _fake_engines(monkeypatch, lambda path, device: False)
+    win = MainWindow(settings)
+    win.headless = True
+    qtbot.addWidget(win)
+    try:
+        qtbot.waitUntil(lambda: win.engine_error is not None, timeout=5000)
+        assert win.device == "auto" and win.menus.actions["device_auto"].isChecked()
+        assert not win.menus.actions["device_cpu"].isChecked()
+    finally:
+        win.live.shutdown()
+
+
+def test_a_device_choice_overtaken_by_a_weights_choice_is_still_saved(make_window, settings, monkeypatch, qtbot, tmp_path):
+    mine = tmp_path / "w.safetensors"
+    release = _slow_engines(monkeypatch, lambda path, device: True, lambda path, device: path != mine)
+    win = make_window(RecordingUpscaler())
+    win.set_device("cpu")
+    win.set_weights(mine)
+    qtbot.waitUntil(lambda: getattr(win.live.upscaler, "asked", (None,))[0] == mine, timeout=5000)
+    release.set()
+    qtbot.wait(200)
+    assert win.live.upscaler.asked == (mine, "cpu")
+    assert settings.device == "cpu" and settings.weights == str(mine.resolve())
+
+
+def test_a_working_start_up_engine_is_kept_when_a_choice_made_meanwhile_fails(qtbot, settings, monkeypatch, tmp_path):
+    from engine.weights import BUNDLED
+
+    from viewer.widgets.main_window import MainWindow
+
+    bad = tmp_path / "bad.safetensors"
+    release = _slow_engines(monkeypatch, lambda path, device: path == BUNDLED, lambda path, device: path == BUNDLED)
+    win = MainWindow(settings)
+    win.headless = True
+    qtbot.addWidget(win)
+    try:
+        win.set_weights(bad)  # while the bundled weights are still loading
+        qtbot.waitUntil(lambda: win.engine_error is not None, timeout=5000)
+        release.set()
+        qtbot.waitUntil(lambda: win.live.upscaler is not None, timeout=5000)
+        assert win.live.upscaler.asked[0] == BUNDLED and win.weights_path == BUNDLED
+        assert win.engine_error is None and not win.banner.isVisible() and win.live.engine_note is None
+        assert settings.weights == ""  # the failed choice was not saved
+    finally:
+        win.live.shutdown()

@@ -38,6 +38,7 @@ class MainWindow(QMainWindow):
         self._weights_from_settings = not weights and bool(chosen)
         self.weights_path = Path(weights) if weights else (Path(chosen) if chosen else BUNDLED_WEIGHTS)
         self._load_generation = 0
+        self._pending_remember: frozenset = frozenset()
         self.setWindowTitle("MetaZoom")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -103,25 +104,40 @@ class MainWindow(QMainWindow):
         from engine import load_upscaler
 
         self._load_generation += 1
+        # choices made while an older load was in flight are saved with the newest one
+        self._pending_remember = self._pending_remember | frozenset(remember)
         gen, path, device = self._load_generation, self.weights_path, self.device
         if self.live.upscaler is None:
             self.live.engine_note = "loading"
+            if self.engine_error:
+                self.banner.hide()
         self.statusBar().showMessage(f"Loading weights {path.name} on {device}…")
         self.tasks.run(lambda: load_upscaler(path, device=device),
                        lambda up: self._engine_loaded(up, (path, device), remember, gen),
                        lambda e: self._engine_failed(e, (path, device), gen), name="metazoom-weights")
 
     def _engine_loaded(self, upscaler, choice, remember: frozenset = frozenset(), gen: int | None = None) -> None:
-        if gen is not None and gen != self._load_generation:
-            return  # a newer choice is loading: this engine is dropped
+        stale = gen is not None and gen != self._load_generation
+        if stale and self.engine_choice is not None:
+            return  # a newer choice is loading and an engine is in use: this one is dropped
+        # (a stale engine with none in use is used until the newer choice works: if that
+        # fails, or already has, the window still has Meta-SRGAN)
+        newer_failed = self.engine_error is not None
         self.engine_error = None
         self.engine_choice = choice
-        self.weights_path, self.device = choice
-        if "device" in remember:
-            self.settings.device = self.device
-        if "weights" in remember:
-            self.settings.weights = "" if self.weights_path == BUNDLED_WEIGHTS else str(self.weights_path.resolve())
-        self.menus.sync()
+        if stale and newer_failed:
+            self.weights_path, self.device = choice
+            self.menus.sync()
+        if not stale:
+            self.weights_path, self.device = choice
+            remember = self._pending_remember | frozenset(remember)
+            self._pending_remember = frozenset()
+            self._weights_from_settings = False
+            if "device" in remember:
+                self.settings.device = self.device
+            if "weights" in remember:
+                self.settings.weights = "" if self.weights_path == BUNDLED_WEIGHTS else str(self.weights_path.resolve())
+            self.menus.sync()
         self.live.engine_note = None
         self.live.renderer.set_upscaler(upscaler)
         trained = upscaler.info.trained
@@ -140,6 +156,7 @@ class MainWindow(QMainWindow):
             return  # a newer choice is loading
         path, device = choice
         reason = describe_error(path, error)
+        self._pending_remember = frozenset()
         if self.engine_choice is not None:  # a switch failed: the engine in use stays
             self.weights_path, self.device = self.engine_choice
             self.menus.sync()
@@ -151,6 +168,7 @@ class MainWindow(QMainWindow):
         if device != "auto":  # e.g. the GPU a remembered setting names is gone
             self.statusBar().showMessage(f"Meta-SRGAN on {device} failed ({reason}); trying auto", 10000)
             self.device = "auto"
+            self.menus.sync()
             self.load_engine()
             return
         if self._weights_from_settings and path != BUNDLED_WEIGHTS:  # a remembered file moved or broke
@@ -159,6 +177,7 @@ class MainWindow(QMainWindow):
             self.load_engine()
             return
         self.engine_error = reason
+        self.menus.sync()
         self.live.engine_note = "unavailable"
         self.alert("Cannot start Meta-SRGAN", f"{reason}\n\nThe viewer goes on with bicubic only.")
         self.banner.setText("Meta-SRGAN unavailable (weights could not be loaded): bicubic only")
@@ -183,6 +202,7 @@ class MainWindow(QMainWindow):
     def set_weights(self, path=None) -> None:
         """Settings > Meta-SRGAN weights (None: the bundled ones): saved once they load."""
         self.weights_path = Path(path).expanduser() if path else BUNDLED_WEIGHTS
+        self._weights_from_settings = False  # the user's own choice: no silent fallback
         self.load_engine(remember=frozenset({"weights"}))
 
     def weights_dialog(self) -> None:
