@@ -18,6 +18,7 @@ runs; the load average is printed with them.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import time
@@ -28,11 +29,11 @@ import torch.nn.functional as F
 
 from engine import networks
 from engine.benchdoc import machine, write_section
-from engine.weights import BUNDLED, read_info
 from engine.geometry import ZoomGrid, coordinates
 from engine.render.phase_table import positions
 from engine.render.torch_upscale import _bicubic_torch, meta_upscale
 from engine.upscaler import cpu_has_bf16
+from engine.weights import BUNDLED, read_info
 
 from .data.scales import TRAIN_SCALES, exact_sizes
 from .discriminator import Discriminator
@@ -91,6 +92,7 @@ def _update_fn(kind: str, model, opt, D=None, opt_d=None):
     return step
 
 
+@functools.cache
 def shipped_spec() -> dict:
     """The architecture of the bundled weights (the network a retraining run trains),
     or the paper's with the bicubic start and scale gate where the sidecar is missing."""

@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     r.add_argument("-o", "--output", required=True, help="the retrained weights, a .safetensors file (+ .json sidecar)")
     r.add_argument("--from", dest="init", default=None, help="weights to start from (default: the bundled ones)")
     r.add_argument("--steps", type=int, default=2000, help="updates (default 2000: ~20 min on 2 CPU cores)")
-    r.add_argument("--hold-out", type=int, default=10, help="slices held out at the end of every scan, for the comparison")
+    r.add_argument("--hold-out", type=int, default=10, help="slices held out in the middle of every scan, for the comparison")
     r.add_argument("--plane", default="axial", choices=("axial", "coronal", "sagittal"))
     r.add_argument("--modality", default=None, help="BraTS-style folders of cases: the file suffix to read, e.g. t1ce")
     r.add_argument("--run", default=None, help="run folder for checkpoints and logs (default runs/retrain_<name>)")

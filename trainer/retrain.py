@@ -27,7 +27,7 @@ from engine.io.volume import PLANES
 from engine.weights import BUNDLED, read_info
 
 from .config import apply_override, load_config
-from .data.scales import EVAL_PAIRS, EVAL_SCALES, parse_scales
+from .data.scales import parse_scales
 from .data.scans import brats_files, is_nifti, plane_axis, read_volume
 
 #: Scales the retrained network is checked at while it trains (cheap: square zooms).
@@ -145,10 +145,9 @@ def retrain(args) -> int:
     tr.run()
     folder = run / "checkpoints"
     last = folder / (folder / "last.txt").read_text().strip()
-    scales = parse_scales(args.scales) if getattr(args, "scales", None) else [*EVAL_SCALES, *EVAL_PAIRS]
-    # first with the starting weights and bicubic only, then the file with its scores
-    tmp = export(last, output, note=f"retrained by metazoom-train retrain from {init.name}")
-    results = evaluate(cfg, {"before": str(init), "retrained": str(tmp)}, scales, run / "eval", quiet=True)
+    # the last checkpoint is scored as it is (the same network the file will hold), so
+    # the file is written once, with its scores
+    results = evaluate(cfg, {"before": str(init), "retrained": str(last)}, parse_scales(args.scales), run / "eval", quiet=True)
     export(last, output, note=f"retrained by metazoom-train retrain from {init.name}",
            metrics=metrics_from_eval(run / "eval" / "results.json", "retrained"))
     print(comparison(results))

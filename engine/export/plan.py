@@ -154,7 +154,8 @@ def plan_export(request: ExportRequest) -> ExportPlan:
                 outputs[s.tag] = dest if first else _with_tag(dest, s.tag)
             else:
                 ext = ".nii.gz" if fmt == "nifti" else ".tif"
-                mid = f"_{plane or reformat}" if (plane or reformat) else ""
+                named = plane or reformat
+                mid = f"_{named}" if named else ""
                 outputs[s.tag] = dest / f"{base}_{scale_tag}{mid}_{s.tag}{ext}"
         else:
             ext = ".png" if fmt == "png" else ".dcm"

@@ -48,15 +48,18 @@ def test_window_applies_and_saves_settings(make_window, qtbot, tmp_path, setting
     assert again.geometry() is not None
 
 
-def _fake_engines(monkeypatch, works):
+def _fake_engines(monkeypatch, works, slow=None, release=None):
     """``engine.load_upscaler`` that gives a RecordingUpscaler where ``works(path, device)``
-    and raises the engine's own error elsewhere; returns the list of (path, device) asked."""
+    and raises the engine's own error elsewhere; returns the list of (path, device) asked.
+    Loads for which ``slow(path, device)`` first wait for the event ``release``."""
     import engine
 
     asked = []
 
     def load_upscaler(path=None, device="auto"):
         asked.append((path, device))
+        if slow is not None and slow(path, device):
+            release.wait(5)
         if not works(path, device):
             raise ValueError(f"device {device!r} was asked for but is not available")
         up = RecordingUpscaler()
@@ -171,20 +174,8 @@ def test_headless_errors_go_to_stderr_not_to_a_dialog(qtbot, settings, monkeypat
 
 
 def test_the_newest_engine_choice_wins_over_a_slower_older_one(make_window, settings, monkeypatch, qtbot):
-    import threading
-
-    import engine
-
-    release_slow = threading.Event()
-
-    def load_upscaler(path=None, device="auto"):
-        if device == "mps":
-            release_slow.wait(5)  # the older choice finishes last
-        up = RecordingUpscaler()
-        up.asked = (path, device)
-        return up
-
-    monkeypatch.setattr(engine, "load_upscaler", load_upscaler)
+    # the older choice finishes last
+    release_slow = _slow_engines(monkeypatch, lambda path, device: True, lambda path, device: device == "mps")
     win = make_window(RecordingUpscaler())
     win.set_device("mps")
     win.set_device("cpu")
@@ -229,23 +220,11 @@ def test_remembered_weights_that_are_gone_fall_back_to_the_bundled_ones(qtbot, s
 
 
 def _slow_engines(monkeypatch, works, slow):
-    """Like ``_fake_engines``; loads for which ``slow(path, device)`` wait for the returned event."""
+    """``_fake_engines`` whose loads for which ``slow(path, device)`` wait for the returned event."""
     import threading
 
-    import engine
-
     release = threading.Event()
-
-    def load_upscaler(path=None, device="auto"):
-        if slow(path, device):
-            release.wait(5)
-        if not works(path, device):
-            raise ValueError(f"device {device!r} was asked for but is not available")
-        up = RecordingUpscaler()
-        up.asked = (path, device)
-        return up
-
-    monkeypatch.setattr(engine, "load_upscaler", load_upscaler)
+    _fake_engines(monkeypatch, works, slow=slow, release=release)
     return release
 
 

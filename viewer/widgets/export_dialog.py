@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 from engine.io.volume import WindowPreset
 
 from ..model.viewport import axis_scales
-
 from .mailbox import Mailbox
 from .scan_opener import describe_error
 
@@ -90,8 +89,7 @@ class ExportDialog(QDialog):
         self.current.setChecked(True)
         form.addRow("Slices", self._wrap(box))
         # scale
-        pair = self._pair(s.zoom)
-        ry, rx = pair if isinstance(pair, tuple) else (pair, pair)
+        ry, rx = self._axis_zoom(s.zoom)
         aspect = "" if ry == rx else f"; PNG/TIFF at true aspect: rows x{ry:.2f}, columns x{rx:.2f}"
         self.use_current_scale = QRadioButton(f"Current zoom (x{s.zoom:.2f}{aspect})")
         self.typed = QRadioButton("Typed" + (" (PNG/TIFF: same aspect)" if ry != rx else ""))
@@ -167,11 +165,10 @@ class ExportDialog(QDialog):
         w.setLayout(layout)
         return w
 
-    def _pair(self, zoom: float):
-        """The viewer's per-axis factors at ``zoom`` for the slice on screen (a plain
-        number where its pixels are square)."""
-        ry, rx = (round(float(v), 4) for v in axis_scales(zoom, self.win.live.slice.spacing))
-        return ry if ry == rx else (ry, rx)
+    def _axis_zoom(self, zoom: float) -> tuple[float, float]:
+        """The viewer's per-axis factors at ``zoom`` for the slice on screen (``plan_export``
+        turns an equal pair into the plain zoom)."""
+        return tuple(round(float(v), 4) for v in axis_scales(zoom, self.win.live.slice.spacing))
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.destination.text())
@@ -219,7 +216,7 @@ class ExportDialog(QDialog):
         # thick-slice scan comes out at its true aspect as on screen (most image viewers
         # ignore the pixel aspect a PNG or TIFF records).  NIfTI/DICOM keep the stored
         # slices and carry the geometry in their headers: one factor.
-        scale = self._pair(zoom) if fmt in ("png", "tiff") else round(float(zoom), 4)
+        scale = self._axis_zoom(zoom) if fmt in ("png", "tiff") else round(float(zoom), 4)
         upscaler = win.live.upscaler if self.sr.isChecked() else None
         return ExportRequest(
             volume=volume,
