@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", dest="out", type=Path, required=True, help="output file or folder")
     p.add_argument("--method", choices=("meta-srgan", "bicubic"), default="meta-srgan")
     p.add_argument("--format", choices=FORMATS, help="default: from OUT's extension, else the input's kind")
-    p.add_argument("--plane", choices=PLANES, help="PNG/TIFF: the plane (default axial); NIfTI: slices of this plane "
-                   "(axes permuted, geometry exact; default the stored ones)")
+    p.add_argument("--plane", choices=PLANES, help="PNG/TIFF: the plane (default axial); NIfTI/DICOM: slices of this "
+                   "plane (axes permuted, geometry exact; default the stored ones)")
     p.add_argument("--slices", metavar="A:B", help="0-based, B excluded; N for one slice (default: all)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--weights", type=Path, help="Meta-SRGAN weights (.safetensors; default: the bundled ones)")

@@ -127,18 +127,23 @@ def _set_pixels(ds: Dataset, pixels_u16: np.ndarray, series: DicomSeries, always
     ds["PixelData"].VR = "OW"
 
 
-def _set_derivation(ds: Dataset, series: DicomSeries, source_ref) -> None:
+def _set_derivation(ds: Dataset, series: DicomSeries, sources, reformatted: bool) -> None:
     ds.DerivationDescription = series.provenance.summary()
-    ds.DerivationCodeSequence = Sequence([_code("113085", "Spatial resampling")])
-    if source_ref is not None:
-        sop_class, sop_uid, frame = source_ref
+    codes = [_code("113085", "Spatial resampling")]
+    if reformatted:
+        codes.append(_code("113072", "Multiplanar reformatting"))
+    ds.DerivationCodeSequence = Sequence(codes)
+    refs = []
+    for sop_class, sop_uid, frame in sources:
         ref = Dataset()
         ref.ReferencedSOPClassUID = sop_class
         ref.ReferencedSOPInstanceUID = sop_uid
         if frame is not None:
             ref.ReferencedFrameNumber = int(frame)
         ref.PurposeOfReferenceCodeSequence = Sequence([_code("121322", "Source image for image processing operation")])
-        ds.SourceImageSequence = Sequence([ref])
+        refs.append(ref)
+    if refs:
+        ds.SourceImageSequence = Sequence(refs)
 
 
 def _set_times(ds: Dataset, created: datetime, anonymize: bool) -> None:
@@ -167,11 +172,15 @@ def derived_image(
     frame_of_reference_uid: str,
     study_uid: str,
     deid: Deidentifier | None = None,
-    source_frame: int | None = None,
+    sources=(),
+    reformatted: bool = False,
     patient: dict | None = None,
 ) -> Dataset:
     """One exported image.  ``pixels``: the DICOM image (rows, columns) in the scan's
-    units; ``header``: its source slice's header (None for NIfTI sources);
+    units; ``header``: its source slice's header (None for NIfTI sources; for a
+    reformat, the template of ``export.reformat``); ``sources``: the (SOP Class,
+    SOP Instance UID, frame or None) of the source images it was made from;
+    ``reformatted``: cut across the source images (a multiplanar reformat);
     ``patient``: patient/study values for sources without a header."""
     keep = keeps_iod(header)
     if keep:
@@ -196,10 +205,7 @@ def derived_image(
         else:
             for kw, value in (patient or {}).items():
                 setattr(ds, kw, value)
-    source_ref = None
-    if header is not None and "SOPInstanceUID" in header:
-        ref_uid = str(header.SOPInstanceUID)
-        source_ref = (str(header.SOPClassUID), deid.uid(ref_uid) if deid else ref_uid, source_frame)
+    sources = [(c, deid.uid(u) if deid else u, f) for c, u, f in sources]
     if deid is not None:
         deid.apply(ds)
     if charset:
@@ -217,7 +223,7 @@ def derived_image(
     ds.InstanceNumber = int(instance_number)
     _set_times(ds, series.created, series.anonymize)
     _set_plane(ds, plane, keep_iop)
-    _set_derivation(ds, series, source_ref)
+    _set_derivation(ds, series, sources, reformatted)
     _set_pixels(ds, series.mapping.to_uint16(pixels), series, always_rescale=not keep or ds.SOPClassUID == CT_IMAGE)
     if deid is not None:
         Deidentifier.mark(ds)

@@ -30,6 +30,13 @@ def source_key(volume) -> str:
     return volume.meta.series_uid or "|".join(str(p) for p in volume.source[:1])
 
 
+def images_key(volume) -> str:
+    """What names the exported images in seeded UIDs: the source, and the plane of a
+    reformat (an axial and a coronal export of one series are different series)."""
+    plane = volume.meta.extra.get("reformat_plane")
+    return source_key(volume) + (f"|{plane}" if plane else "")
+
+
 class UidMaker:
     """New UIDs: random (``2.25.<uuid4>``), or ``2.25.<uuid5(seed, parts)>`` when a
     seed is given, so a test (or a re-run with the same seed) gets the same UIDs."""
@@ -76,7 +83,10 @@ class DicomWriter:
         extra = volume.meta.extra
         self.headers = extra.get("dicom_headers")
         self.frames = [f[1] for f in extra["dicom_frames"]] if extra.get("dicom_frames") else None
-        self.source_key = source_key(volume)
+        self.source_key = images_key(volume)
+        #: a reformat cuts across the source images: each of its images references them all (``export.reformat``)
+        self.reformat = extra.get("reformat_plane") is not None
+        self.reformat_sources = extra.get("reformat_sources") or []
         self.written = 0
 
     def _header(self, k: int):
@@ -112,6 +122,12 @@ class DicomWriter:
         plane = self._on_source_plane(plane, header, k, prefer)
         frame = self.frames[k] if self.frames is not None else None
         sop_key = str(header.SOPInstanceUID) if header is not None and "SOPInstanceUID" in header else self.source_key
+        if self.reformat:
+            sources = self.reformat_sources
+        elif header is not None and "SOPInstanceUID" in header:
+            sources = [(str(header.SOPClassUID), str(header.SOPInstanceUID), frame)]
+        else:
+            sources = []
         ds = derived_image(
             header,
             plane.pixels(image),
@@ -122,7 +138,8 @@ class DicomWriter:
             frame_of_reference_uid=self.for_uid,
             study_uid=self.study_uid,
             deid=self.deid,
-            source_frame=frame,
+            sources=sources,
+            reformatted=self.reformat,
             patient=self.patient,
         )
         with self.staging.open(self.finals[k]) as f:
@@ -176,9 +193,10 @@ def series_writer(plan, stream, staging, provenance, mapping, window, created, s
     first = headers[plan.indices[0]] if len(headers) > plan.indices[0] else None
     number = int(getattr(first, "SeriesNumber", 0) or 0) if first is not None else 0
     offset = 1000 * (1 + [s.tag for s in plan.streams].index(stream.tag))
-    label = f"MetaZoom {'SR' if stream.sr_scale is not None else 'bicubic'} x{scale_key(req.scale)}"
+    plane = meta.extra.get("reformat_plane")
+    label = f"MetaZoom {'SR' if stream.sr_scale is not None else 'bicubic'} x{scale_key(req.scale)}{' ' + plane if plane else ''}"
     src_desc = "" if req.anonymize else (getattr(first, "SeriesDescription", "") if first is not None else meta.description)
-    key = source_key(volume)
+    key = images_key(volume)
     series = DicomSeries(
         uid=shared.uids.new("series", stream.tag, key),
         number=number + offset,

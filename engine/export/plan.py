@@ -19,10 +19,11 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..geometry import scale_key
-from ..io.display import display_slice, n_slices, reoriented
+from ..io.display import display_slice, n_slices
 from ..io.volume import PLANES
 from .errors import ExportRequestError
 from .paths import refuse_existing, refuse_source
+from .reformat import reformatted
 from .request import FORMATS, PLANE_FORMATS, ExportRequest
 from .slices import Method, check_scale, check_size, check_values, slice_indices, sr_part
 
@@ -42,7 +43,7 @@ class ExportPlan:
     outputs: dict[str, dict[int, Path] | Path]  # tag -> {index: file} or one file
     folder: Path
     base: str
-    reformat: str | None = None  # NIfTI of a plane other than the stored one (request.volume is reoriented)
+    reformat: str | None = None  # NIfTI/DICOM of a plane other than the stored one (request.volume is reformatted)
 
     @property
     def factors(self) -> tuple[Fraction, Fraction]:
@@ -120,14 +121,9 @@ def plan_export(request: ExportRequest) -> ExportPlan:
         if request.plane not in (None, "stored"):
             if request.plane not in PLANES:
                 raise ExportRequestError(None, f"plane must be one of {', '.join(PLANES)}, got {request.plane!r}")
-            if fmt != "nifti":
-                raise ExportRequestError(
-                    None, f"{fmt} keeps the stored slices (a derived series of the acquired slices, their headers and "
-                    "geometry); a reformatted plane goes to NIfTI, PNG or TIFF"
-                )
             # the plane's slices as the stored ones of a volume with permuted axes: exact, no resampling
             reformat = request.plane
-            request = replace(request, volume=reoriented(volume, reformat), plane=None)
+            request = replace(request, volume=reformatted(volume, reformat), plane=None)
             volume = request.volume
         indices = slice_indices(request.slices, volume.shape[2])
         in_shape = volume.shape[:2]
@@ -159,7 +155,8 @@ def plan_export(request: ExportRequest) -> ExportPlan:
                 outputs[s.tag] = dest / f"{base}_{scale_tag}{mid}_{s.tag}{ext}"
         else:
             ext = ".png" if fmt == "png" else ".dcm"
-            mid = f"_{plane}" if plane else ""
+            named = plane or reformat
+            mid = f"_{named}" if named else ""
             if as_file:
                 outputs[s.tag] = {indices[0]: dest if first else _with_tag(dest, s.tag)}
             else:

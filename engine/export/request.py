@@ -33,8 +33,9 @@ class ExportRequest:
     ``plane``: for PNG/TIFF ``axial``/``coronal``/``sagittal`` (default axial), as
     the viewer shows it (radiological).  NIfTI and DICOM keep the stored slices
     (``k``) and upscale each in its stored axes ``i, j``, so the geometry stays exact;
-    NIfTI with a ``plane`` writes that plane's slices as the stored slices of a volume
-    with permuted axes (``engine.io.display.reoriented``: exact, no resampling).
+    NIfTI or DICOM with a ``plane`` writes that plane's slices as the stored slices of a
+    volume with permuted axes (``engine.export.reformat``: exact, no resampling; a DICOM
+    reformat references every source image).
     ``slices``: None (all), an index, or ``(start, stop)`` half-open, 0-based, in the
     plane's slice numbering (``k`` for NIfTI/DICOM).
 

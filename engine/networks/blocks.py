@@ -25,15 +25,20 @@ class ResidualBlock(nn.Module):
 
 class SRGANTrunk(nn.Module):
     """SRGAN's feature extractor: 9x9 head + PReLU, B residual blocks, conv-BN,
-    global skip.  Receptive-field radius: 4 + 2B + 1 input pixels."""
+    global skip.  Receptive-field radius: 4 + 2B + 1 input pixels, plus one per neck layer.
 
-    def __init__(self, in_channels: int = 1, channels: int = 64, blocks: int = 5, neck: bool = False):
+    ``neck``: conv 3x3 + PReLU layers after the skip, the Meta-Upscale's own nonlinear
+    stage (``True`` is one layer, an int that many)."""
+
+    def __init__(self, in_channels: int = 1, channels: int = 64, blocks: int = 5, neck: bool | int = False):
         super().__init__()
         self.head = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU(channels))
         self.blocks = nn.Sequential(*[ResidualBlock(channels) for _ in range(blocks)])
         self.tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
-        self.neck = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.PReLU(channels)) if neck else None
-        self.radius = 4 + 2 * blocks + 1 + (1 if neck else 0)
+        layers = int(neck)  # True -> 1
+        self.neck = nn.Sequential(*[m for _ in range(layers) for m in (nn.Conv2d(channels, channels, 3, padding=1),
+                                                                      nn.PReLU(channels))]) if layers else None
+        self.radius = 4 + 2 * blocks + 1 + layers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.head(x)

@@ -159,3 +159,56 @@ def test_real_series_one_slice(tmp_path):
     assert d.SourceImageSequence[0].ReferencedSOPInstanceUID == src.SOPInstanceUID
     ipp, row, col, (dr, dc) = plane_from_header(src)
     np.testing.assert_allclose([float(v) for v in d.ImagePositionPatient], ipp - 0.25 * (dc * row + dr * col), atol=1e-4)
+
+
+@pytest.mark.parametrize("plane", ["coronal", "sagittal"])
+def test_dicom_of_a_reformatted_plane(tmp_path, plane):
+    """Coronal or sagittal slices of an axial series as a derived DICOM series: each image
+    is the plane's display slice enlarged, placed where it lies in the patient, marked as a
+    multiplanar reformat and referencing every source image it was cut from."""
+    from engine.io import load
+    from engine.io.display import display_slice, reoriented
+
+    paths = write_dicom_series(tmp_path / "src", n_slices=5)
+    vol = volume_from_dicom(paths)
+    src = [pydicom.dcmread(p) for p in paths]
+    dss, outs = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", plane=plane, slices=(2, 4)))
+    _no_errors(outs)
+    assert [p.name for p in outs] == [f"src_x2_{plane}_bicubic_{k:04d}.dcm" for k in (2, 3)]
+    re = reoriented(vol, plane)
+    lo, hi = vol.voxels.min(), vol.voxels.max()
+    src_uids = [s.SOPInstanceUID for s in src]
+    for index, d in zip((2, 3), dss):
+        assert d.SOPClassUID == MR_IMAGE and d.PatientID == src[0].PatientID
+        assert d.FrameOfReferenceUID == src[0].FrameOfReferenceUID
+        assert [c.CodeValue for c in d.DerivationCodeSequence] == ["113085", "113072"]
+        assert [r.ReferencedSOPInstanceUID for r in d.SourceImageSequence] == src_uids
+        assert "SliceLocation" not in d and plane in d.SeriesDescription
+        # the standard orientation of the plane, which is the radiological display
+        want_iop = [1, 0, 0, 0, 0, -1] if plane == "coronal" else [0, 1, 0, 0, 0, -1]
+        np.testing.assert_allclose([float(v) for v in d.ImageOrientationPatient], want_iop, atol=1e-9)
+        shown = display_slice(vol, plane, index).pixels
+        want = np.clip(np.rint(bicubic(shown, 2.0)), lo, hi)
+        np.testing.assert_allclose(d.pixel_array.astype(float), want, atol=1)
+        # the first pixel's centre is a quarter source pixel inside the plane slice's corner
+        corner = re.affine @ np.array([-0.25, -0.25, index, 1.0])
+        np.testing.assert_allclose([float(v) for v in d.ImagePositionPatient], corner[:3] * [-1, -1, 1], atol=1e-4)
+        # thickness: the source's pixel size along the new normal
+        normal_mm = 0.8 if plane == "coronal" else 0.7
+        assert float(d.SliceThickness) == pytest.approx(normal_mm)
+    # read back, the two images are slices of one volume one source pixel apart
+    back = load(outs[0].parent)
+    assert back.shape[2] == 2
+    assert np.linalg.norm(back.affine[:3, 2]) == pytest.approx(normal_mm, abs=1e-4)
+    # a seeded re-export of another plane is another series
+    axial, _ = _export(ExportRequest(vol, tmp_path / "ax", None, 2.0, "dicom", slices=(0, 1), uid_seed="s"))
+    other, _ = _export(ExportRequest(vol, tmp_path / "re", None, 2.0, "dicom", plane=plane, slices=(0, 1), uid_seed="s"))
+    assert axial[0].SeriesInstanceUID != other[0].SeriesInstanceUID
+
+
+def test_reformat_without_headers_is_secondary_capture(tmp_path):
+    vol = make_nifti(tmp_path / "scan.nii.gz", shape=(24, 20, 6))
+    dss, outs = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", plane="coronal", slices=(0, 2)))
+    _no_errors(outs)
+    assert all(d.SOPClassUID == SECONDARY_CAPTURE and "SourceImageSequence" not in d for d in dss)
+    assert [c.CodeValue for c in dss[0].DerivationCodeSequence] == ["113085", "113072"]

@@ -85,7 +85,6 @@ def test_requests_that_cannot_be_done_are_refused_before_any_work(nifti_volume, 
     cases = [
         (dict(upscaler=small_upscaler, scale=1.0), "Meta-SRGAN enlarges"),
         (dict(scale=-2), "positive"),
-        (dict(format="dicom", plane="coronal"), "reformatted plane goes to NIfTI"),
         (dict(format="nifti", plane="oblique"), "plane must be"),
         (dict(format="png", plane="oblique"), "plane must be"),
         (dict(slices=(2, 9)), "not inside the 3 slices"),

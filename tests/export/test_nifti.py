@@ -135,7 +135,3 @@ def test_nifti_of_a_plane_holds_its_slices_where_they_were(nifti_volume, tmp_pat
     record = json.loads(img.header.extensions[0].get_content())
     assert record["slices"]["plane"] == plane
 
-
-def test_dicom_of_a_reformatted_plane_is_refused(nifti_volume, tmp_path):
-    with pytest.raises(ExportRequestError, match="reformatted plane goes to NIfTI"):
-        plan_export(ExportRequest(nifti_volume, tmp_path, None, 2.0, "dicom", plane="coronal"))

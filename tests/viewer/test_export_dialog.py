@@ -153,15 +153,19 @@ def test_png_of_a_reformat_keeps_the_true_aspect_and_matches_the_batch_tool(engi
     same_files(tmp_path / "gui", tmp_path / "cli")
 
 
-def test_nifti_of_coronal_slices_matches_the_batch_tool(engine_window, qtbot, scan_file, tmp_path):
+@pytest.mark.parametrize("fmt", ["nifti", "dicom"])
+def test_coronal_slices_as_nifti_or_dicom_match_the_batch_tool(engine_window, qtbot, scan_file, tmp_path, fmt):
     win = engine_window
     win.state.set_plane("coronal")
     wait_frames(qtbot, win.live, timeout=30000)
     index = win.state.index
-    dlg = run_dialog(qtbot, win, format="nifti", slices="current", scale=2.0, dest=tmp_path / "gui")
-    assert [p.name for p in dlg.outputs] == ["phantom_x2_coronal_sr.nii.gz"]
-    code = batch.main([str(scan_file), "--scale", "2", "-o", str(tmp_path / "cli"), "--format", "nifti",
+    dlg = run_dialog(qtbot, win, format=fmt, slices="current", scale=2.0, dest=tmp_path / "gui")
+    assert "coronal slices" in dlg.note.text()
+    name = "phantom_x2_coronal_sr.nii.gz" if fmt == "nifti" else f"phantom_x2_coronal_sr_{index:04d}.dcm"
+    assert [p.name for p in dlg.outputs] == [name]
+    code = batch.main([str(scan_file), "--scale", "2", "-o", str(tmp_path / "cli"), "--format", fmt,
                        "--plane", "coronal", "--slices", str(index), "--uid-seed", "seed-1", "--quiet"])
     assert code == 0
     same_files(tmp_path / "gui", tmp_path / "cli")
-    assert nib.load(str(dlg.outputs[0])).shape[2] == 1
+    if fmt == "nifti":
+        assert nib.load(str(dlg.outputs[0])).shape[2] == 1

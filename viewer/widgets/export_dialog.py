@@ -180,9 +180,9 @@ class ExportDialog(QDialog):
         notes = []
         if fmt in ("nifti", "dicom") and not self.whole.isChecked():
             if stored_slices(self.win.live.scan.volume, s.plane, 0, 0) is None:
-                notes.append(f"NIfTI of {s.plane} slices: a volume whose slices are {s.plane} (axes permuted, geometry exact)."
-                             if fmt == "nifti" else
-                             f"DICOM keeps the stored slices, which are not {s.plane}: choose the stored plane, the whole volume, or NIfTI/PNG/TIFF.")
+                what = "a volume" if fmt == "nifti" else "a new derived series"
+                notes.append(f"{FORMAT_LABELS[fmt].split(' ')[0]} of {s.plane} slices: {what} whose slices are {s.plane} "
+                             "(voxels permuted, not resampled; geometry exact).")
         if self.deid.isChecked() and fmt != "dicom":
             notes.append("De-identification strips DICOM tags; other formats carry no patient data but also get an opaque name.")
         self.note.setText(" ".join(notes))
@@ -190,7 +190,7 @@ class ExportDialog(QDialog):
     # -- the request ------------------------------------------------------------------
     def build_request(self):
         """The ``ExportRequest`` the form describes (raises ``ExportRequestError``)."""
-        from engine.export import ExportRequest, ExportRequestError
+        from engine.export import ExportRequest
 
         win, s = self.win, self.win.state
         volume = win.live.scan.volume
@@ -207,10 +207,8 @@ class ExportDialog(QDialog):
             slices = None if first is None else (first, last + 1)
         elif first is not None:
             slices = stored_slices(volume, s.plane, first, last)
-            if slices is None and fmt == "nifti":  # a reformatted plane: its slices, axes permuted (exact)
+            if slices is None:  # a reformatted plane: its slices, axes permuted (exact)
                 plane, slices = s.plane, (first, last + 1)
-            elif slices is None:
-                raise ExportRequestError(None, f"{fmt.upper()} export keeps the stored slices; the {s.plane} plane does not cut along them: export the whole volume, pick slices in the stored plane, or choose NIfTI, PNG or TIFF")
         zoom = s.zoom if self.use_current_scale.isChecked() else self.scale.value()
         # PNG/TIFF pictures of a plane: the viewer's per-axis zoom, so a reformat of a
         # thick-slice scan comes out at its true aspect as on screen (most image viewers
