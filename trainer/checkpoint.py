@@ -1,7 +1,8 @@
 """Checkpoints: tensors in safetensors, everything else in a JSON sidecar.  No pickle.
 
-``step_000500.ckpt.safetensors`` holds the generator, discriminator and optimiser
-moments (and the torch RNG state as a byte tensor); ``step_000500.ckpt.json`` holds
+``step_000500.ckpt.safetensors`` holds the generator, its running average when the
+run keeps one (``E.``, ``trainer.ema``), discriminator and optimiser moments (and the
+torch RNG state as a byte tensor); ``step_000500.ckpt.json`` holds
 the step, config, normalisation, optimiser hyper-parameters, scheduler state and
 metrics.  Loading both gives back exactly the state that was saved, so a resumed run
 continues bit for bit.
@@ -50,12 +51,16 @@ def _atomic(path: Path, write) -> None:
         raise
 
 
-def save_checkpoint(path, *, step: int, G, D=None, opt_g=None, opt_d=None, sched_g=None, sched_d=None, meta: dict | None = None) -> Path:
+def save_checkpoint(path, *, step: int, G, D=None, opt_g=None, opt_d=None, sched_g=None, sched_d=None, meta: dict | None = None,
+                    ema=None) -> Path:
     """Write ``path`` (``*.ckpt.safetensors``) and its ``.json`` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {f"G.{k}": v.detach().cpu().contiguous() for k, v in G.state_dict().items()}
     info = {"format": "metazoom-checkpoint/1", "step": int(step), **(meta or {})}
+    if ema is not None:
+        tensors.update({f"E.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()})
+        info["ema"] = {"decay": ema.decay, "updates": ema.updates}
     if D is not None:
         tensors.update({f"D.{k}": v.detach().cpu().contiguous() for k, v in D.state_dict().items()})
     if opt_g is not None:
@@ -90,8 +95,11 @@ def read_meta(path) -> dict:
     return meta
 
 
-def load_checkpoint(path, *, G, D=None, opt_g=None, opt_d=None, sched_g=None, sched_d=None, restore_rng: bool = True) -> dict:
-    """Restore what is given from ``path``; returns the JSON metadata."""
+def load_checkpoint(path, *, G, D=None, opt_g=None, opt_d=None, sched_g=None, sched_d=None, restore_rng: bool = True,
+                    ema=None) -> dict:
+    """Restore what is given from ``path``; returns the JSON metadata.  ``ema`` (a
+    ``trainer.ema.WeightAverage``) gets the saved average, or starts from the restored
+    generator when the checkpoint has none (an average turned on mid-run)."""
     path = Path(path)
     meta = read_meta(path)
     try:
@@ -105,6 +113,12 @@ def load_checkpoint(path, *, G, D=None, opt_g=None, opt_d=None, sched_g=None, sc
     saved = part("G")
     fitted = fit_generator(G, saved)
     G.load_state_dict(fitted)
+    if ema is not None:
+        averaged = part("E")
+        if averaged:
+            ema.load_state_dict(fit_generator(ema.model, averaged), int(meta.get("ema", {}).get("updates", 0)))
+        else:
+            ema.load_state_dict(G.state_dict(), 0)
     if D is not None and any(k.startswith("D.") for k in tensors):
         D.load_state_dict(part("D"))
     if opt_g is not None and "opt_g" in meta:
@@ -164,11 +178,14 @@ def _regrow_optimizer(state: dict, G, saved: dict) -> dict:
     return {"state": moved, "param_groups": groups}
 
 
-def generator_state(path) -> tuple[dict, dict]:
-    """Just the generator's tensors and the metadata (for export and evaluation)."""
+def generator_state(path, averaged: bool = True) -> tuple[dict, dict]:
+    """Just the generator's tensors and the metadata (for export and evaluation): the
+    running average of its weights when the checkpoint holds one (what the run's own
+    checks scored) unless ``averaged`` is False, else the trained weights."""
     meta = read_meta(path)
     tensors = load_file(str(path))
-    return {k[2:]: v for k, v in tensors.items() if k.startswith("G.")}, meta
+    prefix = "E." if averaged and any(k.startswith("E.") for k in tensors) else "G."
+    return {k[2:]: v for k, v in tensors.items() if k.startswith(prefix)}, meta
 
 
 def average_checkpoints(paths, output) -> Path:

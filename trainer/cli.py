@@ -74,7 +74,7 @@ def _export(args) -> int:
         from .export import metrics_from_eval
 
         metrics = metrics_from_eval(args.metrics, args.metrics_model)
-    path = export(args.checkpoint, args.output, note=args.note, metrics=metrics)
+    path = export(args.checkpoint, args.output, note=args.note, metrics=metrics, averaged=not args.trained_weights)
     print(path)
     return 0
 
@@ -123,6 +123,8 @@ def main(argv=None) -> int:
     e.add_argument("--metrics", default=None, metavar="RESULTS_JSON",
                    help="store this model's held-out PSNR/SSIM from `metazoom-train eval`'s results.json in the sidecar")
     e.add_argument("--metrics-model", default="meta_srgan", metavar="NAME", help="the model's name in that results.json")
+    e.add_argument("--trained-weights", action="store_true",
+                   help="a run with train.ema exports the running average of its weights; this exports the trained ones")
     e.set_defaults(fn=_export)
 
     a = sub.add_parser("average", help="the generator's weights averaged over checkpoints of one run -> a checkpoint")

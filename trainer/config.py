@@ -43,6 +43,9 @@ DEFAULTS: dict = {
         "eval_scales": [1.1, 1.5, 2.0, 2.5, 3.0, 4.0],
         "keep": 2,
         "progress": True,
+        # decay of a running average of the generator's weights, which the run's checks
+        # score and export ships (trainer/ema.py); 0 = off, the paper's recipe
+        "ema": 0.0,
     },
 }
 

@@ -54,14 +54,15 @@ class ModelPredictor:
 
     @torch.no_grad()
     def __call__(self, lr: np.ndarray, scale: float) -> np.ndarray:
-        x = torch.from_numpy(((lr - self.mean) / self.std).astype(np.float32))[None, None]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        device = next(self.model.parameters()).device  # a run's checks on its GPU score the model where it is
+        x = torch.from_numpy(((lr - self.mean) / self.std).astype(np.float32))[None, None].to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16):
             if self.fixed_scale is None:
                 feats = self.model.features(x)
             else:
-                return (self.model(x).float()[0, 0].numpy() * self.std + self.mean)
+                return (self.model(x).float()[0, 0].cpu().numpy() * self.std + self.mean)
         out = upscale(self.model, x, scale, feats=feats.float())
-        return out[0, 0].numpy() * self.std + self.mean
+        return out[0, 0].cpu().numpy() * self.std + self.mean
 
 
 class EnginePredictor:

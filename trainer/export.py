@@ -52,6 +52,7 @@ def _lineage(meta: dict) -> list[dict]:
             # fraction of minibatches zoomed differently per axis (thick-slice reformats)
             "anisotropic": cfg.get("data", {}).get("anisotropic", 0.0),
             "lr": cfg.get("optim", {}).get("lr"),
+            **({"ema": cfg["train"]["ema"]} if cfg.get("train", {}).get("ema") else {}),
         })
         parent = cur.get("resumed_from")  # a run continued from another run's checkpoint
         if parent and parent not in seen:
@@ -102,10 +103,13 @@ def metrics_from_eval(results_json, model: str) -> dict:
                         "slab averaging along the coarser axis, as thick-slice reformats), Gaussian-window SSIM"}
 
 
-def export(checkpoint, output, note: str = "", metrics: dict | None = None) -> Path:
+def export(checkpoint, output, note: str = "", metrics: dict | None = None, averaged: bool = True) -> Path:
     """Write ``output`` (.safetensors) + sidecar from a training checkpoint; ``metrics``
-    (e.g. ``metrics_from_eval``) replaces the quick held-out check stored with it."""
-    state, meta = ckpt.generator_state(checkpoint)
+    (e.g. ``metrics_from_eval``) replaces the quick held-out check stored with it.
+    A run that keeps a running average of its weights exports the average unless
+    ``averaged`` is False."""
+    state, meta = ckpt.generator_state(checkpoint, averaged)
+    took_average = averaged and "ema" in meta
     arch = meta["arch"]
     model = networks.make(arch)
     model.load_state_dict(state)
@@ -121,10 +125,13 @@ def export(checkpoint, output, note: str = "", metrics: dict | None = None) -> P
             "total_updates": sum(s.get("updates", 0) for s in stages),
             "stages": stages,
             "checkpoint": Path(checkpoint).name,
+            **({"weights": f"running average of the weights (decay {meta['ema']['decay']:g})"} if took_average else {}),
             "hardware": f"{platform.machine()} CPU, torch {torch.__version__}, {meta.get('world', 1)} process(es)",
             "note": note,
         },
+        # the run's own check scored the average: it describes these weights only if they are it
         metrics=metrics if metrics is not None else (
-            (meta.get("best") or {}).get("eval", {}) if meta.get("best", {}).get("step") == meta["step"] else {}),
+            (meta.get("best") or {}).get("eval", {})
+            if meta.get("best", {}).get("step") == meta["step"] and took_average == ("ema" in meta) else {}),
     )
     return save_weights(model, output, info)

@@ -29,6 +29,7 @@ from . import checkpoint as ckpt
 from .data.dataset import Crops, PatchBatches, load_crops
 from .data.scales import TRAIN_SCALES, is_pair, parse_scale, parse_scale_key, parse_scales, scale_key
 from .discriminator import Discriminator
+from .ema import WeightAverage
 from .evaluate import ModelPredictor, bicubic_predict, score
 from .fast_upscale import upscale
 from .log import RunLog
@@ -118,6 +119,7 @@ class Trainer:
         self.mean, self.std = float(mean), float(std)
         self.bf16 = want_bf16(t["bf16"], self.device)
         self.G.to(self.device)
+        self.ema = WeightAverage(self.G, float(t["ema"])) if t["ema"] else None
         self.fixed_scale = None if is_meta(self.G) else float(getattr(self.G, "scale", 2))
         scales = d["scales"] or ([self.fixed_scale] if self.fixed_scale else TRAIN_SCALES)
         self.batches = PatchBatches(self.crops, batch=d["batch"], mean=self.mean, std=self.std, scales=scales,
@@ -208,6 +210,8 @@ class Trainer:
             self.last_grads = {k: p.grad.detach().clone() for k, p in self.G.named_parameters() if p.grad is not None}
         self.opt_g.step()
         self.sched_g.step()
+        if self.ema is not None:
+            self.ema.update(self.G)
         if self.D is not None:
             for p in self.D.parameters():
                 p.requires_grad_(True)
@@ -232,11 +236,13 @@ class Trainer:
 
     # -- evaluation during training ---------------------------------------------
     def quick_eval(self) -> dict:
-        """Mean held-out PSNR/SSIM of the generator and of bicubic per scale."""
+        """Mean held-out PSNR/SSIM of the generator (its running average when the run
+        keeps one: what export ships) and of bicubic per scale."""
         if len(self.test_crops) == 0:
             return {}
         scales = parse_scales(self.cfg["train"]["eval_scales"]) if self.fixed_scale is None else [self.fixed_scale]
-        pred = ModelPredictor(self.G, self.mean, self.std, self.bf16, self.fixed_scale)
+        G = self.ema.model if self.ema is not None else self.G
+        pred = ModelPredictor(G, self.mean, self.std, self.bf16, self.fixed_scale)
         model = score(pred, self.test_crops.images, scales)
         bic = score(bicubic_predict, self.test_crops.images, list(model))
         self.G.train()
@@ -270,7 +276,7 @@ class Trainer:
     def save(self, name: str | None = None) -> Path:
         path = self.out / "checkpoints" / (name or f"step_{self.step:07d}.ckpt.safetensors")
         ckpt.save_checkpoint(path, step=self.step, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
-                             sched_g=self.sched_g, sched_d=self.sched_d, meta=self.meta())
+                             sched_g=self.sched_g, sched_d=self.sched_d, meta=self.meta(), ema=self.ema)
         if name is None:
             (self.out / "checkpoints" / "last.txt").write_text(path.name)
             kept = sorted(p for p in path.parent.glob("step_*.ckpt.safetensors"))
@@ -287,7 +293,8 @@ class Trainer:
                 return False
             path = last.parent / last.read_text().strip()
         own = path is None or Path(path).resolve().parent == (self.out / "checkpoints").resolve()
-        meta = ckpt.load_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d, sched_g=self.sched_g, sched_d=self.sched_d)
+        meta = ckpt.load_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d, sched_g=self.sched_g,
+                                    sched_d=self.sched_d, ema=self.ema)
         # another run's checkpoint starts this run's own stage (the exported lineage follows it)
         self.resumed_from = meta.get("resumed_from") if own else str(path)
         self.step = int(meta["step"])
