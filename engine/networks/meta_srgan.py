@@ -102,10 +102,10 @@ GROWABLE = ("neck", "aspect_input")
 
 
 def grow_state(model: MetaSRGAN, state: dict) -> dict:
-    """``state``, trained without ``neck`` or ``aspect_input``, made to fit ``model``,
-    which has them, so that it computes exactly what it did: the neck starts as the
-    identity (a Dirac 3x3 convolution, zero bias, a PReLU of slope 1) and the fourth
-    weight-network input's weights at zero.  Training then only has to learn what
+    """``state``, trained without ``neck`` (or with fewer neck layers) or without
+    ``aspect_input``, made to fit ``model``, which has them, so that it computes exactly
+    what it did: each new neck layer starts as the identity (a Dirac 3x3 convolution,
+    zero bias, a PReLU of slope 1) and the fourth weight-network input's weights at zero.  Training then only has to learn what
     they add.  Anything else that does not fit is a ``ValueError``."""
     target = model.state_dict()
     out = dict(state)
@@ -115,12 +115,15 @@ def grow_state(model: MetaSRGAN, state: dict) -> dict:
         if have[1] != 3 or want[1] != 4 or have[0] != want[0]:
             raise ValueError(f"{key}: {have} cannot grow into {want}")
         out[key] = torch.cat([state[key], torch.zeros(have[0], 1, dtype=state[key].dtype)], 1)
-    neck = [k for k in target if k.startswith("trunk.neck.")]
-    if neck and not any(k in state for k in neck):
-        conv = torch.zeros_like(target["trunk.neck.0.weight"])
-        nn.init.dirac_(conv)
-        out.update({"trunk.neck.0.weight": conv, "trunk.neck.0.bias": torch.zeros_like(target["trunk.neck.0.bias"]),
-                    "trunk.neck.1.weight": torch.ones_like(target["trunk.neck.1.weight"])})
+    layers = len(model.trunk.neck) // 2 if model.trunk.neck is not None else 0
+    for n in range(layers):  # neck layers the state lacks (all, or those past its own) start as the identity
+        conv, prelu = f"trunk.neck.{2 * n}", f"trunk.neck.{2 * n + 1}"
+        if f"{conv}.weight" in state:
+            continue
+        w = torch.zeros_like(target[f"{conv}.weight"])
+        nn.init.dirac_(w)
+        out.update({f"{conv}.weight": w, f"{conv}.bias": torch.zeros_like(target[f"{conv}.bias"]),
+                    f"{prelu}.weight": torch.ones_like(target[f"{prelu}.weight"])})
     missing = sorted(set(target) - set(out))
     extra = sorted(set(out) - set(target))
     if missing or extra:
@@ -134,7 +137,7 @@ def grown_from(have: dict, want: dict) -> bool:
         return False
     a, b = dict(have.get("args", {})), dict(want.get("args", {}))
     for flag in GROWABLE:
-        if a.get(flag, False) and not b.get(flag, False):
+        if int(a.get(flag, False)) > int(b.get(flag, False)):  # flags, and the neck's layer count
             return False
         a.pop(flag, None)
         b.pop(flag, None)

@@ -222,8 +222,8 @@ class WinogradTrunk:
             body = list(block.body)  # conv, PReLU, conv after folding
             self.blocks.append((_Conv(body[0], body[1]), _Conv(body[2], None)))
         self.tail = _Conv(folded_trunk.tail[0], None)
-        neck = getattr(folded_trunk, "neck", None)
-        self.neck = None if neck is None else _Conv(neck[0], neck[1])
+        neck = list(getattr(folded_trunk, "neck", None) or [])  # conv, PReLU per layer
+        self.neck = [_Conv(neck[i], neck[i + 1]) for i in range(0, len(neck), 2)]
         self.zero = np.zeros(self.channels, np.float32)
         single_threaded_openblas()
 
@@ -249,8 +249,8 @@ class WinogradTrunk:
         if len(trunk.tail) != 1:
             raise ValueError("the Winograd trunk needs a folded tail: one conv")
         neck = getattr(trunk, "neck", None)
-        if neck is not None and (len(neck) != 2 or not isinstance(neck[1], nn.PReLU)):
-            raise ValueError("the Winograd trunk needs the neck as conv, PReLU")
+        if neck is not None and (len(neck) % 2 or not all(isinstance(m, nn.PReLU) for m in list(neck)[1::2])):
+            raise ValueError("the Winograd trunk needs the neck as conv, PReLU layers")
 
     def __call__(self, lr: np.ndarray) -> np.ndarray:
         h, w = lr.shape
@@ -284,9 +284,9 @@ class WinogradTrunk:
             conv(tmp, c2, x, cur)  # cur = x + conv2(...): in place once x is cur
             x = cur
         conv(x, self.tail, head, tmp)
-        if self.neck is not None:
-            conv(tmp, self.neck, None, cur)
-            tmp = cur
+        for layer in self.neck:  # ping-pong: a 3x3 conv cannot run in place
+            conv(tmp, layer, None, cur)
+            tmp, cur = cur, tmp
         if tmp.shape[:2] == (h + 2, w + 2):  # sides that are multiples of 4: no copy
             return tmp
         out = np.zeros((h + 2, w + 2, C), np.float32)

@@ -97,9 +97,10 @@ def test_gpu_layout_features_count_their_whole_tensor():
     assert f.nbytes == 8 * 64 * 64 * 4 + lr.nbytes  # a GPU allocates it all at once
 
 
-def test_a_network_with_a_neck_encodes_windows_and_tiles_as_the_whole(rng, img):
-    """The neck is one more 3x3 layer: the halo grows with it, so windows still equal the
-    whole-slice encode, and the Winograd trunk (the CPU default) equals torch's."""
+@pytest.mark.parametrize("neck", [True, 2])
+def test_a_network_with_a_neck_encodes_windows_and_tiles_as_the_whole(rng, img, neck):
+    """The neck is one more 3x3 layer (or more): the halo grows with it, so windows still equal
+    the whole-slice encode, and the Winograd trunk (the CPU default) equals torch's."""
     import torch
 
     from engine import networks
@@ -108,11 +109,12 @@ def test_a_network_with_a_neck_encodes_windows_and_tiles_as_the_whole(rng, img):
     from engine.weights import WeightsInfo
 
     torch.manual_seed(3)
-    arch = {"name": "meta_srgan", "args": {"channels": 16, "blocks": 1, "neck": True, "aspect_input": True}}
+    arch = {"name": "meta_srgan", "args": {"channels": 16, "blocks": 1, "neck": neck, "aspect_input": True}}
     model = networks.make(arch).eval()
     with torch.no_grad():
-        model.trunk.neck[1].weight.fill_(0.3)  # a PReLU that bends
-    assert model.radius == 4 + 2 + 1 + 1
+        for prelu in list(model.trunk.neck)[1::2]:
+            prelu.weight.fill_(0.3)  # PReLUs that bend
+    assert model.radius == 4 + 2 + 1 + int(neck)
     up = Upscaler(model, WeightsInfo(arch=arch, training={"trained": True}), torch.device("cpu"), bf16=False)
     whole = up.encode(img)
     scale, region = (3.0, 2.2), (100, 20, 90, 80)

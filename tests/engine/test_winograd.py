@@ -26,7 +26,8 @@ def _trunk(seed=0, blocks=2, channels=16, neck=False):
 
 
 @pytest.mark.parametrize("shape,neck", [((1, 1), False), ((3, 5), False), ((8, 8), False), ((17, 30), False),
-                                        ((64, 61), False), ((3, 5), True), ((17, 30), True), ((8, 8), True)])
+                                        ((64, 61), False), ((3, 5), True), ((17, 30), True), ((8, 8), True),
+                                        ((17, 30), 2), ((5, 9), 3)])
 def test_winograd_trunk_matches_torch(shape, neck, rng):
     trunk = _trunk(neck=neck)
     lr = rng.standard_normal(shape).astype(np.float32)
