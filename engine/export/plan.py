@@ -23,7 +23,7 @@ from ..io.display import display_slice, n_slices
 from ..io.volume import PLANES
 from .errors import ExportRequestError
 from .paths import refuse_existing, refuse_source
-from .reformat import reformatted
+from .reformat import reformatted, stored_range
 from .request import FORMATS, PLANE_FORMATS, ExportRequest
 from .slices import Method, check_scale, check_size, check_values, slice_indices, sr_part
 
@@ -121,10 +121,14 @@ def plan_export(request: ExportRequest) -> ExportPlan:
         if request.plane not in (None, "stored"):
             if request.plane not in PLANES:
                 raise ExportRequestError(None, f"plane must be one of {', '.join(PLANES)}, got {request.plane!r}")
-            # the plane's slices as the stored ones of a volume with permuted axes: exact, no resampling
-            reformat = request.plane
-            request = replace(request, volume=reformatted(volume, reformat), plane=None)
-            volume = request.volume
+            plane_slices = slice_indices(request.slices, n_slices(volume, request.plane))
+            stored = stored_range(volume, request.plane, plane_slices)
+            if stored is not None:  # the acquired plane: its own slices, headers and all
+                request = replace(request, plane=None, slices=stored)
+            else:  # the plane's slices as the stored ones of a volume with permuted axes: exact, no resampling
+                reformat = request.plane
+                request = replace(request, volume=reformatted(volume, reformat), plane=None)
+                volume = request.volume
         indices = slice_indices(request.slices, volume.shape[2])
         in_shape = volume.shape[:2]
     out_shape = check_size(in_shape, scale)

@@ -1,5 +1,6 @@
 """Export of a plane other than the stored one (a coronal reformat of an axial series):
-the plane's slices become the stored slices of a volume with permuted axes.
+the plane's slices become the stored slices of a volume with permuted axes.  A plane
+that is the stored one keeps the acquired slices (``stored_range``).
 
 Voxels are permuted and flipped, never resampled, and the affine keeps every voxel
 where it was (``engine.io.display.reoriented``), so NIfTI and DICOM writers place the
@@ -17,8 +18,13 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
+from nibabel.orientations import io_orientation
+
 from ..io.display import reoriented
 from ..io.volume import Volume
+
+#: world axis (RAS) of each display plane's normal
+_NORMAL_WORLD_AXIS = {"axial": 2, "coronal": 1, "sagittal": 0}
 
 #: Attributes that describe one source image's place or identity: wrong for a reformatted slice.
 _PER_SLICE = (
@@ -70,3 +76,17 @@ def reformatted(volume: Volume, plane: str) -> Volume:
         extra["dicom_headers"] = [template] * out.shape[2]
         extra["reformat_sources"] = _sources(volume.meta.extra)
     return replace(out, meta=replace(volume.meta, extra=extra))
+
+
+def stored_range(volume: Volume, plane: str, indices) -> tuple[int, int] | None:
+    """The stored slices ``(k0, k1)`` (half-open) that the contiguous display slices
+    ``indices`` of ``plane`` are, or None when ``plane`` does not cut along the stored
+    slices.  (Display slices count from the inferior / posterior / patient-left end,
+    stored ones in the file's order.)"""
+    axes = {int(w): (v, int(s)) for v, (w, s) in enumerate(io_orientation(volume.affine))}
+    vox_axis, sign = axes[_NORMAL_WORLD_AXIS[plane]]
+    if vox_axis != 2:
+        return None
+    n = volume.shape[2]
+    ks = sorted(i if sign > 0 else n - 1 - i for i in (min(indices), max(indices)))
+    return (ks[0], ks[1] + 1)

@@ -122,6 +122,8 @@ def test_nifti_of_a_plane_holds_its_slices_where_they_were(nifti_volume, tmp_pat
     np.testing.assert_allclose(new_of_old, idx, atol=1e-6)
     np.testing.assert_array_equal(re.voxels[tuple(idx.T)], vol.voxels[tuple(old.T)])
 
+    if plane == "axial":  # the stored plane: test_the_stored_plane_keeps_the_acquired_slices
+        return
     reports = list(run_export(ExportRequest(vol, tmp_path, None, 2.0, "nifti", plane=plane, slices=(1, 3))))
     (out,) = reports[-1].outputs
     assert out.name == f"scan_x2_{plane}_bicubic.nii.gz"
@@ -135,3 +137,21 @@ def test_nifti_of_a_plane_holds_its_slices_where_they_were(nifti_volume, tmp_pat
     record = json.loads(img.header.extensions[0].get_content())
     assert record["slices"]["plane"] == plane
 
+
+
+@pytest.mark.parametrize("fmt", ["nifti", "dicom"])
+def test_the_stored_plane_keeps_the_acquired_slices(nifti_volume, tmp_path, fmt):
+    """Asking NIfTI/DICOM for the plane the scan was acquired in exports its stored slices
+    (the range mapped from display numbering, which counts from the inferior end) exactly
+    as an export of those stored slices would: not a reformat."""
+    from engine.export.reformat import stored_range
+
+    vol = nifti_volume
+    ks = stored_range(vol, "axial", [1, 2])
+    assert ks is not None and stored_range(vol, "coronal", [1, 2]) is None
+    when = __import__("datetime").datetime(2024, 1, 2)
+    a = _export(ExportRequest(vol, tmp_path / "plane", None, 2.0, fmt, plane="axial", slices=(1, 3), timestamp=when,
+                              uid_seed="s"))
+    b = _export(ExportRequest(vol, tmp_path / "stored", None, 2.0, fmt, slices=ks, timestamp=when, uid_seed="s"))
+    assert [p.name for p in a] == [p.name for p in b] and "axial" not in a[0].name
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from nibabel.orientations import io_orientation
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.export.reformat import stored_range
 from engine.io.volume import WindowPreset
 
 from ..model.viewport import axis_scales
@@ -34,19 +34,6 @@ from .mailbox import Mailbox
 from .scan_opener import describe_error
 
 FORMAT_LABELS = {"png": "PNG (windowed 8-bit)", "tiff": "16-bit TIFF", "dicom": "DICOM (new derived series)", "nifti": "NIfTI (.nii.gz)"}
-NORMAL_WORLD_AXIS = {"axial": 2, "coronal": 1, "sagittal": 0}
-
-
-def stored_slices(volume, plane: str, first: int, last: int):
-    """Display slices ``first..last`` of ``plane`` as the stored slice range ``(k0, k1)``
-    NIfTI/DICOM export uses, or None when the plane does not cut along stored slices."""
-    axes = {int(w): (v, int(s)) for v, (w, s) in enumerate(io_orientation(volume.affine))}
-    vox_axis, sign = axes[NORMAL_WORLD_AXIS[plane]]
-    if vox_axis != 2:
-        return None
-    n = volume.shape[2]
-    ks = sorted(i if sign > 0 else n - 1 - i for i in (first, last))
-    return (ks[0], ks[1] + 1)
 
 
 class ExportDialog(QDialog):
@@ -179,7 +166,7 @@ class ExportDialog(QDialog):
         fmt, s = self.format.currentData(), self.win.state
         notes = []
         if fmt in ("nifti", "dicom") and not self.whole.isChecked():
-            if stored_slices(self.win.live.scan.volume, s.plane, 0, 0) is None:
+            if stored_range(self.win.live.scan.volume, s.plane, [0]) is None:
                 what = "a volume" if fmt == "nifti" else "a new derived series"
                 notes.append(f"{FORMAT_LABELS[fmt].split(' ')[0]} of {s.plane} slices: {what} whose slices are {s.plane} "
                              "(voxels permuted, not resampled; geometry exact).")
@@ -201,14 +188,10 @@ class ExportDialog(QDialog):
             first, last = sorted((self.first.value() - 1, self.last.value() - 1))
         else:
             first = last = None
-        plane, slices = None, None
-        if fmt in ("png", "tiff"):
-            plane = s.plane
-            slices = None if first is None else (first, last + 1)
-        elif first is not None:
-            slices = stored_slices(volume, s.plane, first, last)
-            if slices is None:  # a reformatted plane: its slices, axes permuted (exact)
-                plane, slices = s.plane, (first, last + 1)
+        # slices of the plane on screen; NIfTI/DICOM of the whole volume keep the stored
+        # slices, and of the stored plane too (the engine maps the range onto them)
+        plane = s.plane if fmt in ("png", "tiff") or first is not None else None
+        slices = None if first is None else (first, last + 1)
         zoom = s.zoom if self.use_current_scale.isChecked() else self.scale.value()
         # PNG/TIFF pictures of a plane: the viewer's per-axis zoom, so a reformat of a
         # thick-slice scan comes out at its true aspect as on screen (most image viewers
