@@ -212,3 +212,24 @@ def test_reformat_without_headers_is_secondary_capture(tmp_path):
     _no_errors(outs)
     assert all(d.SOPClassUID == SECONDARY_CAPTURE and "SourceImageSequence" not in d for d in dss)
     assert [c.CodeValue for c in dss[0].DerivationCodeSequence] == ["113085", "113072"]
+
+
+def test_reformat_of_an_enhanced_multiframe_file_references_each_frame(tmp_path, rng):
+    """An enhanced MR file (one file, per-frame geometry) reformatted: Secondary Capture
+    images, each referencing the source file once per frame it was cut from."""
+    from engine import io as eio
+    from tests.io.dicom_factory import write_enhanced
+
+    frames = rng.integers(0, 1000, size=(4, 6, 5)).astype(np.int16)
+    (tmp_path / "src").mkdir()
+    write_enhanced(tmp_path / "src" / "enh.dcm", frames, [(1.0, 2.0, 2.5 * k) for k in range(4)], spacing=(0.5, 0.6))
+    (info,) = eio.open_scan(tmp_path / "src" / "enh.dcm")
+    vol = eio.load(info)
+    dss, outs = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", plane="sagittal", slices=(0, 2)))
+    _no_errors(outs)
+    for d in dss:
+        assert d.SOPClassUID == SECONDARY_CAPTURE
+        refs = d.SourceImageSequence
+        assert sorted(int(r.ReferencedFrameNumber) for r in refs) == [1, 2, 3, 4]
+        assert {r.ReferencedSOPInstanceUID for r in refs} == {vol.meta.extra["sop_instance_uids"][0]}
+        assert (d.Rows, d.Columns) == (8, 12)  # 4 slices x 2 down (S -> I), 6 rows x 2 across (A -> P)
