@@ -22,7 +22,13 @@ from . import checkpoint as ckpt
 from .data.dataset import Source
 
 
-def _weights_stages(path) -> dict:
+def is_weights_file(path) -> bool:
+    """An engine weights file (not a training checkpoint)."""
+    p = str(path or "")
+    return p.endswith(".safetensors") and not p.endswith(".ckpt.safetensors")
+
+
+def weights_stages(path) -> dict:
     """One lineage entry for a weights file a run started from, holding that file's own
     stages (newest last), or a note when its sidecar cannot be read."""
     from engine.weights import read_info
@@ -67,10 +73,11 @@ def _lineage(meta: dict) -> list[dict]:
             cur = up
             continue
         init = cfg.get("model", {}).get("init", "")
-        if init and str(init).endswith(".safetensors") and not str(init).endswith(".ckpt.safetensors") and init not in seen:
+        if is_weights_file(init) and init not in seen:
             # started from an engine weights file (e.g. a site's retraining of the bundled
-            # weights): its sidecar holds the stages before it
-            stages.append(_weights_stages(init))
+            # weights): its sidecar holds the stages before it, as recorded when the run
+            # started (runs before that record read the file now)
+            stages.append(cur.get("init_weights") or weights_stages(init))
             break
         if not init or not str(init).endswith(".ckpt.safetensors") or init in seen:
             break

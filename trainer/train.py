@@ -31,6 +31,7 @@ from .data.scales import TRAIN_SCALES, is_pair, parse_scale, parse_scale_key, pa
 from .discriminator import Discriminator
 from .ema import WeightAverage
 from .evaluate import ModelPredictor, bicubic_predict, score
+from .export import is_weights_file, weights_stages
 from .fast_upscale import upscale
 from .log import RunLog
 from .losses import PerceptualLoss, adversarial_d_half, adversarial_g
@@ -106,7 +107,11 @@ class Trainer:
         self.crops = crops if crops is not None else load_crops(d["train"], root, d["crop"], d["min_foreground"])
         self.test_crops = test_crops if test_crops is not None else (load_crops(d["test"], root, d["crop"], d["min_foreground"]) if d["test"] else Crops())
 
-        self.G, init_norm = init_generator({"name": cfg["model"]["name"], "args": cfg["model"]["args"]}, cfg["model"].get("init", ""))
+        init = cfg["model"].get("init", "")
+        self.G, init_norm = init_generator({"name": cfg["model"]["name"], "args": cfg["model"]["args"]}, init)
+        # the weights file a run starts from, as it is now (its sha256 and stages): the
+        # file may be replaced before export (a site's retraining written over it)
+        self.init_weights = weights_stages(init) if is_weights_file(init) else None
         norm = d["normalization"]
         if norm == "auto":
             mean, std = self.crops.stats()
@@ -270,6 +275,7 @@ class Trainer:
             "data": [s if isinstance(s, dict) else vars(s) for s in self.cfg["data"]["train"]],
             "best": self.best,
             "world": self.world,
+            **({"init_weights": self.init_weights} if self.init_weights else {}),
             **({"resumed_from": self.resumed_from} if self.resumed_from else {}),
         }
 
@@ -299,6 +305,8 @@ class Trainer:
         self.resumed_from = meta.get("resumed_from") if own else str(path)
         self.step = int(meta["step"])
         self.best = meta.get("best", self.best)
+        if own and meta.get("init_weights"):
+            self.init_weights = meta["init_weights"]  # as the run found it when it started
         return True
 
     # -- the loop ----------------------------------------------------------------

@@ -110,3 +110,32 @@ def test_average_of_checkpoints_exports_the_mean_weights(tiny_cfg, tiny_crops, t
     t2 = Trainer(other, crops=tiny_crops, quiet=True)
     t2.run(1)
     assert main(["average", str(paths[0]), str(t2.save()), "-o", str(tmp_path / "bad.ckpt.safetensors")]) == 2
+
+
+def test_lineage_keeps_the_starting_weights_as_they_were_when_training_began(tiny_cfg, tiny_crops, tmp_path):
+    """A run started from a weights file records that file's sha256 and stages when it
+    starts: replacing the file before export (a retraining written over its own start)
+    does not rewrite the history."""
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg["loss"]["adversarial"] = 0.0
+    first = Trainer(cfg, crops=tiny_crops, quiet=True)
+    first.run(2)
+    start = export(first.save(), tmp_path / "start.safetensors")
+    original = read_info(start).sha256
+    cfg2 = copy.deepcopy(cfg)
+    cfg2["out"] = str(tmp_path / "second")
+    cfg2["model"]["init"] = str(start)
+    cfg2["data"]["normalization"] = "init"
+    second = Trainer(cfg2, crops=tiny_crops, quiet=True)
+    second.run(1)
+    path = second.save()
+    first.run(3)
+    export(first.save(), start)  # the starting file replaced
+    assert read_info(start).sha256 != original
+    resumed = Trainer(cfg2, crops=tiny_crops, quiet=True)  # and a resume after that keeps the record too
+    assert resumed.resume()
+    resumed.run(2)
+    info = read_info(export(resumed.save(), tmp_path / "out.safetensors"))
+    stages = info.training["stages"]
+    assert stages[0]["init"] == str(start) and stages[0]["sha256"] == original and stages[0]["updates"] == 2
+    assert info.training["total_updates"] == 2 + 2
