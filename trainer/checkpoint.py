@@ -185,7 +185,9 @@ def generator_state(path, averaged: bool = True) -> tuple[dict, dict]:
     meta = read_meta(path)
     tensors = load_file(str(path))
     prefix = "E." if averaged and any(k.startswith("E.") for k in tensors) else "G."
-    return {k[2:]: v for k, v in tensors.items() if k.startswith(prefix)}, meta
+    # which of the two the caller got, for the lineage and labels (not saved back)
+    meta = {**meta, "weights_taken": "running average" if prefix == "E." else "trained"}
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, meta
 
 
 def average_checkpoints(paths, output) -> Path:
@@ -200,22 +202,31 @@ def average_checkpoints(paths, output) -> Path:
     paths = [Path(p) for p in paths]
     if len(paths) < 2:
         raise ValueError("averaging needs two checkpoints or more")
-    states, metas = [], []
-    for p in paths:
-        state, meta = generator_state(p)
-        states.append(state)
-        metas.append(meta)
-    if any(m["arch"] != metas[-1]["arch"] for m in metas) or any(set(s) != set(states[-1]) for s in states):
-        raise ValueError("the checkpoints hold different networks: average only checkpoints of one run")
-    mean = {}
-    for k, last in states[-1].items():
-        mean[k] = torch.stack([s[k].double() for s in states]).mean(0).to(last.dtype) if last.is_floating_point() else last
-    info = {**metas[-1], "averaged": [p.name for p in paths]}
-    for key in ("opt_g", "opt_d", "sched_g", "sched_d"):
+    tensors = {}
+    metas = []
+    # the trained weights, and the running averages where every checkpoint has one
+    # (each averaged with its own kind, so export can still offer both)
+    for prefix, averaged in (("G.", False), ("E.", True)):
+        states = []
+        for p in paths:
+            state, meta = generator_state(p, averaged)
+            states.append(state)
+            metas.append(meta)
+        if averaged and any(m["weights_taken"] != "running average" for m in metas[len(paths):]):
+            metas = metas[: len(paths)]
+            break
+        if any(m["arch"] != metas[-1]["arch"] for m in metas) or any(set(s) != set(states[-1]) for s in states):
+            raise ValueError("the checkpoints hold different networks: average only checkpoints of one run")
+        for k, last in states[-1].items():
+            tensors[prefix + k] = (torch.stack([s[k].double() for s in states]).mean(0).to(last.dtype)
+                                   if last.is_floating_point() else last).contiguous()
+    info = {**metas[len(paths) - 1], "averaged": [p.name for p in paths]}
+    for key in ("opt_g", "opt_d", "sched_g", "sched_d", "weights_taken"):
         info.pop(key, None)
+    if not any(k.startswith("E.") for k in tensors):
+        info.pop("ema", None)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {f"G.{k}": v.contiguous() for k, v in mean.items()}
     _atomic(output, lambda tmp: save_file(tensors, tmp))
     _atomic(sidecar(output), lambda tmp: Path(tmp).write_text(json.dumps(info, indent=1, default=float)))
     return output

@@ -59,6 +59,8 @@ def _lineage(meta: dict) -> list[dict]:
             "anisotropic": cfg.get("data", {}).get("anisotropic", 0.0),
             "lr": cfg.get("optim", {}).get("lr"),
             **({"ema": cfg["train"]["ema"]} if cfg.get("train", {}).get("ema") else {}),
+            # started from a checkpoint's trained weights or their running average
+            **({"started_from_weights": cur["init_weights_taken"]} if cur.get("init_weights_taken") else {}),
         })
         parent = cur.get("resumed_from")  # a run continued from another run's checkpoint
         if parent and parent not in seen:
@@ -116,7 +118,7 @@ def export(checkpoint, output, note: str = "", metrics: dict | None = None, aver
     A run that keeps a running average of its weights exports the average unless
     ``averaged`` is False."""
     state, meta = ckpt.generator_state(checkpoint, averaged)
-    took_average = averaged and "ema" in meta
+    took_average = meta["weights_taken"] == "running average"
     arch = meta["arch"]
     model = networks.make(arch)
     model.load_state_dict(state)
@@ -133,12 +135,15 @@ def export(checkpoint, output, note: str = "", metrics: dict | None = None, aver
             "stages": stages,
             "checkpoint": Path(checkpoint).name,
             **({"weights": f"running average of the weights (decay {meta['ema']['decay']:g})"} if took_average else {}),
+            **({"mean_of_checkpoints": meta["averaged"]} if "averaged" in meta else {}),
             "hardware": f"{platform.machine()} CPU, torch {torch.__version__}, {meta.get('world', 1)} process(es)",
             "note": note,
         },
-        # the run's own check scored the average: it describes these weights only if they are it
+        # the run's own check scored the running average when it kept one: it describes
+        # these weights only if they are that (and not a mean of checkpoints)
         metrics=metrics if metrics is not None else (
             (meta.get("best") or {}).get("eval", {})
-            if meta.get("best", {}).get("step") == meta["step"] and took_average == ("ema" in meta) else {}),
+            if meta.get("best", {}).get("step") == meta["step"] and took_average == ("ema" in meta)
+            and "averaged" not in meta else {}),
     )
     return save_weights(model, output, info)

@@ -72,7 +72,8 @@ def want_bf16(setting, device: torch.device) -> bool:
 
 
 def init_generator(spec: dict, init: str) -> tuple[nn.Module, dict | None]:
-    """A fresh generator, or one started from a weights file / checkpoint."""
+    """A fresh generator, or one started from a weights file / checkpoint (a checkpoint's
+    running average of the weights when it has one, as export would ship)."""
     G = networks.make(spec)
     norm = None
     if init:
@@ -80,7 +81,7 @@ def init_generator(spec: dict, init: str) -> tuple[nn.Module, dict | None]:
         if p.name.endswith(".ckpt.safetensors"):
             state, meta = ckpt.generator_state(p)
             G.load_state_dict(ckpt.fit_generator(G, state))
-            norm = meta.get("normalization")
+            norm = {**meta.get("normalization", {}), "weights_taken": meta["weights_taken"]}
         else:
             model, info = load_weights(p, warn_untrained=False)
             if info.arch != spec and not grown_from(info.arch, spec):
@@ -112,6 +113,8 @@ class Trainer:
         # the weights file a run starts from, as it is now (its sha256 and stages): the
         # file may be replaced before export (a site's retraining written over it)
         self.init_weights = weights_stages(init) if is_weights_file(init) else None
+        # a checkpoint to start from: which of its weights (trained, or their running average)
+        self.init_taken = (init_norm or {}).get("weights_taken")
         norm = d["normalization"]
         if norm == "auto":
             mean, std = self.crops.stats()
@@ -276,6 +279,7 @@ class Trainer:
             "best": self.best,
             "world": self.world,
             **({"init_weights": self.init_weights} if self.init_weights else {}),
+            **({"init_weights_taken": self.init_taken} if self.init_taken else {}),
             **({"resumed_from": self.resumed_from} if self.resumed_from else {}),
         }
 
@@ -307,6 +311,13 @@ class Trainer:
         self.best = meta.get("best", self.best)
         if own and meta.get("init_weights"):
             self.init_weights = meta["init_weights"]  # as the run found it when it started
+        saved = meta.get("normalization")
+        if own and saved and (float(saved["mean"]), float(saved["std"])) != (self.mean, self.std):
+            # "init" read the starting file again, which may have been replaced since: the
+            # run goes on with the normalisation it was trained with
+            self.mean, self.std = float(saved["mean"]), float(saved["std"])
+            self.batches.mean, self.batches.std = self.mean, self.std
+            self.fwd.mean, self.fwd.std = self.mean, self.std
         return True
 
     # -- the loop ----------------------------------------------------------------

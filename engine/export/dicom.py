@@ -155,9 +155,11 @@ def _set_times(ds: Dataset, created: datetime, anonymize: bool) -> None:
     ds.ContentDate, ds.ContentTime = date, time
 
 
-def _image_type(header) -> list[str]:
+def _image_type(header, reformatted: bool = False) -> list[str]:
     old = list(getattr(header, "ImageType", []) or []) if header is not None else []
     rest = [v for v in old[2:] if v and v.upper() != "MOSAIC"]
+    if reformatted:  # value 3 names the image's plane for CT ("AXIAL"): a reformat is not that
+        rest = ["REFORMATTED" if v.upper() == "AXIAL" else v for v in rest]
     return ["DERIVED", "SECONDARY", *rest]
 
 
@@ -215,7 +217,7 @@ def derived_image(
         _secondary_capture_modules(ds, plane, series, study_uid, frame_of_reference_uid)
     _fix_laterality(ds)
 
-    ds.ImageType = _image_type(header if keep else None)
+    ds.ImageType = _image_type(header if keep else None, reformatted)
     ds.SOPInstanceUID = sop_uid
     ds.SeriesInstanceUID = series.uid
     ds.SeriesNumber = series.number

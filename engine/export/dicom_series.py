@@ -192,8 +192,10 @@ def series_writer(plan, stream, staging, provenance, mapping, window, created, s
     headers = meta.extra.get("dicom_headers") or []
     first = headers[plan.indices[0]] if len(headers) > plan.indices[0] else None
     number = int(getattr(first, "SeriesNumber", 0) or 0) if first is not None else 0
-    offset = 1000 * (1 + [s.tag for s in plan.streams].index(stream.tag))
     plane = meta.extra.get("reformat_plane")
+    # SR +1000, bicubic +2000; a reformat's +100 (coronal) or +200 (sagittal), so a
+    # PACS list tells the planes of one source apart by number too
+    offset = 1000 * (1 + [s.tag for s in plan.streams].index(stream.tag)) + {"coronal": 100, "sagittal": 200}.get(plane, 0)
     label = f"MetaZoom {'SR' if stream.sr_scale is not None else 'bicubic'} x{scale_key(req.scale)}{' ' + plane if plane else ''}"
     src_desc = "" if req.anonymize else (getattr(first, "SeriesDescription", "") if first is not None else meta.description)
     key = images_key(volume)

@@ -23,7 +23,7 @@ from ..io.display import display_slice, n_slices
 from ..io.volume import PLANES
 from .errors import ExportRequestError
 from .paths import refuse_existing, refuse_source
-from .reformat import reformatted, stored_range
+from .reformat import irregular_stack, reformatted, stored_range
 from .request import FORMATS, PLANE_FORMATS, ExportRequest
 from .slices import Method, check_scale, check_size, check_values, slice_indices, sr_part
 
@@ -126,6 +126,11 @@ def plan_export(request: ExportRequest) -> ExportPlan:
             if stored is not None:  # the acquired plane: its own slices, headers and all
                 request = replace(request, plane=None, slices=stored)
             else:  # the plane's slices as the stored ones of a volume with permuted axes: exact, no resampling
+                irregular = irregular_stack(volume)
+                if irregular:
+                    raise ExportRequestError(
+                        None, f"the stored slices are not evenly spaced ({irregular}), so a {fmt} volume of "
+                        f"{request.plane} slices would place them wrongly; export the stored plane, or PNG/TIFF pictures")
                 reformat = request.plane
                 request = replace(request, volume=reformatted(volume, reformat), plane=None)
                 volume = request.volume

@@ -18,18 +18,18 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
-from nibabel.orientations import io_orientation
-
-from ..io.display import reoriented
+from ..io.dicom_series import MISSING_SLICES, UNEVEN_SPACING
+from ..io.display import normal_axis, reoriented
 from ..io.volume import Volume
 
-#: world axis (RAS) of each display plane's normal
-_NORMAL_WORLD_AXIS = {"axial": 2, "coronal": 1, "sagittal": 0}
-
-#: Attributes that describe one source image's place or identity: wrong for a reformatted slice.
+#: Attributes that describe one source image (its place, identity, the directions of
+#: its rows and columns, what was measured while it alone was acquired): they would lie
+#: on a slice cut across all of them.
 _PER_SLICE = (
     "ImagePositionPatient", "ImageOrientationPatient", "SliceLocation", "InstanceNumber", "SOPInstanceUID",
-    "InStackPositionNumber", "StackID", "ImagesInAcquisition",
+    "InStackPositionNumber", "StackID", "ImagesInAcquisition", "PatientOrientation",
+    "InPlanePhaseEncodingDirection", "AcquisitionMatrix", "XRayTubeCurrent", "Exposure", "ExposureTime",
+    "ExposureInuAs", "ExposureTimeInuS", "XRayTubeCurrentInuA", "CTDIvol",
 )
 
 
@@ -39,7 +39,7 @@ def _template(header, slice_step_mm: float):
         if kw in t:
             delattr(t, kw)
     step = f"{slice_step_mm:.6g}"
-    t.SliceThickness = step  # the new slices are one source pixel thick
+    t.SliceThickness = step  # one source voxel along the axis nearest the new normal
     if "SpacingBetweenSlices" in t:
         t.SpacingBetweenSlices = step
     return t
@@ -62,10 +62,21 @@ def _sources(extra: dict) -> list[tuple[str, str, int | None]]:
     return out
 
 
+def irregular_stack(volume: Volume) -> str | None:
+    """The reader's warning when the stored slices are not evenly spaced (missing slices,
+    uneven spacing): its affine then only approximates where each slice lies, which is
+    fine per stored slice (each keeps its own header) but not across them."""
+    for w in volume.meta.warnings:
+        if MISSING_SLICES in w or UNEVEN_SPACING in w:
+            return w
+    return None
+
+
 def reformatted(volume: Volume, plane: str) -> Volume:
     """``volume`` with the slices of ``plane`` (radiological display) as its stored slices,
     and metadata that describes them (``reformat_plane``, ``reformat_sources``, template
-    ``dicom_headers``)."""
+    ``dicom_headers``; ``source_dicom_headers`` keeps the originals for what every source
+    image must agree on, such as the rescale)."""
     out = reoriented(volume, plane)
     extra = {k: v for k, v in volume.meta.extra.items()
              if k not in ("dicom_headers", "dicom_frames", "sop_instance_uids")}
@@ -74,6 +85,7 @@ def reformatted(volume: Volume, plane: str) -> Volume:
     if headers:
         template = _template(headers[len(headers) // 2], out.spacing[2])
         extra["dicom_headers"] = [template] * out.shape[2]
+        extra["source_dicom_headers"] = headers
         extra["reformat_sources"] = _sources(volume.meta.extra)
     return replace(out, meta=replace(volume.meta, extra=extra))
 
@@ -83,8 +95,7 @@ def stored_range(volume: Volume, plane: str, indices) -> tuple[int, int] | None:
     ``indices`` of ``plane`` are, or None when ``plane`` does not cut along the stored
     slices.  (Display slices count from the inferior / posterior / patient-left end,
     stored ones in the file's order.)"""
-    axes = {int(w): (v, int(s)) for v, (w, s) in enumerate(io_orientation(volume.affine))}
-    vox_axis, sign = axes[_NORMAL_WORLD_AXIS[plane]]
+    vox_axis, sign = normal_axis(volume, plane)
     if vox_axis != 2:
         return None
     n = volume.shape[2]

@@ -36,8 +36,10 @@ class ExportRequest:
     NIfTI or DICOM with a ``plane`` writes that plane's slices as the stored slices of a
     volume with permuted axes (``engine.export.reformat``: exact, no resampling; a DICOM
     reformat references every source image).
+    A ``plane`` that is the stored one keeps the stored slices, headers and all.
     ``slices``: None (all), an index, or ``(start, stop)`` half-open, 0-based, in the
-    plane's slice numbering (``k`` for NIfTI/DICOM).
+    plane's slice numbering (display order, from the inferior / posterior / patient-left
+    end), or without a ``plane`` the stored ``k`` (NIfTI/DICOM).
 
     ``include_bicubic``: also write the bicubic result (a second file/series).
     ``anonymize``: DICOM PS3.15 basic profile on DICOM output; no source names in

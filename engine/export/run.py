@@ -123,7 +123,8 @@ def _source_rescale(volume) -> tuple[float, float] | None:
     functional groups its top-level header does not show: "no RescaleSlope" there does
     not mean whole numbers, and storing its 0.01-step values with slope 1 would round
     them away.)"""
-    headers = volume.meta.extra.get("dicom_headers") or []
+    extra = volume.meta.extra
+    headers = extra.get("source_dicom_headers") or extra.get("dicom_headers") or []  # a reformat's: the sources'
     pairs = set()
     for h in headers:
         try:

@@ -19,6 +19,11 @@ import numpy as np
 from .dicom_header import DicomFile, Slice, get, number, text
 from .volume import SeriesInfo
 
+#: How the warnings about an irregular stack read (export refuses to reformat one: its
+#: regular affine is only an approximation there)
+MISSING_SLICES = "slice(s) missing"
+UNEVEN_SPACING = "uneven slice spacing"
+
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 #: Slices closer than this along the normal (mm) share a position (4D repeats).
 _SAME_POSITION_MM = 0.01
@@ -206,10 +211,10 @@ def _affine(volume: list[Slice], warnings: list[str]) -> np.ndarray:
         missing = int(np.sum(np.maximum(gaps - 1, 0)))
         if missing:
             warnings.append(
-                f"about {missing} slice(s) missing: gaps up to {steps.max():.4g} mm where slices are {med:.4g} mm apart"
+                f"about {missing} {MISSING_SLICES}: gaps up to {steps.max():.4g} mm where slices are {med:.4g} mm apart"
             )
         else:
-            warnings.append(f"uneven slice spacing ({steps.min():.4g} to {steps.max():.4g} mm); shown at {med:.4g} mm")
+            warnings.append(f"{UNEVEN_SPACING} ({steps.min():.4g} to {steps.max():.4g} mm); shown at {med:.4g} mm")
         a[:3, 2] = span / np.linalg.norm(span) * med
     else:
         a[:3, 2] = span / (n - 1)

@@ -47,6 +47,12 @@ def _check_plane(plane: str) -> str:
     return p
 
 
+def normal_axis(volume: Volume, plane: str) -> tuple[int, int]:
+    """(voxel axis, +1/-1) of the plane's normal: the voxel axis its slices are taken
+    along, and whether display slice numbers grow with that axis's index."""
+    return _axes(volume)[_LAYOUT[_check_plane(plane)][0]]
+
+
 def n_slices(volume: Volume, plane: str) -> int:
     """How many slices the plane has (the voxel axis nearest its normal)."""
     normal_world = _LAYOUT[_check_plane(plane)][0]

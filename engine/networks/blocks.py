@@ -36,6 +36,8 @@ class SRGANTrunk(nn.Module):
         self.blocks = nn.Sequential(*[ResidualBlock(channels) for _ in range(blocks)])
         self.tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
         layers = int(neck)  # True -> 1
+        if layers < 0:
+            raise ValueError(f"neck must be a layer count >= 0 (or a flag), got {neck!r}")
         self.neck = nn.Sequential(*[m for _ in range(layers) for m in (nn.Conv2d(channels, channels, 3, padding=1),
                                                                       nn.PReLU(channels))]) if layers else None
         self.radius = 4 + 2 * blocks + 1 + layers

@@ -68,7 +68,7 @@ class MetaSRGAN(nn.Module):
         hidden: int = 256,
         residual_bicubic: bool = False,
         scale_gate: bool = False,
-        neck: bool = False,
+        neck: bool | int = False,  # conv+PReLU layers between trunk and Meta-Upscale (True: one)
         aspect_input: bool = False,
     ):
         super().__init__()

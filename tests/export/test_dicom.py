@@ -233,3 +233,37 @@ def test_reformat_of_an_enhanced_multiframe_file_references_each_frame(tmp_path,
         assert sorted(int(r.ReferencedFrameNumber) for r in refs) == [1, 2, 3, 4]
         assert {r.ReferencedSOPInstanceUID for r in refs} == {vol.meta.extra["sop_instance_uids"][0]}
         assert (d.Rows, d.Columns) == (8, 12)  # 4 slices x 2 down (S -> I), 6 rows x 2 across (A -> P)
+
+
+def test_reformat_of_a_ct_series_drops_what_described_each_axial_image(tmp_path):
+    """CT: ImageType's "AXIAL" becomes "REFORMATTED", and the source images' own
+    PatientOrientation and exposure values are not copied onto the reformat; the series
+    number says the plane; de-identified, the source references are replaced too."""
+    from engine.export.dicom import CT_IMAGE
+
+    paths = write_dicom_series(tmp_path / "src", n_slices=4)
+    vol = volume_from_dicom(paths)
+    for h in vol.meta.extra["dicom_headers"]:
+        h.SOPClassUID, h.Modality, h.ImageType = CT_IMAGE, "CT", ["ORIGINAL", "PRIMARY", "AXIAL"]
+        h.PatientOrientation, h.XRayTubeCurrent, h.KVP = ["L", "P"], 200, 120
+    src_uids = {str(h.SOPInstanceUID) for h in vol.meta.extra["dicom_headers"]}
+    series_number = int(vol.meta.extra["dicom_headers"][0].SeriesNumber)
+    dss, _ = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", plane="coronal", slices=(0, 1)))
+    d = dss[0]
+    assert d.SOPClassUID == CT_IMAGE and list(d.ImageType) == ["DERIVED", "SECONDARY", "REFORMATTED"]
+    assert "PatientOrientation" not in d and "XRayTubeCurrent" not in d and int(d.KVP) == 120
+    assert int(d.SeriesNumber) == series_number + 1100
+    anon, _ = _export(ExportRequest(vol, tmp_path / "anon", None, 2.0, "dicom", plane="coronal", slices=(0, 1),
+                                    anonymize=True))
+    refs = {r.ReferencedSOPInstanceUID for r in anon[0].SourceImageSequence}
+    assert len(refs) == 4 and not refs & src_uids
+
+
+def test_a_stack_with_missing_slices_is_not_reformatted(tmp_path):
+    from engine.export import ExportRequestError, plan_export
+
+    vol = volume_from_dicom(write_dicom_series(tmp_path / "src", n_slices=4))
+    vol.meta.warnings.append("about 1 slice(s) missing: gaps up to 3 mm where slices are 1.5 mm apart")
+    with pytest.raises(ExportRequestError, match="not evenly spaced"):
+        plan_export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", plane="coronal"))
+    plan_export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", plane="axial"))  # the stored plane is fine

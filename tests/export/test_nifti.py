@@ -155,3 +155,19 @@ def test_the_stored_plane_keeps_the_acquired_slices(nifti_volume, tmp_path, fmt)
     b = _export(ExportRequest(vol, tmp_path / "stored", None, 2.0, fmt, slices=ks, timestamp=when, uid_seed="s"))
     assert [p.name for p in a] == [p.name for p in b] and "axial" not in a[0].name
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+
+
+def test_stored_range_counts_display_slices_from_the_inferior_end(tmp_path):
+    """Stored slices running superior to inferior: display slice 0 (the most inferior)
+    is the last stored one."""
+    from engine.export.reformat import stored_range
+    from engine.io.display import display_slice
+
+    from .conftest import make_nifti
+
+    affine = np.diag([0.9, 1.1, -2.5, 1.0])
+    vol = make_nifti(tmp_path / "down.nii.gz", shape=(12, 10, 5), affine=affine)
+    assert stored_range(vol, "axial", [0]) == (4, 5)
+    assert stored_range(vol, "axial", [1, 2]) == (2, 4)
+    # the same pixels (flipped for the display)
+    np.testing.assert_array_equal(np.sort(display_slice(vol, "axial", 0).pixels.ravel()), np.sort(vol.voxels[:, :, 4].ravel()))

@@ -101,3 +101,52 @@ def test_an_average_turned_on_mid_run_starts_from_the_restored_weights(tiny_cfg,
     assert later.resume() and later.ema.updates == 0
     for k, v in later.G.state_dict().items():
         assert torch.equal(v, later.ema.state_dict()[k]), k
+
+
+def test_averaged_checkpoints_keep_both_kinds_of_weights(tiny_cfg, tiny_crops, tmp_path):
+    """``metazoom-train average`` of checkpoints with running averages averages the trained
+    weights and the running averages each with their own kind; export labels which it took."""
+    from engine.weights import load_weights, read_info
+    from trainer.checkpoint import average_checkpoints, generator_state
+    from trainer.export import export
+
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg["train"]["ema"] = 0.9
+    tr = Trainer(cfg, crops=tiny_crops, quiet=True)
+    paths = []
+    for n in (2, 3):
+        tr.run(n)
+        paths.append(tr.save())
+    mean = average_checkpoints(paths, tmp_path / "mean.ckpt.safetensors")
+    for averaged in (True, False):
+        want = [generator_state(p, averaged)[0] for p in paths]
+        got, meta = generator_state(mean, averaged)
+        assert meta["weights_taken"] == ("running average" if averaged else "trained")
+        for k, v in got.items():
+            if v.is_floating_point():
+                torch.testing.assert_close(v, (want[0][k].double() + want[1][k].double()).div(2).to(v.dtype))
+    info = read_info(export(mean, tmp_path / "w.safetensors"))
+    assert "running average" in info.training["weights"] and len(info.training["mean_of_checkpoints"]) == 2
+    assert info.metrics == {}  # the run's own check scored one checkpoint, not this mean
+    raw = read_info(export(mean, tmp_path / "raw.safetensors", averaged=False))
+    assert "weights" not in raw.training
+
+
+def test_a_run_started_from_a_checkpoint_takes_its_average_and_says_so(tiny_cfg, tiny_crops, tmp_path):
+    from engine.weights import read_info
+    from trainer.export import export
+
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg["train"]["ema"] = 0.9
+    first = Trainer(cfg, crops=tiny_crops, quiet=True)
+    first.run(3)
+    path = first.save()
+    cfg2 = copy.deepcopy(tiny_cfg)
+    cfg2["out"] = str(tmp_path / "second")
+    cfg2["model"]["init"] = str(path)
+    second = Trainer(cfg2, crops=tiny_crops, quiet=True)
+    for k, v in second.G.state_dict().items():
+        assert torch.equal(v, first.ema.state_dict()[k]), k
+    second.run(1)
+    stages = read_info(export(second.save(), tmp_path / "w.safetensors")).training["stages"]
+    assert stages[-1]["started_from_weights"] == "running average"

@@ -130,10 +130,13 @@ def test_lineage_keeps_the_starting_weights_as_they_were_when_training_began(tin
     second.run(1)
     path = second.save()
     first.run(3)
+    first.mean, first.std = 0.4, 0.3  # a replacement with another normalisation
     export(first.save(), start)  # the starting file replaced
     assert read_info(start).sha256 != original
     resumed = Trainer(cfg2, crops=tiny_crops, quiet=True)  # and a resume after that keeps the record too
+    assert resumed.mean == 0.4
     assert resumed.resume()
+    assert (resumed.mean, resumed.std, resumed.batches.mean, resumed.fwd.std) == (0.5, 0.25, 0.5, 0.25)
     resumed.run(2)
     info = read_info(export(resumed.save(), tmp_path / "out.safetensors"))
     stages = info.training["stages"]
