@@ -48,6 +48,7 @@ def test_config_starts_from_the_bundled_weights_and_holds_slices_out(tmp_path):
     info = read_info(BUNDLED)
     assert cfg["model"] == {"name": "meta_srgan", "args": info.arch["args"], "init": str(BUNDLED)}
     assert cfg["data"]["normalization"] == "init" and cfg["loss"]["adversarial"] == 0 and cfg["loss"]["perceptual"] == 0
+    assert cfg["train"]["ema"] == 0.999  # it ships the running average of the weights
     # the middle four of 12 slices are held out (the ends of a head scan are mostly air)
     assert [e["keep"] for e in cfg["data"]["train"]] == ["0:4", "8:"] and [e["keep"] for e in cfg["data"]["test"]] == ["4:8"]
     assert cfg["train"]["ckpt_every"] == 10 and cfg["steps"] == 40
