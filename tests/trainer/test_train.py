@@ -196,3 +196,35 @@ def test_a_run_grows_a_neck_and_an_aspect_input_and_resumes_where_it_was(tiny_cf
     for scale in (2.0, (3.0, 1.5)):
         got = up.render(up.encode(lr_unit, intensity_range=(0.0, 1.0)), scale)
         np.testing.assert_allclose(got, ModelPredictor(big.G, 0.5, 0.25, bf16=False)(lr_unit, scale), atol=1e-4)
+
+
+def test_a_run_with_a_neck_grows_a_second_layer_and_keeps_its_optimiser_state(tiny_cfg, tiny_crops, tmp_path):
+    """neck 1 -> 2 through a resume: the same outputs at first (the new layer is the
+    identity), the old layers' Adam moments kept by name, the new layer's absent."""
+    from trainer.fast_upscale import upscale
+
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg["loss"]["adversarial"] = 0.0
+    cfg["model"]["args"] = {**cfg["model"]["args"], "scale_gate": True, "neck": True}
+    small = Trainer(cfg, crops=tiny_crops, quiet=True)
+    small.run(2)
+    path = small.save()
+    deeper = copy.deepcopy(cfg)
+    deeper["out"] = str(tmp_path / "deeper")
+    deeper["model"]["args"] = {**cfg["model"]["args"], "neck": 2}
+    big = Trainer(deeper, crops=tiny_crops, quiet=True)
+    assert big.resume(path) and big.step == 2
+    small.G.eval()
+    big.G.eval()
+    lr = torch.from_numpy(tiny_crops.images[0][:12, :16])[None, None]
+    with torch.no_grad():
+        torch.testing.assert_close(upscale(big.G, lr, 2.5), upscale(small.G, lr, 2.5), rtol=0, atol=1e-5)
+    old, new = small.opt_g.state_dict()["state"], big.opt_g.state_dict()["state"]
+    names_small = [n for n, _ in small.G.named_parameters()]
+    names_big = [n for n, _ in big.G.named_parameters()]
+    for i, name in enumerate(names_small):
+        assert torch.equal(new[names_big.index(name)]["exp_avg"], old[i]["exp_avg"]), name
+    assert not any(names_big.index(n) in new for n in names_big if n.startswith(("trunk.neck.2", "trunk.neck.3")))
+    big.G.train()
+    big.run(4)
+    assert not torch.equal(big.G.trunk.neck[2].weight, torch.nn.init.dirac_(torch.zeros_like(big.G.trunk.neck[2].weight)))
