@@ -135,40 +135,51 @@ def test_config_refuses_an_unknown_l1_relative_value():
             load_config(overrides=[f"loss.l1_relative={bad}"])
 
 
-def test_a_run_grows_a_neck_and_an_aspect_input_and_resumes_where_it_was(tiny_cfg, tiny_crops, tmp_path):
-    """A checkpoint of the shipped architecture resumes into one with ``neck`` and
-    ``aspect_input`` added: the same outputs at first (identity neck, zero fourth input),
-    every old weight's Adam moments kept, the new column's moments zero, then it trains."""
+def _grown_by_resume(tiny_cfg, tiny_crops, tmp_path, before: dict, after: dict, steps: int, scales):
+    """A run with model args ``before`` trained ``steps`` updates and saved, and a run with
+    ``after`` resumed from it; both give the same outputs at ``scales``.  Returns (small,
+    big, checkpoint, {name: (old Adam moments, new ones or None)})."""
     from trainer.fast_upscale import upscale
 
     cfg = copy.deepcopy(tiny_cfg)
     cfg["loss"]["adversarial"] = 0.0
-    cfg["model"]["args"] = {**cfg["model"]["args"], "scale_gate": True}
+    cfg["model"]["args"] = {**cfg["model"]["args"], "scale_gate": True, **before}
     small = Trainer(cfg, crops=tiny_crops, quiet=True)
-    small.run(3)
+    small.run(steps)
     path = small.save()
     grown_cfg = copy.deepcopy(cfg)
     grown_cfg["out"] = str(tmp_path / "grown")
-    grown_cfg["model"]["args"] = {**cfg["model"]["args"], "neck": True, "aspect_input": True}
+    grown_cfg["model"]["args"] = {**cfg["model"]["args"], **after}
     big = Trainer(grown_cfg, crops=tiny_crops, quiet=True)
-    assert big.resume(path) and big.step == 3
+    assert big.resume(path) and big.step == steps
     small.G.eval()
     big.G.eval()
     lr = torch.from_numpy(tiny_crops.images[0][:12, :16])[None, None]
     with torch.no_grad():
-        for scale in (2.0, (3.0, 1.5)):
+        for scale in scales:
             torch.testing.assert_close(upscale(big.G, lr, scale), upscale(small.G, lr, scale), rtol=0, atol=1e-5)
     old, new = small.opt_g.state_dict()["state"], big.opt_g.state_dict()["state"]
     names_small = [n for n, _ in small.G.named_parameters()]
     names_big = [n for n, _ in big.G.named_parameters()]
-    for i, name in enumerate(names_small):
-        j = names_big.index(name)
-        got, want = new[j]["exp_avg"], old[i]["exp_avg"]
+    moments = {n: (old.get(names_small.index(n)) if n in names_small else None, new.get(j)) for j, n in enumerate(names_big)}
+    return small, big, path, moments
+
+
+def test_a_run_grows_a_neck_and_an_aspect_input_and_resumes_where_it_was(tiny_cfg, tiny_crops, tmp_path):
+    """A checkpoint of the shipped architecture resumes into one with ``neck`` and
+    ``aspect_input`` added: the same outputs at first (identity neck, zero fourth input),
+    every old weight's Adam moments kept, the new column's moments zero, then it trains."""
+    small, big, path, moments = _grown_by_resume(tiny_cfg, tiny_crops, tmp_path, {}, {"neck": True, "aspect_input": True},
+                                                 3, (2.0, (3.0, 1.5)))
+    for name, (was, now) in moments.items():
+        if was is None:
+            continue
+        got, want = now["exp_avg"], was["exp_avg"]
         if name == "weights.net.0.weight":
             assert got.shape == (want.shape[0], 4) and not got[:, 3].any()
             got = got[:, :3]
         assert torch.equal(got, want), name
-    assert not any(names_big.index(n) in new for n in names_big if n.startswith("trunk.neck."))
+    assert not any(now is not None for name, (_, now) in moments.items() if name.startswith("trunk.neck."))
     big.G.train()
     big.run(5)
     assert big.step == 5
@@ -201,30 +212,11 @@ def test_a_run_grows_a_neck_and_an_aspect_input_and_resumes_where_it_was(tiny_cf
 def test_a_run_with_a_neck_grows_a_second_layer_and_keeps_its_optimiser_state(tiny_cfg, tiny_crops, tmp_path):
     """neck 1 -> 2 through a resume: the same outputs at first (the new layer is the
     identity), the old layers' Adam moments kept by name, the new layer's absent."""
-    from trainer.fast_upscale import upscale
-
-    cfg = copy.deepcopy(tiny_cfg)
-    cfg["loss"]["adversarial"] = 0.0
-    cfg["model"]["args"] = {**cfg["model"]["args"], "scale_gate": True, "neck": True}
-    small = Trainer(cfg, crops=tiny_crops, quiet=True)
-    small.run(2)
-    path = small.save()
-    deeper = copy.deepcopy(cfg)
-    deeper["out"] = str(tmp_path / "deeper")
-    deeper["model"]["args"] = {**cfg["model"]["args"], "neck": 2}
-    big = Trainer(deeper, crops=tiny_crops, quiet=True)
-    assert big.resume(path) and big.step == 2
-    small.G.eval()
-    big.G.eval()
-    lr = torch.from_numpy(tiny_crops.images[0][:12, :16])[None, None]
-    with torch.no_grad():
-        torch.testing.assert_close(upscale(big.G, lr, 2.5), upscale(small.G, lr, 2.5), rtol=0, atol=1e-5)
-    old, new = small.opt_g.state_dict()["state"], big.opt_g.state_dict()["state"]
-    names_small = [n for n, _ in small.G.named_parameters()]
-    names_big = [n for n, _ in big.G.named_parameters()]
-    for i, name in enumerate(names_small):
-        assert torch.equal(new[names_big.index(name)]["exp_avg"], old[i]["exp_avg"]), name
-    assert not any(names_big.index(n) in new for n in names_big if n.startswith(("trunk.neck.2", "trunk.neck.3")))
+    _, big, _, moments = _grown_by_resume(tiny_cfg, tiny_crops, tmp_path, {"neck": True}, {"neck": 2}, 2, (2.5,))
+    for name, (was, now) in moments.items():
+        if was is not None:
+            assert torch.equal(now["exp_avg"], was["exp_avg"]), name
+    assert not any(now is not None for name, (_, now) in moments.items() if name.startswith(("trunk.neck.2", "trunk.neck.3")))
     big.G.train()
     big.run(4)
     assert not torch.equal(big.G.trunk.neck[2].weight, torch.nn.init.dirac_(torch.zeros_like(big.G.trunk.neck[2].weight)))

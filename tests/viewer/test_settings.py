@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -70,6 +72,20 @@ def _fake_engines(monkeypatch, works, slow=None, release=None):
     return asked
 
 
+@contextmanager
+def started_window(qtbot, settings, headless: bool = False):
+    """A window that starts its own engine (through the fakes above), shut down after use."""
+    from viewer.widgets.main_window import MainWindow
+
+    win = MainWindow(settings)
+    win.headless = headless
+    qtbot.addWidget(win)
+    try:
+        yield win
+    finally:
+        win.live.shutdown()
+
+
 def test_device_choice_is_remembered_once_it_works(make_window, settings, monkeypatch, qtbot):
     from PySide6.QtWidgets import QMessageBox
 
@@ -91,19 +107,13 @@ def test_device_choice_is_remembered_once_it_works(make_window, settings, monkey
 
 
 def test_a_saved_device_that_is_gone_falls_back_to_auto(qtbot, settings, monkeypatch):
-    from viewer.widgets.main_window import MainWindow
-
     settings.device = "cuda"
     asked = _fake_engines(monkeypatch, lambda path, device: device != "cuda")
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    try:
+    with started_window(qtbot, settings) as win:
         qtbot.waitUntil(lambda: win.live.upscaler is not None, timeout=5000)
         assert [d for _, d in asked] == ["cuda", "auto"]
         assert win.device == "auto" and settings.device == "cuda"  # not overwritten by a fallback
         assert not win.banner.isVisible()
-    finally:
-        win.live.shutdown()
 
 
 def test_weights_choice_is_remembered_and_bundled_again(make_window, settings, monkeypatch, qtbot, tmp_path):
@@ -131,16 +141,12 @@ def test_weights_choice_is_remembered_and_bundled_again(make_window, settings, m
 def test_without_an_engine_the_sr_pane_says_it_shows_bicubic(qtbot, settings, monkeypatch, phantom_scan):
     from PySide6.QtWidgets import QMessageBox
 
-    from viewer.widgets.main_window import MainWindow
-
     shown = []
     monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda parent, title, text, *a, **k: shown.append(text)))
     _fake_engines(monkeypatch, lambda path, device: False)
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.resize(1000, 560)
-    win.show()
-    try:
+    with started_window(qtbot, settings) as win:
+        win.resize(1000, 560)
+        win.show()
         qtbot.waitUntil(lambda: bool(shown), timeout=5000)
         win.show_scan(phantom_scan)
         qtbot.waitUntil(lambda: win.live.request is not None and win.live._current(win.live.bicubic), timeout=5000)
@@ -149,8 +155,6 @@ def test_without_an_engine_the_sr_pane_says_it_shows_bicubic(qtbot, settings, mo
         assert "Meta-SRGAN unavailable" in sr.overlay.corners["top_right"].text()
         assert "showing bicubic" not in win.view.left.overlay.corners["top_left"].text()
         assert win.banner.isVisible()
-    finally:
-        win.live.shutdown()
 
 
 def test_headless_errors_go_to_stderr_not_to_a_dialog(qtbot, settings, monkeypatch, capsys):
@@ -158,19 +162,12 @@ def test_headless_errors_go_to_stderr_not_to_a_dialog(qtbot, settings, monkeypat
     line on stderr, and the window goes on (bicubic only)."""
     from PySide6.QtWidgets import QMessageBox
 
-    from viewer.widgets.main_window import MainWindow
-
     monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a, **k: pytest.fail("a modal dialog in headless mode")))
     _fake_engines(monkeypatch, lambda path, device: False)
-    win = MainWindow(settings)
-    win.headless = True
-    qtbot.addWidget(win)
-    try:
+    with started_window(qtbot, settings, headless=True) as win:
         qtbot.waitUntil(lambda: win.engine_error is not None, timeout=5000)
         err = capsys.readouterr().err
         assert "metazoom: Cannot start Meta-SRGAN:" in err and "bicubic only" in err
-    finally:
-        win.live.shutdown()
 
 
 def test_the_newest_engine_choice_wins_over_a_slower_older_one(make_window, settings, monkeypatch, qtbot):
@@ -205,18 +202,12 @@ def test_weights_given_on_the_command_line_are_not_remembered(qtbot, settings, m
 def test_remembered_weights_that_are_gone_fall_back_to_the_bundled_ones(qtbot, settings, monkeypatch, tmp_path):
     from engine.weights import BUNDLED
 
-    from viewer.widgets.main_window import MainWindow
-
     settings.weights = str(tmp_path / "moved.safetensors")
     asked = _fake_engines(monkeypatch, lambda path, device: path == BUNDLED)
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    try:
+    with started_window(qtbot, settings) as win:
         qtbot.waitUntil(lambda: win.live.upscaler is not None, timeout=5000)
         assert [p for p, _ in asked] == [tmp_path / "moved.safetensors", BUNDLED]
         assert win.weights_path == BUNDLED and not win.banner.isVisible()
-    finally:
-        win.live.shutdown()
 
 
 def _slow_engines(monkeypatch, works, slow):
@@ -229,19 +220,12 @@ def _slow_engines(monkeypatch, works, slow):
 
 
 def test_when_every_start_fails_the_menu_shows_the_device_last_tried(qtbot, settings, monkeypatch):
-    from viewer.widgets.main_window import MainWindow
-
     settings.device = "cpu"
     _fake_engines(monkeypatch, lambda path, device: False)
-    win = MainWindow(settings)
-    win.headless = True
-    qtbot.addWidget(win)
-    try:
+    with started_window(qtbot, settings, headless=True) as win:
         qtbot.waitUntil(lambda: win.engine_error is not None, timeout=5000)
         assert win.device == "auto" and win.menus.actions["device_auto"].isChecked()
         assert not win.menus.actions["device_cpu"].isChecked()
-    finally:
-        win.live.shutdown()
 
 
 def test_a_device_choice_overtaken_by_a_weights_choice_is_still_saved(make_window, settings, monkeypatch, qtbot, tmp_path):
@@ -260,14 +244,9 @@ def test_a_device_choice_overtaken_by_a_weights_choice_is_still_saved(make_windo
 def test_a_working_start_up_engine_is_kept_when_a_choice_made_meanwhile_fails(qtbot, settings, monkeypatch, tmp_path):
     from engine.weights import BUNDLED
 
-    from viewer.widgets.main_window import MainWindow
-
     bad = tmp_path / "bad.safetensors"
     release = _slow_engines(monkeypatch, lambda path, device: path == BUNDLED, lambda path, device: path == BUNDLED)
-    win = MainWindow(settings)
-    win.headless = True
-    qtbot.addWidget(win)
-    try:
+    with started_window(qtbot, settings, headless=True) as win:
         win.set_weights(bad)  # while the bundled weights are still loading
         qtbot.waitUntil(lambda: win.engine_error is not None, timeout=5000)
         release.set()
@@ -275,5 +254,3 @@ def test_a_working_start_up_engine_is_kept_when_a_choice_made_meanwhile_fails(qt
         assert win.live.upscaler.asked[0] == BUNDLED and win.weights_path == BUNDLED
         assert win.engine_error is None and not win.banner.isVisible() and win.live.engine_note is None
         assert settings.weights == ""  # the failed choice was not saved
-    finally:
-        win.live.shutdown()
