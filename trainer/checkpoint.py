@@ -202,28 +202,25 @@ def average_checkpoints(paths, output) -> Path:
     paths = [Path(p) for p in paths]
     if len(paths) < 2:
         raise ValueError("averaging needs two checkpoints or more")
-    tensors = {}
-    metas = []
+    metas = [read_meta(p) for p in paths]
+    saved = [load_file(str(p)) for p in paths]
+    if any(m["arch"] != metas[-1]["arch"] for m in metas):
+        raise ValueError("the checkpoints hold different networks: average only checkpoints of one run")
     # the trained weights, and the running averages where every checkpoint has one
     # (each averaged with its own kind, so export can still offer both)
-    for prefix, averaged in (("G.", False), ("E.", True)):
-        states = []
-        for p in paths:
-            state, meta = generator_state(p, averaged)
-            states.append(state)
-            metas.append(meta)
-        if averaged and any(m["weights_taken"] != "running average" for m in metas[len(paths):]):
-            metas = metas[: len(paths)]
-            break
-        if any(m["arch"] != metas[-1]["arch"] for m in metas) or any(set(s) != set(states[-1]) for s in states):
+    prefixes = ["G."] + (["E."] if all(any(k.startswith("E.") for k in t) for t in saved) else [])
+    tensors = {}
+    for prefix in prefixes:
+        states = [{k: v for k, v in t.items() if k.startswith(prefix)} for t in saved]
+        if any(set(st) != set(states[-1]) for st in states):
             raise ValueError("the checkpoints hold different networks: average only checkpoints of one run")
         for k, last in states[-1].items():
-            tensors[prefix + k] = (torch.stack([s[k].double() for s in states]).mean(0).to(last.dtype)
-                                   if last.is_floating_point() else last).contiguous()
-    info = {**metas[len(paths) - 1], "averaged": [p.name for p in paths]}
-    for key in ("opt_g", "opt_d", "sched_g", "sched_d", "weights_taken"):
+            tensors[k] = (torch.stack([st[k].double() for st in states]).mean(0).to(last.dtype)
+                          if last.is_floating_point() else last).contiguous()
+    info = {**metas[-1], "averaged": [p.name for p in paths]}
+    for key in ("opt_g", "opt_d", "sched_g", "sched_d"):
         info.pop(key, None)
-    if not any(k.startswith("E.") for k in tensors):
+    if "E." not in prefixes:
         info.pop("ema", None)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -113,10 +113,10 @@ class MainWindow(QMainWindow):
                 self.banner.hide()
         self.statusBar().showMessage(f"Loading weights {path.name} on {device}…")
         self.tasks.run(lambda: load_upscaler(path, device=device),
-                       lambda up: self._engine_loaded(up, (path, device), remember, gen),
+                       lambda up: self._engine_loaded(up, (path, device), gen),
                        lambda e: self._engine_failed(e, (path, device), gen), name="metazoom-weights")
 
-    def _engine_loaded(self, upscaler, choice, remember: frozenset = frozenset(), gen: int | None = None) -> None:
+    def _engine_loaded(self, upscaler, choice, gen: int | None = None) -> None:
         stale = gen is not None and gen != self._load_generation
         if stale and self.engine_choice is not None:
             return  # a newer choice is loading and an engine is in use: this one is dropped
@@ -130,8 +130,7 @@ class MainWindow(QMainWindow):
             self.menus.sync()
         if not stale:
             self.weights_path, self.device = choice
-            remember = self._pending_remember | frozenset(remember)
-            self._pending_remember = frozenset()
+            remember, self._pending_remember = self._pending_remember, frozenset()  # this load's, and older ones
             self._weights_from_settings = False
             if "device" in remember:
                 self.settings.device = self.device
