@@ -46,6 +46,9 @@ DEFAULTS: dict = {
         # decay of a running average of the generator's weights, which the run's checks
         # score and export ships (trainer/ema.py); 0 = off, the paper's recipe
         "ema": 0.0,
+        # processes that make minibatches ahead of the step that needs them (0: made in
+        # the training process); a GPU outruns one CPU core making degraded patches
+        "workers": 0,
     },
 }
 

@@ -27,6 +27,7 @@ from engine.weights import load_weights
 
 from . import checkpoint as ckpt
 from .data.dataset import Crops, PatchBatches, load_crops
+from .data.prefetch import PrefetchedSteps, StepShards
 from .data.scales import TRAIN_SCALES, is_pair, parse_scale, parse_scale_key, parse_scales, scale_key
 from .discriminator import Discriminator
 from .ema import WeightAverage
@@ -164,13 +165,16 @@ class Trainer:
         self.best = {"score": -math.inf, "step": -1}
         self.record_grads = False
         self.last_grads: dict | None = None
+        self._stream: PrefetchedSteps | None = None
 
     # -- one update -----------------------------------------------------------
     def _shards(self, step: int):
         acc = int(self.cfg["train"]["accumulate"])
-        for a in range(acc):
-            lr, hr, r = self.batches.batch_at(step, self.rank * acc + a, self.world * acc)
-            yield lr.to(self.device), hr.to(self.device), r, acc
+        shards = self._stream.take(step) if self._stream is not None else None
+        if shards is None:
+            shards = StepShards(self.batches, acc, self.rank, self.world).at(step)
+        for lr, hr, r in shards:
+            yield lr.to(self.device, non_blocking=True), hr.to(self.device, non_blocking=True), r, acc
 
     def update(self, step: int) -> dict:
         self.G.train()
@@ -332,6 +336,9 @@ class Trainer:
 
             bar = tqdm(total=steps, initial=self.step, unit="step", dynamic_ncols=True, mininterval=2.0)
         last = {}
+        if int(t["workers"]) > 0 and self.step < steps:
+            shards = StepShards(self.batches, int(t["accumulate"]), self.rank, self.world)
+            self._stream = PrefetchedSteps(shards, self.step, steps, int(t["workers"]), pin=self.device.type == "cuda")
         t0, s0 = time.perf_counter(), self.step
         while self.step < steps:
             last = self.update(self.step)
@@ -356,4 +363,5 @@ class Trainer:
                 log.plot()
         if bar is not None:
             bar.close()
+        self._stream = None
         return last
