@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: run test bench venv system-deps clean
+.PHONY: run test bench gpu-check venv system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: $(STAMP) system-deps
 
 bench: $(STAMP)
 	$(BIN)/python -m engine.bench
+
+# CUDA parity, engine and training speed on the GPU, then a timed fine-tune (scripts/gpu_check.py;
+# a dry run on machines without CUDA).  GPU_CHECK_ARGS passes options, e.g. --train-seconds 240.
+gpu-check:
+	PY=$$(test -x $(BIN)/python && echo $(BIN)/python || echo python3) bash scripts/gpu_check.sh $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -19,7 +19,7 @@ from .intensity import checked_range
 from .render.cpu_kernel import meta_upscale_kernel
 from .render.inference_trunk import InferenceTrunk, fold_trunk
 from .render.phase_table import cpu_layout, phase_table
-from .render.torch_upscale import windows_upscale
+from .render.torch_upscale import _bicubic_torch, windows_upscale
 from .render.winograd import WinogradTrunk
 from .weights import WeightsInfo, load_weights
 
@@ -274,11 +274,17 @@ class Upscaler:
                 features.feats, row_stride, self.channels, table, len(mx.phases),
                 my.src, my.phase_index, mx.src, mx.phase_index, out,
             )
+            if self.model.residual_bicubic:
+                out += resample(features.lr, grid.out_shape, region)
         else:
+            # the bicubic half on the GPU too: on the CPU it would take longer than the
+            # whole Meta-Upscale render does on the GPU
             with torch.no_grad():
-                out = windows_upscale(features.feats, table, my, mx)[0, 0].float().cpu().numpy()
-        if self.model.residual_bicubic:
-            out += resample(features.lr, grid.out_shape, region)
+                t = windows_upscale(features.feats, table, my, mx)
+                if self.model.residual_bicubic:
+                    lr = torch.from_numpy(features.lr).to(self.device)[None, None]
+                    t = t + _bicubic_torch(lr, grid.out_shape, region)
+                out = t[0, 0].float().cpu().numpy()
         return self._denormalise(out, features)
 
     def _denormalise(self, v: np.ndarray, features: SliceFeatures) -> np.ndarray:
