@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 
 from ..geometry import scale_key
+from .burned_in import burned_in_reason
 from .deidentify import Deidentifier
 from .dicom import derived_image, write_dataset
 from .dicom_geometry import ImagePlane, image_plane, plane_from_header
@@ -62,6 +63,7 @@ class DicomSeries:
     window: object  # WindowPreset: used where the source has none
     created: datetime
     anonymize: bool
+    burned_in: bool = False  # the pixels may carry burned-in text (``burned_in``)
 
 
 class DicomWriter:
@@ -208,6 +210,7 @@ def series_writer(plan, stream, staging, provenance, mapping, window, created, s
         window=window,
         created=created,
         anonymize=req.anonymize,
+        burned_in=burned_in_reason(volume) is not None,
     )
     scaled = scaled_affine(volume.affine, plan.factors, 0)
     return DicomWriter(staging, plan.outputs[stream.tag], volume, scaled, plan.out_shape, series, shared.uids,

@@ -186,7 +186,7 @@ def _make_writer(plan: ExportPlan, stream: Method, staging, provenance, mapping,
         extra = volume.meta.extra
         hdr = nifti_header(
             (H, W, len(plan.indices)), affine, source_codes(extra, volume.kind), window, provenance,
-            extra.get("nifti_header"),
+            extra.get("nifti_header"), anonymize=req.anonymize,
         )
         return NiftiWriter(staging, target, hdr, len(plan.indices))
     return series_writer(plan, stream, staging, provenance, mapping, window, created, shared)
