@@ -22,7 +22,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from .errors import CorruptScanError, UnsupportedScanError
-from .limits import check_shape
+from .files import open_regular
+from .limits import check_length, check_position, check_shape
 from .volume import WindowPreset
 
 NATIVE_SYNTAXES = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
@@ -197,6 +198,8 @@ def checked_orientation(ds, path: Path) -> np.ndarray | None:
     if iop is None:
         return None
     r, c = iop[:3], iop[3:]
+    if np.any(np.abs(iop) > 1.5):  # direction cosines: a 1e308 would overflow the norms below
+        raise CorruptScanError(path, f"ImageOrientationPatient {list(iop)} holds values that are not direction cosines")
     nr, nc = np.linalg.norm(r), np.linalg.norm(c)
     if nr < 0.5 or nc < 0.5 or abs(float(np.dot(r, c))) / (nr * nc) > 0.05:
         raise CorruptScanError(path, f"ImageOrientationPatient {list(iop)} is not two orthogonal unit vectors")
@@ -213,7 +216,26 @@ def checked_spacing(ds, path: Path, keyword: str = "PixelSpacing") -> tuple[floa
         raise CorruptScanError(path, f"{keyword} is not numeric ({ps!r})") from None
     if len(vals) != 2 or not all(math.isfinite(v) and v > 0 for v in vals):
         raise CorruptScanError(path, f"{keyword} must be two positive numbers, got {vals}")
+    for v in vals:
+        check_length(path, keyword, v)
     return vals[0], vals[1]
+
+
+def checked_position(ds, path: Path) -> np.ndarray | None:
+    """ImagePositionPatient: three finite numbers within ``limits.MAX_POSITION_MM``."""
+    ipp = vector(ds, "ImagePositionPatient", 3, path)
+    if ipp is not None:
+        check_position(path, "ImagePositionPatient", ipp)
+    return ipp
+
+
+def checked_gap(ds, path: Path) -> float | None:
+    """SpacingBetweenSlices, else SliceThickness (mm, positive), None when neither is given."""
+    for keyword in ("SpacingBetweenSlices", "SliceThickness"):
+        gap = number(ds, keyword)
+        if gap:
+            return abs(check_length(path, keyword, gap))
+    return None
 
 
 # --- reading the file ---------------------------------------------------------
@@ -222,9 +244,9 @@ def checked_spacing(ds, path: Path, keyword: str = "PixelSpacing") -> tuple[floa
 def sniff(path: Path) -> str | None:
     """'dicom' (has the DICM preamble), 'raw' (looks like a preamble-less dataset) or None."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             head = f.read(132)
-    except OSError:
+    except (OSError, UnsupportedScanError):
         return None
     if len(head) == 132 and head[128:132] == b"DICM":
         return "dicom"
@@ -271,7 +293,7 @@ def read_header(path: Path, force: bool | None = None) -> tuple[Dataset, tuple[s
             raise UnsupportedScanError(path, "not a DICOM file (no DICM preamble, no DICOM tags at the start)")
         force = kind == "raw"
     try:
-        with open(path, "rb") as fp:
+        with open_regular(path) as fp:
             ds = pydicom.dcmread(fp, stop_before_pixels=True, force=force)
             pos = fp.tell()
             implicit, little = ds.original_encoding

@@ -26,7 +26,7 @@ from .dicom_header import text
 from .dicom_pixels import decode_into
 from .dicom_series import LPS_TO_RAS, DicomSeries, frame_of_reference
 from .errors import VolumeIndexError
-from .limits import check_shape
+from .limits import check_affine, check_memory, check_shape
 from .values import replace_non_finite
 from .volume import SeriesMeta, Volume, WindowPreset
 
@@ -38,6 +38,8 @@ def load(series: DicomSeries, volume_index: int = 0) -> Volume:
         raise VolumeIndexError(first.file.path, f"volume {volume_index} asked for; the series holds {n_vol} (0..{n_vol - 1})")
     slices = series.volumes[volume_index]
     check_shape(first.file.path, (len(slices), first.rows, first.cols), "the series")
+    check_affine(first.file.path, series.affine)
+    check_memory(first.file.path, len(slices) * first.rows * first.cols * 4, "the series (float32)")
     buf = np.empty((len(slices), first.rows, first.cols), dtype=np.float32)
     notes = decode_into(buf, slices)
     voxels = buf.transpose(2, 1, 0)  # (columns, rows, slices), Fortran-ordered like nibabel's
