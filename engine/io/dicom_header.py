@@ -53,6 +53,8 @@ class PixelInfo:
     #: byte offset and length of the value of an uncompressed pixel element (None when encapsulated/unknown)
     offset: int | None = None
     length: int | None = None
+    #: bytes of uncompressed pixel data beyond what the header declares (and its even-length pad)
+    excess: int = 0
 
     @property
     def native(self) -> bool:
@@ -394,6 +396,7 @@ def pixel_info(path: Path, ds, probe, syntax: UID) -> PixelInfo:
                 path, f"pixel data holds {length} bytes, {rows}x{cols}x{frames} frame(s) at {bits} bits need {expected} (truncated or wrong header)"
             )
         info.offset, info.length = offset, length
+        info.excess = length - expected if length > expected + 1 else 0
     elif not syntax.is_encapsulated and not syntax.is_deflated:
         raise UnsupportedScanError(path, f"unknown transfer syntax {syntax}")
     else:
@@ -422,6 +425,11 @@ def read_file(path: Path, force: bool | None = None) -> DicomFile:
             raise UnsupportedScanError(path, f"unknown transfer syntax {syntax} (private or damaged); cannot decode its pixels")
         info = pixel_info(path, ds, probe, syntax)
         dfile = DicomFile(path=path, header=ds, pixels=info, force=forced)
+        if info.excess:
+            dfile.notes.append(
+                f"{path.name}: its pixel data is {info.excess} bytes longer than {info.rows}x{info.cols}x{info.frames} "
+                f"pixels at {info.bits_allocated} bits need; the extra bytes are ignored (the header may be wrong)"
+            )
         dfile.slices = slices_of(dfile)
     except (CorruptScanError, UnsupportedScanError) as e:
         e.series_uid = text(ds, "SeriesInstanceUID")  # so a folder scan can tell that series
