@@ -33,6 +33,7 @@ from pydicom.valuerep import format_number_as_ds
 
 from .deidentify import Deidentifier
 from .dicom_geometry import ImagePlane, patient_orientation
+from .dicom_text import clean_text
 from .provenance import SOFTWARE, software_version
 
 if TYPE_CHECKING:
@@ -231,6 +232,7 @@ def derived_image(
         ds.BurnedInAnnotation = "YES"
     if deid is not None:
         Deidentifier.mark(ds, pixels_may_identify=series.burned_in)
+    clean_text(ds)
     if "SpecificCharacterSet" not in ds and _has_non_ascii(ds):
         ds.SpecificCharacterSet = "ISO_IR 192"
     return ds

@@ -68,9 +68,11 @@ def base_name(request: ExportRequest) -> str:
         return _clean_name(request.name)
     v = request.volume
     src = v.source[0] if v.source else None
+    part = v.meta.extra.get("series_part") or ""  # one of several image sets of one file or series
     if request.anonymize:  # salted: nobody can recompute it from a guessed source path
         salt = request.uid_seed or secrets.token_hex(16)
-        return "deid-" + hashlib.sha256(f"{salt}|{src}".encode()).hexdigest()[:10]
+        key = f"{salt}|{src}|{v.meta.series_uid}|{part}|{v.meta.extra.get('volume_index', 0)}"
+        return "deid-" + hashlib.sha256(key.encode()).hexdigest()[:10]
     if src is None:
         return "scan"
     name = src.name
@@ -80,7 +82,7 @@ def base_name(request: ExportRequest) -> str:
             break
     if v.kind == "dicom" and len(v.source) > 1:
         name = src.parent.name or name
-    return _clean_name(name)
+    return _clean_name(f"{name}_{part}" if part else name)
 
 
 def _with_tag(path: Path, tag: str) -> Path:

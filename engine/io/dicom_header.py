@@ -140,6 +140,8 @@ def text(ds, keyword, default: str = "") -> str:
     if v is None:
         return default
     try:
+        if isinstance(v, (list, tuple, pydicom.multival.MultiValue)):  # a backslash in the value
+            return "\\".join(str(x).strip() for x in v).strip()
         return str(v).strip()
     except Exception:
         return default

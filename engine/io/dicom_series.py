@@ -41,6 +41,9 @@ class DicomSeries:
     description: str = ""
     modality: str = ""
     number: int = 0
+    #: what tells this series apart from the others of its SeriesInstanceUID ("" when it is the only one)
+    part: str = ""
+    part_index: int = 0
 
     @property
     def first(self) -> Slice:
@@ -110,6 +113,8 @@ def group(files: list[DicomFile]) -> list[DicomSeries]:
         for n, (key, slices) in enumerate(parts):
             s = _assemble(uid, slices)
             s.description = _describe(s, key, n, parts)
+            if len(parts) > 1:
+                s.part, s.part_index = s.description.rsplit(" [", 1)[-1].rstrip("]"), n
             series.append(s)
     series.sort(key=lambda s: (s.number, s.description, s.uid))
     return series

@@ -11,6 +11,9 @@
 - ``sop_instance_uids``: list of str, SOPInstanceUID of slice k's source file.
 - ``sop_class_uid``: str, the series' SOPClassUID (e.g. MR Image Storage).
 - ``study_description``, ``series_number``, ``manufacturer``: str / int.
+- ``series_part``, ``series_part_index``: for one of several image sets sharing a
+  SeriesInstanceUID (magnitude and field map), what tells it apart and its 0-based
+  index; "" and 0 otherwise.
 - ``volume_index``, ``n_volumes``: which volume of a 4D series this is.
 - ``pixel_to_lps``: 4x4 float64, voxel -> DICOM LPS mm (the affine before the x/y flip).
 
@@ -88,6 +91,10 @@ def _meta(series: DicomSeries, slices) -> SeriesMeta:
             "sop_class_uid": text(hdr, "SOPClassUID") or text(getattr(hdr, "file_meta", None) or {}, "MediaStorageSOPClassUID"),
             "study_description": text(hdr, "StudyDescription"),
             "series_number": series.number,
+            # one of several image sets under one SeriesInstanceUID (a field map and its magnitude):
+            # which one, so its export gets a series of its own
+            "series_part": series.part,
+            "series_part_index": series.part_index,
             "manufacturer": text(hdr, "Manufacturer"),
         },
     )
