@@ -116,3 +116,23 @@ def test_the_next_export_removes_staging_folders_of_a_killed_export(tmp_path, ni
     assert any("killed" in p.message and left[0].name in p.message for p in progress)
     assert any(issubclass(w.category, AbandonedStagingWarning) for w in caught)
     assert [p for p in dest.iterdir() if p.name.startswith(STAGING_PREFIX)] == [foreign]
+
+
+def test_the_batch_tool_refuses_burned_in_text_unless_accepted(tmp_path, capsys):
+    from engine.batch import main
+
+    paths = write_dicom_series(tmp_path / "src", n_slices=2)
+    for p in paths:
+        ds = pydicom.dcmread(p)
+        ds.Modality = "US"
+        ds.BurnedInAnnotation = "YES"
+        ds.save_as(p)
+    args = [str(tmp_path / "src"), "--scale", "2", "--method", "bicubic", "--format", "dicom", "--anonymize", "--quiet"]
+    assert main(args + ["-o", str(tmp_path / "refused")]) != 0
+    assert "burned-in" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists() or not any((tmp_path / "refused").iterdir())
+    assert main(args + ["--accept-burned-in", "-o", str(tmp_path / "out")]) == 0
+    outs = sorted((tmp_path / "out").iterdir())
+    assert len(outs) == 2
+    ds = pydicom.dcmread(outs[0])
+    assert ds.BurnedInAnnotation == "YES" and ds.PatientIdentityRemoved == "NO"
