@@ -205,8 +205,9 @@ def read_info(path) -> WeightsInfo:
         lo, hi = (float(v) for v in meta.get("scale_range", (1.1, 4.0)))
     except (TypeError, ValueError):
         raise WeightsError(side, "scale_range must be two numbers") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and SCALE_LIMITS[0] <= lo < hi <= SCALE_LIMITS[1]):
-        raise WeightsError(side, f"scale_range [{lo}, {hi}] is not two zooms low < high within {SCALE_LIMITS[0]:g}..{SCALE_LIMITS[1]:g}")
+    if not (math.isfinite(lo) and math.isfinite(hi) and SCALE_LIMITS[0] <= lo <= hi <= SCALE_LIMITS[1]):
+        # low == high: a fixed-scale network (the x2 baselines)
+        raise WeightsError(side, f"scale_range [{lo}, {hi}] is not two zooms low <= high within {SCALE_LIMITS[0]:g}..{SCALE_LIMITS[1]:g}")
     for key in ("normalization", "training", "metrics"):
         if not isinstance(meta.get(key) or {}, dict):
             raise WeightsError(side, f"{key} must be a JSON object, got {type(meta[key]).__name__}")

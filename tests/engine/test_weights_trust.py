@@ -73,7 +73,7 @@ def test_deeply_nested_json_is_a_typed_error(saved):
         read_info(saved)
 
 
-@pytest.mark.parametrize("rng", [[4.0, 1.1], [float("nan"), 4.0], [1.1, float("inf")], [0.5, 4.0], [2.0, 2.0], [1.1, 1e9]])
+@pytest.mark.parametrize("rng", [[4.0, 1.1], [float("nan"), 4.0], [1.1, float("inf")], [0.5, 4.0], [1.1, 1e9]])
 def test_scale_range_must_be_sane(saved, rng):
     side = sidecar_path(saved)
     meta = json.loads(side.read_text())
