@@ -49,6 +49,8 @@ def clean_text(ds: Dataset) -> None:
         vr = elem.VR
         if vr not in MAX_CHARS and vr != "PN" or elem.value is None or elem.value == "":
             continue
+        if isinstance(elem.value, (bytes, bytearray)):
+            continue  # not decoded (an unknown character set): left as it is
         if vr == "PN":
             values = list(elem.value) if isinstance(elem.value, MultiValue) else [elem.value]
             cleaned = [_SHORT_CONTROL.sub("", str(v)).replace("\\", "/") for v in values]
