@@ -3,7 +3,7 @@
     metazoom-upscale INPUT... --scale S -o OUT [--method meta-srgan|bicubic]
         [--format nifti|dicom|png|tiff] [--plane axial|coronal|sagittal] [--slices A:B]
         [--device auto|cpu|cuda] [--weights FILE] [--include-bicubic] [--anonymize]
-        [--overwrite] [--jobs N] [--quiet]
+        [--accept-burned-in] [--overwrite] [--jobs N] [--quiet]
 
 Each INPUT is a NIfTI file, a DICOM file, or a folder/tree (every series in it is
 exported).  OUT is a file (one input, one series: ``.nii.gz``, ``.tif``...) or a
@@ -58,6 +58,7 @@ class Options:
     weights: Path | None = None
     include_bicubic: bool = False
     anonymize: bool = False
+    accept_burned_in: bool = False
     overwrite: bool = False
     jobs: int = 1
     quiet: bool = False
@@ -113,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=Path, help="Meta-SRGAN weights (.safetensors; default: the bundled ones)")
     p.add_argument("--include-bicubic", action="store_true", help="also write the bicubic result")
     p.add_argument("--anonymize", action="store_true", help="de-identify (DICOM PS3.15 basic profile)")
+    p.add_argument("--accept-burned-in", action="store_true",
+                   help="with --anonymize: export images whose pixels may carry burned-in text (names, dates) anyway; "
+                   "they stay marked BurnedInAnnotation YES and are not claimed de-identified")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never the input)")
     p.add_argument("--jobs", "-j", type=int, default=1, help="inputs processed in parallel (processes)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -139,7 +143,7 @@ def _parse(argv) -> Options:
     opts = Options(
         inputs=list(a.inputs), scale=a.scale, out=a.out, method=a.method, format=a.format, plane=a.plane, slices=slices,
         device=a.device, weights=a.weights, include_bicubic=a.include_bicubic, anonymize=a.anonymize,
-        overwrite=a.overwrite, jobs=a.jobs, quiet=a.quiet,
+        accept_burned_in=a.accept_burned_in, overwrite=a.overwrite, jobs=a.jobs, quiet=a.quiet,
         # one seed per run: UIDs unique per series, one de-identification mapping for all inputs
         uid_seed=a.uid_seed or secrets.token_hex(16),
     )
@@ -217,7 +221,7 @@ def run_job(job: Job, opts: Options, report, cancelled=lambda: False) -> Result:
         request = ExportRequest(
             volume=volume, destination=job.destination, upscaler=_upscaler(opts), scale=opts.scale, format=fmt,
             plane=opts.plane, slices=opts.slices, include_bicubic=opts.include_bicubic, anonymize=opts.anonymize,
-            overwrite=opts.overwrite, name=name, uid_seed=opts.uid_seed,
+            accept_burned_in=opts.accept_burned_in, overwrite=opts.overwrite, name=name, uid_seed=opts.uid_seed,
         )
         gen = run_export(request)
         try:

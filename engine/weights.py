@@ -13,6 +13,11 @@ The sidecar says what the tensors are, so loading needs no config:
 ```
 Loading checks the hash (corrupt or truncated files), the format, that the
 architecture is known, and that the tensors fit it exactly (foreign or mismatched files).
+Nothing in a sidecar is trusted before it is checked: its size and nesting are bounded
+before it is parsed, every architecture argument is checked against ``ARCH_BOUNDS``
+before anything is built, the network is first built on PyTorch's ``meta`` device
+(no memory) and compared with the file's tensors, and ``scale_range`` must be a sane
+pair of zooms.
 """
 
 from __future__ import annotations
@@ -45,6 +50,70 @@ DEFAULT_NORMALIZATION = {
     "low_percentile": 0.5,
     "high_percentile": 99.5,
 }
+
+
+#: A sidecar is a few kB; parsing is bounded in size and in nesting.
+MAX_SIDECAR_BYTES = 1 << 20
+MAX_SIDECAR_DEPTH = 32
+#: Accepted values of the architecture arguments (integers: inclusive ranges); any
+#: other argument is refused.  Generous for a 2D grey-value network, far from what
+#: would exhaust memory or run for hours while the network is built.
+ARCH_BOUNDS: dict[str, tuple] = {
+    "channels": (1, 512),
+    "blocks": (0, 64),
+    "in_channels": (1, 4),
+    "out_channels": (1, 4),
+    "hidden": (1, 4096),
+    "neck": (0, 16),  # True/False count as 1/0
+    "scale": (1, 8),
+    "res_scale": (0.0, 10.0),
+}
+_FLAGS = {"residual_bicubic", "scale_gate", "aspect_input", "zero_init"}
+#: The zooms a sidecar may claim its network was trained for.
+SCALE_LIMITS = (1.0, 32.0)
+
+
+def _json_depth_ok(text: str, limit: int) -> bool:
+    """True when brackets nest at most ``limit`` deep (strings skipped), checked without recursion."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
+def check_arch(side: Path, arch: dict) -> None:
+    """Every architecture argument known and within ``ARCH_BOUNDS``; raises ``WeightsError``."""
+    args = arch.get("args", {})
+    if not isinstance(args, dict):
+        raise WeightsError(side, f"arch.args must be a JSON object, got {type(args).__name__}")
+    for key, value in args.items():
+        if key in _FLAGS:
+            if not isinstance(value, bool):
+                raise WeightsError(side, f"arch.args.{key} must be true or false, got {value!r}")
+            continue
+        if key not in ARCH_BOUNDS:
+            raise WeightsError(side, f"arch.args.{key} is not an argument MetaZoom knows ({', '.join(sorted(ARCH_BOUNDS) + sorted(_FLAGS))})")
+        lo, hi = ARCH_BOUNDS[key]
+        if isinstance(lo, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
+        else:
+            ok = isinstance(value, int) and (key == "neck" or not isinstance(value, bool)) and lo <= int(value) <= hi
+        if not ok:
+            raise WeightsError(side, f"arch.args.{key} = {value!r} is outside {lo}..{hi}")
 
 
 @dataclass
@@ -117,18 +186,28 @@ def read_info(path) -> WeightsInfo:
     if not side.is_file():
         raise WeightsError(path, f"its sidecar {side.name} is missing; a weights file needs both")
     try:
-        meta = json.loads(side.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise WeightsError(side, f"sidecar is not valid JSON ({e})") from None
+        size = side.stat().st_size
+        if size > MAX_SIDECAR_BYTES:
+            raise WeightsError(side, f"sidecar is {size} bytes; a weights sidecar is a few kB (limit {MAX_SIDECAR_BYTES})")
+        text = side.read_text()
+        if not _json_depth_ok(text, MAX_SIDECAR_DEPTH):
+            raise WeightsError(side, f"sidecar nests deeper than {MAX_SIDECAR_DEPTH} levels; not a MetaZoom sidecar")
+        meta = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise WeightsError(side, f"sidecar is not valid JSON ({type(e).__name__}: {e})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise WeightsError(side, f"not a MetaZoom weights sidecar (format {meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r})")
     arch = meta.get("arch")
     if not isinstance(arch, dict) or arch.get("name") not in networks.names():
-        raise WeightsError(side, f"unknown architecture {arch!r}; known: {networks.names()}")
+        raise WeightsError(side, f"unknown architecture {str(arch)[:200]}; known: {networks.names()}")
+    check_arch(side, arch)
     try:
         lo, hi = (float(v) for v in meta.get("scale_range", (1.1, 4.0)))
     except (TypeError, ValueError):
         raise WeightsError(side, "scale_range must be two numbers") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and SCALE_LIMITS[0] <= lo <= hi <= SCALE_LIMITS[1]):
+        # low == high: a fixed-scale network (the x2 baselines)
+        raise WeightsError(side, f"scale_range [{lo}, {hi}] is not two zooms low <= high within {SCALE_LIMITS[0]:g}..{SCALE_LIMITS[1]:g}")
     for key in ("normalization", "training", "metrics"):
         if not isinstance(meta.get(key) or {}, dict):
             raise WeightsError(side, f"{key} must be a JSON object, got {type(meta[key]).__name__}")
@@ -171,11 +250,11 @@ def load_weights(path=None, *, expect: str | None = None, warn_untrained: bool =
         tensors = st_load(blob)
     except (SafetensorError, ValueError, RuntimeError) as e:
         raise WeightsError(path, f"not a readable safetensors file ({e})") from None
-    try:
-        model = networks.make(info.arch)
-    except (TypeError, ValueError) as e:
+    try:  # on the meta device first: shapes without memory, so a mismatch costs nothing
+        with torch.device("meta"):
+            want = networks.make(info.arch).state_dict()
+    except (TypeError, ValueError, RuntimeError) as e:
         raise WeightsError(path, f"architecture arguments do not build a network ({e})") from None
-    want = model.state_dict()
     missing = sorted(set(want) - set(tensors))
     extra = sorted(set(tensors) - set(want))
     if missing or extra:
@@ -185,6 +264,10 @@ def load_weights(path=None, *, expect: str | None = None, warn_untrained: bool =
             raise WeightsError(path, f"tensor {k} has shape {tuple(v.shape)}, the architecture needs {tuple(want[k].shape)}")
         if not torch.isfinite(v.float()).all():
             raise WeightsError(path, f"tensor {k} holds NaN or Inf")
+    try:
+        model = networks.make(info.arch)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise WeightsError(path, f"architecture arguments do not build a network ({e})") from None
     model.load_state_dict(tensors)
     model.eval()
     if warn_untrained and not info.trained:

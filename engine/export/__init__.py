@@ -9,13 +9,14 @@ The one entry point, for the viewer's export dialog and ``metazoom-upscale``::
     p.outputs                             # on the last report (p.finished)
 """
 
-from .errors import ExportError, ExportRequestError, ExportWriteError, SourceTargetError, TargetExistsError
+from .errors import BurnedInTextError, ExportError, ExportRequestError, ExportWriteError, SourceTargetError, TargetExistsError
 from .request import FORMATS, PLANE_FORMATS, ExportRequest, Progress
 from .plan import ExportPlan, plan_export
 from .run import run_export
 from .slices import parse_slices, stored_index, volume_intensity_range
 
 __all__ = [
+    "BurnedInTextError",
     "FORMATS",
     "PLANE_FORMATS",
     "ExportError",

@@ -33,6 +33,7 @@ from pydicom.valuerep import format_number_as_ds
 
 from .deidentify import Deidentifier
 from .dicom_geometry import ImagePlane, patient_orientation
+from .dicom_text import clean_text
 from .provenance import SOFTWARE, software_version
 
 if TYPE_CHECKING:
@@ -227,8 +228,11 @@ def derived_image(
     _set_plane(ds, plane, keep_iop)
     _set_derivation(ds, series, sources, reformatted)
     _set_pixels(ds, series.mapping.to_uint16(pixels), series, always_rescale=not keep or ds.SOPClassUID == CT_IMAGE)
+    if series.burned_in:
+        ds.BurnedInAnnotation = "YES"
     if deid is not None:
-        Deidentifier.mark(ds)
+        Deidentifier.mark(ds, pixels_may_identify=series.burned_in)
+    clean_text(ds)
     if "SpecificCharacterSet" not in ds and _has_non_ascii(ds):
         ds.SpecificCharacterSet = "ISO_IR 192"
     return ds
@@ -268,7 +272,7 @@ def _secondary_capture_modules(ds: Dataset, plane: ImagePlane, series: DicomSeri
     ds.SecondaryCaptureDeviceManufacturer = SOFTWARE
     ds.SecondaryCaptureDeviceSoftwareVersions = software_version()[:64]
     ds.PatientOrientation = patient_orientation(plane.row_cosine, plane.col_cosine)
-    ds.BurnedInAnnotation = "NO"
+    ds.BurnedInAnnotation = "YES" if series.burned_in else "NO"
     # geometry beyond the SC IOD, so readers can place the image
     if "FrameOfReferenceUID" not in ds:
         ds.FrameOfReferenceUID = for_uid

@@ -15,8 +15,10 @@ from datetime import datetime
 import numpy as np
 
 from ..geometry import scale_key
+from .burned_in import burned_in_reason
 from .deidentify import Deidentifier
 from .dicom import derived_image, write_dataset
+from .dicom_text import as_text
 from .dicom_geometry import ImagePlane, image_plane, plane_from_header
 from .nifti import scaled_affine
 from .provenance import Provenance
@@ -31,10 +33,13 @@ def source_key(volume) -> str:
 
 
 def images_key(volume) -> str:
-    """What names the exported images in seeded UIDs: the source, and the plane of a
-    reformat (an axial and a coronal export of one series are different series)."""
-    plane = volume.meta.extra.get("reformat_plane")
-    return source_key(volume) + (f"|{plane}" if plane else "")
+    """What names the exported images in seeded UIDs: the source, the image set of a
+    source holding several under one SeriesInstanceUID, and the plane of a reformat
+    (an axial and a coronal export of one series are different series)."""
+    extra = volume.meta.extra
+    plane = extra.get("reformat_plane")
+    part = extra.get("series_part")
+    return source_key(volume) + (f"|part {part}" if part else "") + (f"|{plane}" if plane else "")
 
 
 class UidMaker:
@@ -62,6 +67,7 @@ class DicomSeries:
     window: object  # WindowPreset: used where the source has none
     created: datetime
     anonymize: bool
+    burned_in: bool = False  # the pixels may carry burned-in text (``burned_in``)
 
 
 class DicomWriter:
@@ -195,9 +201,14 @@ def series_writer(plan, stream, staging, provenance, mapping, window, created, s
     plane = meta.extra.get("reformat_plane")
     # SR +1000, bicubic +2000; a reformat's +100 (coronal) or +200 (sagittal), so a
     # PACS list tells the planes of one source apart by number too
+    # one of several image sets of one source series (field map, magnitude): +10 per set after the first
+    part = meta.extra.get("series_part") or ""
     offset = 1000 * (1 + [s.tag for s in plan.streams].index(stream.tag)) + {"coronal": 100, "sagittal": 200}.get(plane, 0)
+    offset += 10 * min(int(meta.extra.get("series_part_index") or 0), 9)
     label = f"MetaZoom {'SR' if stream.sr_scale is not None else 'bicubic'} x{scale_key(req.scale)}{' ' + plane if plane else ''}"
-    src_desc = "" if req.anonymize else (getattr(first, "SeriesDescription", "") if first is not None else meta.description)
+    if part:
+        label += f" [{part}]"
+    src_desc = "" if req.anonymize else as_text(getattr(first, "SeriesDescription", "") if first is not None else meta.description)
     key = images_key(volume)
     series = DicomSeries(
         uid=shared.uids.new("series", stream.tag, key),
@@ -208,6 +219,7 @@ def series_writer(plan, stream, staging, provenance, mapping, window, created, s
         window=window,
         created=created,
         anonymize=req.anonymize,
+        burned_in=burned_in_reason(volume) is not None,
     )
     scaled = scaled_affine(volume.affine, plan.factors, 0)
     return DicomWriter(staging, plan.outputs[stream.tag], volume, scaled, plan.out_shape, series, shared.uids,

@@ -26,6 +26,11 @@ class ExportRequestError(ExportError):
     for a format that has none, a slice range outside the volume..."""
 
 
+class BurnedInTextError(ExportRequestError):
+    """A de-identified export of images whose pixels may carry burned-in text (names,
+    dates) that header de-identification cannot remove; ``accept_burned_in`` overrides."""
+
+
 class ExportWriteError(ExportError):
     """Writing failed (disk full, permissions, I/O error); nothing was left behind.
     ``.errno`` is the operating system's error number (e.g. ENOSPC)."""

@@ -53,13 +53,15 @@ def source_codes(extra: dict, kind: str) -> tuple[int, int]:
     return s, q
 
 
-def nifti_header(shape, affine, codes, window, provenance: Provenance, source_header=None):
-    """A NIfTI-1 header for float32 voxels of ``shape`` with ``affine`` (float64, RAS)."""
+def nifti_header(shape, affine, codes, window, provenance: Provenance, source_header=None, anonymize: bool = False):
+    """A NIfTI-1 header for float32 voxels of ``shape`` with ``affine`` (float64, RAS).
+    ``anonymize``: the source's intent name (free text) is not copied."""
     hdr = nib.Nifti1Header(endianness="<")
     if source_header is not None:
         try:  # units and intent of the source; its dims, scaling and text are not ours
             hdr.set_xyzt_units(*source_header.get_xyzt_units())
-            hdr.set_intent(*source_header.get_intent())
+            code, params, name = source_header.get_intent()
+            hdr.set_intent(code, params, "" if anonymize else name)
         except Exception:  # a foreign header field: not worth failing an export
             hdr.set_xyzt_units("mm", "sec")
     else:

@@ -13,13 +13,23 @@ Three promises (PRODUCT.md: "never touches the source files"):
    Ctrl-C or generator ``close()`` before that removes the staging folder (and the
    destination folders the export created).  The move itself rolls back if one
    rename fails, restoring the files it replaced.
+
+An export killed outright (SIGKILL, power loss) cannot clean up: its staging folder,
+which holds patient data, stays behind.  Each staging folder records its owner
+(``OWNER``: host, process id, start time); the next export into that folder removes
+the ones whose process is gone (same host) or that are over a day old (another
+host), and says so (``Staging.removed``).  Folders without that record are not ours
+and are left alone.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -27,6 +37,51 @@ from typing import BinaryIO
 from .errors import ExportError, SourceTargetError, TargetExistsError
 
 STAGING_PREFIX = ".metazoom-export-"
+#: The file in a staging folder that says which export made it.
+OWNER = ".metazoom-owner.json"
+#: A staging folder of another host is taken as abandoned after this long (s).
+STALE_ELSEWHERE_S = 24 * 3600
+
+
+class AbandonedStagingWarning(UserWarning):
+    """Staging folders of an export that was killed were found in the destination and removed."""
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, but not ours to signal
+    return True
+
+
+def _abandoned(folder: Path) -> bool:
+    """True when ``folder`` is a staging folder of ours whose export is gone."""
+    try:
+        owner = json.loads((folder / OWNER).read_text())
+        host, pid, started = str(owner["host"]), int(owner["pid"]), float(owner["started"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # not made by MetaZoom (or not yet written): leave it alone
+    if host == socket.gethostname():
+        return pid != os.getpid() and not _process_alive(pid)
+    return time.time() - started > STALE_ELSEWHERE_S
+
+
+def remove_abandoned_staging(folder: Path) -> list[Path]:
+    """Remove the staging folders in ``folder`` left by exports that were killed; returns them."""
+    removed = []
+    try:
+        candidates = [p for p in Path(folder).iterdir() if p.name.startswith(STAGING_PREFIX) and p.name.endswith(".part")]
+    except OSError:
+        return removed
+    for p in candidates:
+        if p.is_dir() and not p.is_symlink() and _abandoned(p):
+            shutil.rmtree(p, ignore_errors=True)
+            if not p.exists():
+                removed.append(p)
+    return removed
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -88,6 +143,8 @@ class Staging:
         self._created: Path | None = None  # top-most destination folder we created
         self._files: dict[Path, Path] = {}  # final -> staged
         self.dir: Path | None = None
+        #: staging folders of killed exports removed on entry
+        self.removed: list[Path] = []
 
     def __enter__(self) -> "Staging":
         missing = None
@@ -98,8 +155,12 @@ class Staging:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._created = missing
+            self.removed = remove_abandoned_staging(self.folder)
             self.dir = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, suffix=".part", dir=self.folder))
+            owner = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+            (self.dir / OWNER).write_text(json.dumps(owner))
         except OSError as e:
+            self._cleanup()
             self._remove_created()
             raise ExportError(self.folder, f"cannot write here ({e.strerror or e})") from None
         return self

@@ -21,7 +21,8 @@ from pathlib import Path
 from ..geometry import scale_key
 from ..io.display import display_slice, n_slices
 from ..io.volume import PLANES
-from .errors import ExportRequestError
+from .burned_in import burned_in_reason
+from .errors import BurnedInTextError, ExportRequestError
 from .paths import refuse_existing, refuse_source
 from .reformat import irregular_stack, reformatted, stored_range
 from .request import FORMATS, PLANE_FORMATS, ExportRequest
@@ -67,9 +68,11 @@ def base_name(request: ExportRequest) -> str:
         return _clean_name(request.name)
     v = request.volume
     src = v.source[0] if v.source else None
+    part = v.meta.extra.get("series_part") or ""  # one of several image sets of one file or series
     if request.anonymize:  # salted: nobody can recompute it from a guessed source path
         salt = request.uid_seed or secrets.token_hex(16)
-        return "deid-" + hashlib.sha256(f"{salt}|{src}".encode()).hexdigest()[:10]
+        key = f"{salt}|{src}|{v.meta.series_uid}|{part}|{v.meta.extra.get('volume_index', 0)}"
+        return "deid-" + hashlib.sha256(key.encode()).hexdigest()[:10]
     if src is None:
         return "scan"
     name = src.name
@@ -79,7 +82,7 @@ def base_name(request: ExportRequest) -> str:
             break
     if v.kind == "dicom" and len(v.source) > 1:
         name = src.parent.name or name
-    return _clean_name(name)
+    return _clean_name(f"{name}_{part}" if part else name)
 
 
 def _with_tag(path: Path, tag: str) -> Path:
@@ -99,6 +102,16 @@ def plan_export(request: ExportRequest) -> ExportPlan:
     volume = request.volume
     if volume.voxels.ndim != 3 or min(volume.voxels.shape) < 1:
         raise ExportRequestError(None, f"expected a 3D volume, got voxels of shape {volume.voxels.shape}")
+    if request.anonymize and not request.accept_burned_in:
+        reason = burned_in_reason(volume)
+        if reason:
+            raise BurnedInTextError(
+                volume.source[0] if volume.source else None,
+                f"its pixels may carry burned-in text such as names or dates ({reason}); de-identification "
+                "cleans the header only. Export without de-identification, or accept the burned-in text "
+                "(--accept-burned-in; in the export dialog, 'Pixels may show text: export anyway'): the files "
+                "then say BurnedInAnnotation YES and do not claim the identity removed",
+            )
     reformat = None
     sr = request.upscaler is not None
     scale = check_scale(request.scale, sr)

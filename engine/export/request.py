@@ -51,6 +51,10 @@ class ExportRequest:
     file names in a folder destination (None: from the source).  ``uid_seed``:
     makes every generated UID (and de-identification mapping) deterministic.
     ``timestamp``: the creation time written into the files (None = now).
+    ``accept_burned_in``: with ``anonymize``, export a scan whose pixels may carry
+    burned-in text (``burned_in``) anyway; its DICOM keeps BurnedInAnnotation YES and
+    does not claim the patient's identity removed.  Without it such a request is
+    refused (``BurnedInTextError``).
     """
 
     volume: Volume
@@ -68,6 +72,7 @@ class ExportRequest:
     name: str | None = None
     uid_seed: str | None = None
     timestamp: datetime | None = None
+    accept_burned_in: bool = False
 
     def __post_init__(self):
         self.destination = Path(self.destination)

@@ -11,6 +11,7 @@ last slice is written (``paths.Staging``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime, timezone
@@ -21,7 +22,7 @@ from ..io.display import display_slice
 from .dicom_series import DicomExportContext, series_writer
 from .errors import ExportWriteError
 from .nifti import NiftiWriter, nifti_header, scaled_affine, source_codes
-from .paths import Staging
+from .paths import AbandonedStagingWarning, Staging
 from .plan import ExportPlan, plan_export
 from .png import PngWriter
 from .provenance import Provenance, weights_record
@@ -99,6 +100,11 @@ def _write(plan: ExportPlan, staging_args, shared, provenances, mapping, window,
     request = plan.request
     total = len(plan.indices)
     with Staging(*staging_args) as staging, ExitStack() as open_writers:
+        if staging.removed:
+            note = (f"removed {len(staging.removed)} staging folder(s) left in {plan.folder} by an export that was "
+                    f"killed: {', '.join(p.name for p in staging.removed)}")
+            warnings.warn(note, AbandonedStagingWarning, stacklevel=2)
+            yield Progress(0, total, note)
         writers = []
         for s in plan.streams:
             w = _make_writer(plan, s, staging, provenances[s.tag], mapping, window, created, shared)
@@ -186,7 +192,7 @@ def _make_writer(plan: ExportPlan, stream: Method, staging, provenance, mapping,
         extra = volume.meta.extra
         hdr = nifti_header(
             (H, W, len(plan.indices)), affine, source_codes(extra, volume.kind), window, provenance,
-            extra.get("nifti_header"),
+            extra.get("nifti_header"), anonymize=req.anonymize,
         )
         return NiftiWriter(staging, target, hdr, len(plan.indices))
     return series_writer(plan, stream, staging, provenance, mapping, window, created, shared)

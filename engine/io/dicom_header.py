@@ -22,7 +22,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from .errors import CorruptScanError, UnsupportedScanError
-from .limits import check_shape
+from .files import open_regular
+from .limits import check_length, check_position, check_shape
 from .volume import WindowPreset
 
 NATIVE_SYNTAXES = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
@@ -52,6 +53,8 @@ class PixelInfo:
     #: byte offset and length of the value of an uncompressed pixel element (None when encapsulated/unknown)
     offset: int | None = None
     length: int | None = None
+    #: bytes of uncompressed pixel data beyond what the header declares (and its even-length pad)
+    excess: int = 0
 
     @property
     def native(self) -> bool:
@@ -137,6 +140,8 @@ def text(ds, keyword, default: str = "") -> str:
     if v is None:
         return default
     try:
+        if isinstance(v, (list, tuple, pydicom.multival.MultiValue)):  # a backslash in the value
+            return "\\".join(str(x).strip() for x in v).strip()
         return str(v).strip()
     except Exception:
         return default
@@ -197,6 +202,8 @@ def checked_orientation(ds, path: Path) -> np.ndarray | None:
     if iop is None:
         return None
     r, c = iop[:3], iop[3:]
+    if np.any(np.abs(iop) > 1.5):  # direction cosines: a 1e308 would overflow the norms below
+        raise CorruptScanError(path, f"ImageOrientationPatient {list(iop)} holds values that are not direction cosines")
     nr, nc = np.linalg.norm(r), np.linalg.norm(c)
     if nr < 0.5 or nc < 0.5 or abs(float(np.dot(r, c))) / (nr * nc) > 0.05:
         raise CorruptScanError(path, f"ImageOrientationPatient {list(iop)} is not two orthogonal unit vectors")
@@ -213,7 +220,26 @@ def checked_spacing(ds, path: Path, keyword: str = "PixelSpacing") -> tuple[floa
         raise CorruptScanError(path, f"{keyword} is not numeric ({ps!r})") from None
     if len(vals) != 2 or not all(math.isfinite(v) and v > 0 for v in vals):
         raise CorruptScanError(path, f"{keyword} must be two positive numbers, got {vals}")
+    for v in vals:
+        check_length(path, keyword, v)
     return vals[0], vals[1]
+
+
+def checked_position(ds, path: Path) -> np.ndarray | None:
+    """ImagePositionPatient: three finite numbers within ``limits.MAX_POSITION_MM``."""
+    ipp = vector(ds, "ImagePositionPatient", 3, path)
+    if ipp is not None:
+        check_position(path, "ImagePositionPatient", ipp)
+    return ipp
+
+
+def checked_gap(ds, path: Path) -> float | None:
+    """SpacingBetweenSlices, else SliceThickness (mm, positive), None when neither is given."""
+    for keyword in ("SpacingBetweenSlices", "SliceThickness"):
+        gap = number(ds, keyword)
+        if gap:
+            return abs(check_length(path, keyword, gap))
+    return None
 
 
 # --- reading the file ---------------------------------------------------------
@@ -222,9 +248,9 @@ def checked_spacing(ds, path: Path, keyword: str = "PixelSpacing") -> tuple[floa
 def sniff(path: Path) -> str | None:
     """'dicom' (has the DICM preamble), 'raw' (looks like a preamble-less dataset) or None."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             head = f.read(132)
-    except OSError:
+    except (OSError, UnsupportedScanError):
         return None
     if len(head) == 132 and head[128:132] == b"DICM":
         return "dicom"
@@ -271,7 +297,7 @@ def read_header(path: Path, force: bool | None = None) -> tuple[Dataset, tuple[s
             raise UnsupportedScanError(path, "not a DICOM file (no DICM preamble, no DICOM tags at the start)")
         force = kind == "raw"
     try:
-        with open(path, "rb") as fp:
+        with open_regular(path) as fp:
             ds = pydicom.dcmread(fp, stop_before_pixels=True, force=force)
             pos = fp.tell()
             implicit, little = ds.original_encoding
@@ -372,6 +398,7 @@ def pixel_info(path: Path, ds, probe, syntax: UID) -> PixelInfo:
                 path, f"pixel data holds {length} bytes, {rows}x{cols}x{frames} frame(s) at {bits} bits need {expected} (truncated or wrong header)"
             )
         info.offset, info.length = offset, length
+        info.excess = length - expected if length > expected + 1 else 0
     elif not syntax.is_encapsulated and not syntax.is_deflated:
         raise UnsupportedScanError(path, f"unknown transfer syntax {syntax}")
     else:
@@ -400,6 +427,11 @@ def read_file(path: Path, force: bool | None = None) -> DicomFile:
             raise UnsupportedScanError(path, f"unknown transfer syntax {syntax} (private or damaged); cannot decode its pixels")
         info = pixel_info(path, ds, probe, syntax)
         dfile = DicomFile(path=path, header=ds, pixels=info, force=forced)
+        if info.excess:
+            dfile.notes.append(
+                f"{path.name}: its pixel data is {info.excess} bytes longer than {info.rows}x{info.cols}x{info.frames} "
+                f"pixels at {info.bits_allocated} bits need; the extra bytes are ignored (the header may be wrong)"
+            )
         dfile.slices = slices_of(dfile)
     except (CorruptScanError, UnsupportedScanError) as e:
         e.series_uid = text(ds, "SeriesInstanceUID")  # so a folder scan can tell that series

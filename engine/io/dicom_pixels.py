@@ -20,6 +20,7 @@ from pydicom.dataset import FileMetaDataset
 from . import mosaic
 from .dicom_header import DicomFile, Slice, get
 from .errors import CorruptScanError, UnsupportedScanError
+from .files import open_regular
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -53,7 +54,7 @@ def _read_native(f: DicomFile, frames: list[int]) -> dict[int, np.ndarray]:
     dt = p.raw_dtype()
     count = p.rows * p.cols
     out = {}
-    with open(f.path, "rb") as fh:
+    with open_regular(f.path) as fh:
         for fr in frames:
             fh.seek(p.offset + fr * p.frame_bytes)
             a = np.fromfile(fh, dtype=dt, count=count)
@@ -83,7 +84,8 @@ def _read_with_pydicom(f: DicomFile, frames: list[int]) -> tuple[dict[int, np.nd
     notes: list[str] = []
     p = f.pixels
     try:
-        ds = pydicom.dcmread(f.path, force=f.force)
+        with open_regular(f.path) as fh:
+            ds = pydicom.dcmread(fh, force=f.force)
         if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
             ds.file_meta = getattr(ds, "file_meta", None) or FileMetaDataset()
             ds.file_meta.TransferSyntaxUID = p.syntax

@@ -41,6 +41,9 @@ class DicomSeries:
     description: str = ""
     modality: str = ""
     number: int = 0
+    #: what tells this series apart from the others of its SeriesInstanceUID ("" when it is the only one)
+    part: str = ""
+    part_index: int = 0
 
     @property
     def first(self) -> Slice:
@@ -110,6 +113,8 @@ def group(files: list[DicomFile]) -> list[DicomSeries]:
         for n, (key, slices) in enumerate(parts):
             s = _assemble(uid, slices)
             s.description = _describe(s, key, n, parts)
+            if len(parts) > 1:
+                s.part, s.part_index = s.description.rsplit(" [", 1)[-1].rstrip("]"), n
             series.append(s)
     series.sort(key=lambda s: (s.number, s.description, s.uid))
     return series
@@ -166,6 +171,7 @@ def _by_position(slices: list[Slice], warnings: list[str]) -> list[list[Slice]]:
             clusters.append([])
             start = d[i]
         clusters[-1].append(slices[i])
+    clusters = _without_outliers(clusters, normal, warnings)
     counts = [len(c) for c in clusters]
     n_vol = min(counts)
     if max(counts) != n_vol:
@@ -176,6 +182,35 @@ def _by_position(slices: list[Slice], warnings: list[str]) -> list[list[Slice]]:
     for c in clusters:
         c.sort(key=lambda s: (s.order, str(s.file.path)))
     return [[c[t] for c in clusters] for t in range(n_vol)]
+
+
+#: A position at an end of the stack this many median steps (and at least
+#: ``_OUTLIER_MIN_MM``) from its neighbour is not part of the stack.
+_OUTLIER_STEPS = 20
+_OUTLIER_MIN_MM = 50.0
+
+
+def _without_outliers(clusters: list[list[Slice]], normal, warnings: list[str]) -> list[list[Slice]]:
+    """Drop a position at either end of the stack that lies far beyond the others
+    (a damaged or foreign ImagePositionPatient): it would stretch the volume's
+    geometry over a huge empty span.  Said in the warnings."""
+    while len(clusters) >= 3:
+        d = np.array([float(np.dot(c[0].position, normal)) for c in clusters])
+        steps = np.diff(d)
+        med = float(np.median(steps))
+        limit = max(_OUTLIER_STEPS * med, _OUTLIER_MIN_MM)
+        if steps[0] > limit:
+            gone, clusters = clusters[0], clusters[1:]
+        elif steps[-1] > limit:
+            gone, clusters = clusters[-1], clusters[:-1]
+        else:
+            break
+        names = ", ".join(sorted({s.file.path.name for s in gone})[:3])
+        warnings.append(
+            f"{len(gone)} image(s) ({names}) lie {max(steps[0], steps[-1]):.4g} mm beyond the rest of the stack, "
+            f"where slices are {med:.4g} mm apart: left out"
+        )
+    return clusters
 
 
 def _affine(volume: list[Slice], warnings: list[str]) -> np.ndarray:

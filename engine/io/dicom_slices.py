@@ -18,15 +18,17 @@ from . import mosaic
 from .dicom_header import (
     DicomFile,
     Slice,
+    checked_gap,
     checked_orientation,
+    checked_position,
     checked_spacing,
     get,
     number,
     text,
-    vector,
     windows_of,
 )
 from .errors import CorruptScanError
+from .limits import MAX_POSITION_MM
 
 
 def slices_of(dfile: DicomFile) -> list[Slice]:
@@ -72,7 +74,7 @@ def _order(ds, frame: int) -> tuple:
 def _classic(dfile: DicomFile, frame: int) -> Slice:
     ds, path = dfile.header, dfile.path
     slope, intercept = _rescale(dfile, ds)
-    gap = number(ds, "SpacingBetweenSlices") or number(ds, "SliceThickness")
+    gap = checked_gap(ds, path)
     spacing = checked_spacing(ds, path) or checked_spacing(ds, path, "ImagerPixelSpacing")
     return Slice(
         file=dfile,
@@ -80,10 +82,10 @@ def _classic(dfile: DicomFile, frame: int) -> Slice:
         tile=None,
         rows=dfile.pixels.rows,
         cols=dfile.pixels.cols,
-        position=vector(ds, "ImagePositionPatient", 3, path),
+        position=checked_position(ds, path),
         orientation=checked_orientation(ds, path),
         pixel_spacing=spacing,
-        gap=abs(gap) if gap else None,
+        gap=gap,
         slope=slope,
         intercept=intercept,
         windows=windows_of(ds),
@@ -104,7 +106,7 @@ def _classic_multiframe(dfile: DicomFile) -> list[Slice]:
             steps = np.array([float(v) for v in offsets], dtype=np.float64)
         except (TypeError, ValueError):
             steps = None
-        if steps is not None and (steps.size != n or not np.all(np.isfinite(steps))):
+        if steps is not None and (steps.size != n or not np.all(np.abs(steps) <= MAX_POSITION_MM)):
             dfile.notes.append(f"{dfile.path.name}: GridFrameOffsetVector does not match the {n} frames; frames stacked evenly")
             steps = None
     if steps is not None:
@@ -199,14 +201,11 @@ def _enhanced(dfile: DicomFile) -> list[Slice]:
         voi = _group(pf, shared, "FrameVOILUTSequence")
         echo = _group(pf, shared, "MREchoSequence")
         content = _group(pf, shared, "FrameContentSequence")
-        position = vector(pos_item, "ImagePositionPatient", 3, path) if pos_item is not None else vector(ds, "ImagePositionPatient", 3, path)
+        position = checked_position(pos_item if pos_item is not None else ds, path)
         orientation = checked_orientation(ori_item if ori_item is not None else ds, path)
         spacing = checked_spacing(meas, path) if meas is not None else None
         spacing = spacing or checked_spacing(ds, path)
-        gap = None
-        if meas is not None:
-            gap = number(meas, "SpacingBetweenSlices") or number(meas, "SliceThickness")
-        gap = gap or number(ds, "SpacingBetweenSlices") or number(ds, "SliceThickness")
+        gap = (checked_gap(meas, path) if meas is not None else None) or checked_gap(ds, path)
         if pvt is not None and number(pvt, "RescaleSlope") is not None:
             slope, intercept = number(pvt, "RescaleSlope"), number(pvt, "RescaleIntercept", 0.0)
         else:
@@ -223,7 +222,7 @@ def _enhanced(dfile: DicomFile) -> list[Slice]:
                 position=position,
                 orientation=orientation,
                 pixel_spacing=spacing,
-                gap=abs(gap) if gap else None,
+                gap=gap,
                 slope=slope,
                 intercept=intercept,
                 windows=(windows_of(voi) if voi is not None else []) or top_windows,

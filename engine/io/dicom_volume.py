@@ -11,6 +11,9 @@
 - ``sop_instance_uids``: list of str, SOPInstanceUID of slice k's source file.
 - ``sop_class_uid``: str, the series' SOPClassUID (e.g. MR Image Storage).
 - ``study_description``, ``series_number``, ``manufacturer``: str / int.
+- ``series_part``, ``series_part_index``: for one of several image sets sharing a
+  SeriesInstanceUID (magnitude and field map), what tells it apart and its 0-based
+  index; "" and 0 otherwise.
 - ``volume_index``, ``n_volumes``: which volume of a 4D series this is.
 - ``pixel_to_lps``: 4x4 float64, voxel -> DICOM LPS mm (the affine before the x/y flip).
 
@@ -26,7 +29,7 @@ from .dicom_header import text
 from .dicom_pixels import decode_into
 from .dicom_series import LPS_TO_RAS, DicomSeries, frame_of_reference
 from .errors import VolumeIndexError
-from .limits import check_shape
+from .limits import check_affine, check_memory, check_shape
 from .values import replace_non_finite
 from .volume import SeriesMeta, Volume, WindowPreset
 
@@ -38,6 +41,8 @@ def load(series: DicomSeries, volume_index: int = 0) -> Volume:
         raise VolumeIndexError(first.file.path, f"volume {volume_index} asked for; the series holds {n_vol} (0..{n_vol - 1})")
     slices = series.volumes[volume_index]
     check_shape(first.file.path, (len(slices), first.rows, first.cols), "the series")
+    check_affine(first.file.path, series.affine)
+    check_memory(first.file.path, len(slices) * first.rows * first.cols * 4, "the series (float32)")
     buf = np.empty((len(slices), first.rows, first.cols), dtype=np.float32)
     notes = decode_into(buf, slices)
     voxels = buf.transpose(2, 1, 0)  # (columns, rows, slices), Fortran-ordered like nibabel's
@@ -86,6 +91,10 @@ def _meta(series: DicomSeries, slices) -> SeriesMeta:
             "sop_class_uid": text(hdr, "SOPClassUID") or text(getattr(hdr, "file_meta", None) or {}, "MediaStorageSOPClassUID"),
             "study_description": text(hdr, "StudyDescription"),
             "series_number": series.number,
+            # one of several image sets under one SeriesInstanceUID (a field map and its magnitude):
+            # which one, so its export gets a series of its own
+            "series_part": series.part,
+            "series_part_index": series.part_index,
             "manufacturer": text(hdr, "Manufacturer"),
         },
     )

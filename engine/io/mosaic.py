@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .dicom_header import DicomFile, Slice, get, number
+from .dicom_header import DicomFile, Slice, get
 from .errors import CorruptScanError
 
 _N_IMAGES_TAG = (0x0019, 0x100A)
@@ -106,7 +106,7 @@ def tiles(dfile: DicomFile, whole: Slice) -> list[Slice]:
     ps_rows, ps_cols = whole.pixel_spacing
     first = whole.position + col_dir * ps_rows * (R - r) / 2 + row_dir * ps_cols * (C - c) / 2
     normal = slice_normal(ds, whole.normal)
-    gap = number(ds, "SpacingBetweenSlices") or number(ds, "SliceThickness") or 1.0
+    gap = whole.gap or 1.0  # checked by the reader (dicom_header.checked_gap)
     for t in range(n):
         out.append(replace(whole, tile=t, rows=r, cols=c, position=first + t * abs(gap) * normal, gap=abs(gap)))
     return out

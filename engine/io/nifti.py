@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CorruptScanError, UnsupportedScanError, VolumeIndexError
-from .limits import check_shape
+from .files import NOT_REGULAR, is_regular_file, open_regular
+from .limits import check_affine, check_memory, check_shape
 from .values import replace_non_finite
 from .volume import SeriesInfo, SeriesMeta, Volume, WindowPreset
 
@@ -41,6 +42,8 @@ def _open_image(path: Path):
     """nibabel's image (header only; nibabel reads no voxels here)."""
     import nibabel as nib
 
+    if not is_regular_file(path):  # nibabel opens by name: a named pipe would block it
+        raise UnsupportedScanError(path, NOT_REGULAR)
     try:
         img = nib.load(str(path))
     except FileNotFoundError:
@@ -123,6 +126,7 @@ def _affine(path: Path, img) -> np.ndarray:
         raise CorruptScanError(path, "the affine (sform/qform) holds NaN or Inf")
     if not _is_invertible(affine[:3, :3]):
         raise CorruptScanError(path, "the affine is degenerate (a zero voxel size or collinear axes)")
+    check_affine(path, affine)  # and sane: voxel sizes of 1e-38 or 1e30 mm are not a scan's
     return affine
 
 
@@ -160,7 +164,8 @@ def _description(img, path: Path) -> str:
 
 
 def _open_raw(path: Path):
-    return gzip.open(path, "rb") if _is_gz(path) else open(path, "rb")
+    raw = open_regular(path)
+    return gzip.GzipFile(fileobj=raw, mode="rb") if _is_gz(path) else raw
 
 
 def load(path: Path, volume_index: int = 0) -> Volume:
@@ -177,6 +182,7 @@ def load(path: Path, volume_index: int = 0) -> Volume:
         raise VolumeIndexError(path, f"volume {volume_index} asked for; the file holds {layout.n_volumes} (0..{layout.n_volumes - 1})")
 
     nx, ny, nz = layout.spatial
+    check_memory(path, nx * ny * nz * 4, "the NIfTI volume (float32)")
     voxels = np.empty((nx, ny, nz), dtype=np.float32, order="F")
     plane_bytes = nx * ny * layout.dtype.itemsize
     step = max(1, _SLAB_BYTES // plane_bytes)

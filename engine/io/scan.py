@@ -22,6 +22,7 @@ from .errors import (
     ScanTooLargeError,
     UnsupportedScanError,
 )
+from .files import NOT_REGULAR, is_regular_file
 from .quiet import quiet_readers
 from .volume import SeriesInfo, Volume
 
@@ -64,6 +65,8 @@ def _open_scan(p: Path, whole_series: bool = False) -> list[SeriesInfo]:
         raise ScanNotFoundError(p, "no such file or folder")
     if p.is_dir():
         return _scan_folder(p)
+    if not is_regular_file(p):
+        raise UnsupportedScanError(p, NOT_REGULAR)
     if nifti.is_nifti(p):
         return [nifti.probe(p)]
     if p.name.upper() == "DICOMDIR":
@@ -137,10 +140,12 @@ def _series_around(picked: DicomFile):
 
 
 def _walk(root: Path):
+    """The regular files below ``root`` (not hidden); pipes, devices and sockets are
+    never opened (a FIFO would block the scan forever)."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if not name.startswith("."):
+            if not name.startswith(".") and is_regular_file(os.path.join(dirpath, name)):
                 yield Path(dirpath) / name
 
 

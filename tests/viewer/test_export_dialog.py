@@ -169,3 +169,16 @@ def test_coronal_slices_as_nifti_or_dicom_match_the_batch_tool(engine_window, qt
     same_files(tmp_path / "gui", tmp_path / "cli")
     if fmt == "nifti":
         assert nib.load(str(dlg.outputs[0])).shape[2] == 1
+
+
+def test_the_burned_in_checkbox_goes_with_de_identification(engine_window, tmp_path):
+    from viewer.widgets.export_dialog import ExportDialog
+
+    dlg = ExportDialog(engine_window)
+    dlg.destination.setText(str(tmp_path / "out"))
+    assert not dlg.burned_in.isEnabled() and not dlg.build_request().accept_burned_in
+    dlg.deid.setChecked(True)
+    assert dlg.burned_in.isEnabled()
+    dlg.burned_in.setChecked(True)
+    req = dlg.build_request()
+    assert req.anonymize and req.accept_burned_in

@@ -109,6 +109,11 @@ class ExportDialog(QDialog):
         form.addRow("Method", self._wrap(mb))
         self.deid = QCheckBox("De-identify (DICOM PS3.15 basic profile; no source names anywhere)")
         form.addRow("Privacy", self.deid)
+        # de-identification cleans headers, not pixels: text drawn into the image needs an explicit yes
+        self.burned_in = QCheckBox("Pixels may show text (names, dates): export anyway, not marked de-identified")
+        form.addRow("", self.burned_in)
+        self.burned_in.setEnabled(False)
+        self.deid.toggled.connect(self.burned_in.setEnabled)
         # destination
         default = Path(win.settings.q.value("export/folder", str(Path(win.settings.last_folder) / "metazoom-export")))
         self.destination = QLineEdit(str(default))
@@ -209,6 +214,7 @@ class ExportDialog(QDialog):
             slices=slices,
             include_bicubic=self.bicubic.isChecked() and upscaler is not None,
             anonymize=self.deid.isChecked(),
+            accept_burned_in=self.burned_in.isChecked(),
             overwrite=self.overwrite.isChecked(),
             window=self._window(volume),
             uid_seed=self.uid_seed,
