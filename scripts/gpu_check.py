@@ -8,7 +8,10 @@
    fp16 autocast, channels_last and CUDA graphs, each with its accuracy against float32;
 3. **training speed**: updates/s at minibatch 8, minibatches made inline or by workers;
 4. **fine-tune**: ``--config`` trained for ``--train-seconds`` from its ``model.init``,
-   then exported (weights + sidecar) with its checkpoint, so a later run resumes it.
+   then exported (weights + sidecar) with its checkpoint, so a later run resumes it;
+   then, with ``--gan-config``, that config (the adversarial and perceptual terms)
+   trained from the fine-tuned weights for ``--gan-seconds``.  Each run's files go
+   into one archive, ``OUT/<name>.tar``.
 
 Without CUDA it is a dry run: each GPU part prints why it is skipped, and the
 fine-tune runs a few updates on the CPU, so the script is proven before GPU time is
@@ -242,20 +245,25 @@ def training_speed(report: dict, cfg: dict, crops, steps: int, workers: int) -> 
     report["training_speed"] = {"device": str(dev), **rows}
 
 
-# -- 4. fine-tune --------------------------------------------------------------------
-def finetune(report: dict, cfg: dict, crops, seconds: float, out: Path, resume: str | None) -> None:
+# -- 4. fine-tunes --------------------------------------------------------------------
+def finetune(report: dict, key: str, cfg: dict, crops, seconds: float, out: Path, resume: str | None = None,
+             keep_checkpoint: bool = True) -> Path:
+    """Train ``cfg`` for ``seconds``; ``OUT/<key>.tar`` gets the exported weights, the
+    run's logs and (``keep_checkpoint``) its last checkpoint, for a later resume."""
+    import tarfile
+
     from trainer.export import export
     from trainer.train import Trainer
 
     dev = torch.device("cuda" if cuda() else "cpu")
-    run = Path(os.environ.get("TMPDIR", "/tmp")) / "gpu_check_finetune"
+    run = Path(os.environ.get("TMPDIR", "/tmp")) / f"gpu_check_{key}"
     shutil.rmtree(run, ignore_errors=True)
     cfg["out"] = str(run)
     cfg["train"]["progress"] = False
     tr = Trainer(cfg, device=dev, crops=crops[0], test_crops=crops[1])
     if resume:
         tr.resume(resume)
-        print(f"fine-tune resumed at update {tr.step}")
+        print(f"{key}: resumed at update {tr.step}")
     start, t0 = tr.step, time.perf_counter()
     chunk = 20  # the first chunk measures the rate
     while True:
@@ -266,26 +274,30 @@ def finetune(report: dict, cfg: dict, crops, seconds: float, out: Path, resume: 
         done = time.perf_counter() - t0
         rate = (tr.step - start) / max(done, 1e-9)
         # the next chunk fills what is left (one worker start-up per chunk, so few chunks)
-        chunk = max(50, min(int(rate * (seconds - done) * 0.95), 5000))
-        print(f"fine-tune: update {tr.step}, {rate:.1f} updates/s, {seconds - done:.0f} s left", flush=True)
+        chunk = max(20, min(int(rate * (seconds - done) * 0.95), 5000))
+        print(f"{key}: update {tr.step}, {rate:.1f} updates/s, {seconds - done:.0f} s left", flush=True)
     ck = tr.save()
     evals = tr.quick_eval()
-    weights = export(ck, out / "meta_srgan_finetuned.safetensors",
-                     note=f"fine-tuned by scripts/gpu_check.py on {dev} ({torch.cuda.get_device_name(0) if cuda() else 'CPU'})")
-    for name in (ck.name, ck.name.replace(".safetensors", ".json")):
-        if (ck.parent / name).exists():
-            shutil.copy2(ck.parent / name, out / name)
-    for name in ("train.csv", "eval.jsonl"):
-        if (run / name).exists():
-            shutil.copy2(run / name, out / name)
-    report["finetune"] = {"device": str(dev), "from_update": start, "to_update": tr.step,
-                          "seconds": round(time.perf_counter() - t0, 1), "weights": str(weights),
-                          "checkpoint": ck.name, "held_out": evals}
-    print(json.dumps(report["finetune"], indent=1, default=str)[:3000])
+    where = f"{torch.cuda.get_device_name(0) if cuda() else 'CPU'}"
+    weights = export(ck, run / f"meta_srgan_{key}.safetensors", note=f"{key} fine-tune by scripts/gpu_check.py on {where}")
+    members = [weights, weights.with_suffix(".json"), run / "train.csv", run / "eval.jsonl"]
+    if keep_checkpoint:
+        members += [ck, ck.parent / ck.name.replace(".safetensors", ".json")]
+    with tarfile.open(out / f"{key}.tar", "w") as tar:
+        for m in members:
+            if m.exists():
+                tar.add(m, arcname=m.name)
+    report[key] = {"device": str(dev), "from_update": start, "to_update": tr.step, "seconds": round(time.perf_counter() - t0, 1),
+                   "updates_per_s": round((tr.step - start) / max(time.perf_counter() - t0, 1e-9), 2),
+                   "archive": f"{key}.tar", "checkpoint": ck.name if keep_checkpoint else None, "held_out": evals}
+    print(json.dumps(report[key], default=str)[:2000], flush=True)
+    return weights
 
 
 def write_md(report: dict, out: Path) -> None:
     L = [f"Machine: {report['machine']}", ""]
+    if "engine_device" in report:
+        L += [f"Engine on {report['engine_device']}.", ""]
     if "parity" in report:
         p = report["parity"]
         L += [f"Parity tests: exit {p['returncode']} in {p['seconds']} s; last line: `{(p['tail'] or [''])[-1]}`", ""]
@@ -303,9 +315,11 @@ def write_md(report: dict, out: Path) -> None:
     if "training_speed" in report:
         L += [f"Training speed ({report['training_speed']['device']}, minibatch 8): " + "; ".join(
             f"{k}: {v['updates_per_s']:.1f} updates/s" for k, v in report["training_speed"].items() if isinstance(v, dict)), ""]
-    if "finetune" in report:
-        f = report["finetune"]
-        L += [f"Fine-tune: updates {f['from_update']} -> {f['to_update']} in {f['seconds']} s on {f['device']}.", ""]
+    for key in ("fidelity", "perceptual"):
+        if key in report:
+            f = report[key]
+            L += [f"Fine-tune {key}: updates {f['from_update']} -> {f['to_update']} in {f['seconds']} s on {f['device']} "
+                  f"({f['updates_per_s']} updates/s).", ""]
     (out / "gpu_check.md").write_text("\n".join(L) + "\n")
 
 
@@ -340,6 +354,9 @@ def main(argv=None) -> int:
     ap.add_argument("--crops", default=None, help="packed crops (see 'pack') instead of reading the config's scans")
     ap.add_argument("--train-seconds", type=float, default=None, help="fine-tune length (default: 300 on CUDA, 20 dry)")
     ap.add_argument("--resume", default=None, help="a checkpoint to continue the fine-tune from")
+    ap.add_argument("--gan-config", default=None, help="then train this config (its model.init: the fine-tuned weights)")
+    ap.add_argument("--gan-set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--gan-seconds", type=float, default=0.0)
     ap.add_argument("--reps", type=int, default=50)
     ap.add_argument("--workers", type=int, default=min(12, max(1, (os.cpu_count() or 2) - 2)))
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: parity,engine,speed,finetune")
@@ -372,8 +389,12 @@ def main(argv=None) -> int:
         save()
     if "finetune" not in skip:
         seconds = a.train_seconds if a.train_seconds is not None else (300.0 if cuda() else 20.0)
-        finetune(report, cfg, crops, seconds, out, a.resume)
+        weights = finetune(report, "fidelity", cfg, crops, seconds, out, a.resume)
         save()
+        if a.gan_config and a.gan_seconds > 0:
+            gan = load_config(a.gan_config, [*a.gan_set, f'model.init="{weights}"'])
+            finetune(report, "perceptual", gan, crops, a.gan_seconds, out, keep_checkpoint=False)
+            save()
     print(f"gpu check done in {time.perf_counter() - t0:.0f} s; results in {out}")
     return 0
 

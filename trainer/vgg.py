@@ -120,8 +120,55 @@ def _from_onnx(path: Path) -> VGGFeatures:
     return VGGFeatures(feats, None, None, f"ONNX VGG16: {path.name}")
 
 
+def _from_safetensors(path: Path) -> VGGFeatures:
+    """A VGG16/19 ``features.N`` stack saved by ``save_vgg``, possibly cut after its
+    K-th conv (features are then that conv's ReLU: relu4_3 after 10 of VGG16's)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+            sd = {k: f.get_tensor(k).float() for k in f.keys()}
+    except Exception as e:  # noqa: BLE001  (a damaged file of any kind)
+        raise PerceptualWeightsError(path, f"not a readable safetensors file ({e})") from None
+    depth = int(meta.get("depth", 16))
+    convs = sorted({int(k.split(".")[1]) for k in sd if k.startswith("features.") and k.endswith(".weight")})
+    if depth not in VGG_CFG or not convs:
+        raise PerceptualWeightsError(path, f"expected a VGG16/19 'features.N.weight' stack, found {len(convs)} convs (depth {depth})")
+    full = vgg_features(depth, [int(sd[f"features.{i}.weight"].shape[0]) for i in convs] +
+                        [v for v in VGG_CFG[depth] if v != "M"][len(convs):])
+    feats = nn.Sequential(*list(full)[: convs[-1] + 2])  # through the last conv's ReLU
+    try:
+        feats.load_state_dict({k[len("features."):]: v for k, v in sd.items()})
+    except RuntimeError as e:
+        raise PerceptualWeightsError(path, f"tensors do not fit VGG{depth} ({e})") from None
+    imagenet = meta.get("input", "imagenet") == "imagenet"
+    return VGGFeatures(feats, IMAGENET_MEAN if imagenet else None, IMAGENET_STD if imagenet else None,
+                       f"{meta.get('source', 'VGG' + str(depth))} (first {len(convs)} convs): {path.name}")
+
+
+def save_vgg(vgg: VGGFeatures, path, convs: int | None = None, half: bool = True, source: str = "") -> Path:
+    """Store a VGG feature stack as safetensors (no pickle), optionally only its first
+    ``convs`` convolutions, in float16: what a perceptual loss needs, a quarter the size."""
+    from safetensors.torch import save_file
+
+    layers = list(vgg.features)
+    conv_idx = [i for i, m in enumerate(layers) if isinstance(m, nn.Conv2d)]
+    keep = conv_idx[: convs or len(conv_idx)]
+    sd = {}
+    for i in keep:
+        sd[f"features.{i}.weight"] = layers[i].weight.detach().to(torch.float16 if half else torch.float32).contiguous()
+        sd[f"features.{i}.bias"] = layers[i].bias.detach().to(torch.float16 if half else torch.float32).contiguous()
+    imagenet = bool((vgg.std != 1).any() or (vgg.mean != 0).any())
+    depth = 19 if len(conv_idx) == 16 else 16
+    save_file(sd, str(path), metadata={"depth": str(depth), "input": "imagenet" if imagenet else "unit",
+                                       "source": source or vgg.source})
+    return Path(path)
+
+
 def load_vgg(path) -> VGGFeatures:
-    """The perceptual network from ``path`` (a ``.pth`` state dict or an ``.onnx`` file)."""
+    """The perceptual network from ``path`` (a ``.pth`` state dict, an ``.onnx`` file or
+    a ``.safetensors`` stack written by ``save_vgg``)."""
     if not path:
         raise PerceptualWeightsError(
             None,
@@ -131,4 +178,27 @@ def load_vgg(path) -> VGGFeatures:
     path = Path(path)
     if not path.is_file():
         raise PerceptualWeightsError(path, "VGG weights file not found")
-    return _from_onnx(path) if path.suffix.lower() == ".onnx" else _from_state_dict(path)
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        return _from_safetensors(path)
+    return _from_onnx(path) if suffix == ".onnx" else _from_state_dict(path)
+
+
+def main(argv=None) -> int:
+    """``python -m trainer.vgg IN.onnx|IN.pth -o OUT.safetensors [--convs K] [--float32]``"""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m trainer.vgg", description="store VGG weights for the perceptual loss as safetensors")
+    ap.add_argument("source")
+    ap.add_argument("-o", "--output", required=True)
+    ap.add_argument("--convs", type=int, default=None, help="keep only the first K convolutions (10: VGG16's relu4_3)")
+    ap.add_argument("--float32", action="store_true")
+    a = ap.parse_args(argv)
+    vgg = load_vgg(a.source)
+    out = save_vgg(vgg, a.output, a.convs, half=not a.float32)
+    print(f"{out}: {load_vgg(out).source}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
