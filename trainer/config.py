@@ -28,6 +28,11 @@ DEFAULTS: dict = {
         "min_foreground": 0.1,
         "normalization": "auto",  # "auto" (training crops), "init" (from model.init), or [mean, std]
         "augment": True,
+        # how each patch's LR input is made (trainer/data/degrade.py DegradationMix, from
+        # engine.acquisition); the default is the paper's: every patch bicubic
+        "degrade": {"mix": {"bicubic": 1.0}, "filters": {"none": 1.0, "hamming": 1.0, "hann": 1.0, "tukey": 1.0, "fermi": 1.0},
+                    "noise": 0.0, "noise_other": 0.0, "snr": [15.0, 100.0], "profiles": {"box": 1.0, "gaussian": 1.0},
+                    "thickness": [0.7, 1.0]},
         "train": [],
         "test": [],
     },
@@ -41,6 +46,9 @@ DEFAULTS: dict = {
         "ckpt_every": 500,
         "eval_every": 500,
         "eval_scales": [1.1, 1.5, 2.0, 2.5, 3.0, 4.0],
+        # degradations the run's checks score (engine.acquisition.NAMED); the best
+        # checkpoint is the one whose worst gain over bicubic, over all of them, is highest
+        "eval_degradations": ["bicubic"],
         "keep": 2,
         "progress": True,
         # decay of a running average of the generator's weights, which the run's checks
@@ -57,13 +65,18 @@ class ConfigError(ValueError):
     pass
 
 
+#: Tables that a config replaces whole (their keys are names, not settings): a mix of
+#: {kspace = 1} must not keep the default's bicubic weight.
+WHOLE = ("args", "mix", "filters", "profiles")
+
+
 def _merge(base: dict, over: dict, where: str = "") -> dict:
     out = copy.deepcopy(base)
     for k, v in over.items():
         key = f"{where}{k}"
         if k not in base:
             raise ConfigError(f"unknown config key {key!r}")
-        if isinstance(base[k], dict) and k != "args" and isinstance(v, dict):
+        if isinstance(base[k], dict) and k not in WHOLE and isinstance(v, dict):
             out[k] = _merge(base[k], v, key + ".")
         else:
             out[k] = copy.deepcopy(v)
@@ -88,7 +101,7 @@ def apply_override(cfg: dict, assignment: str) -> None:
         if not isinstance(node.get(k), dict):
             raise ConfigError(f"unknown config key {path!r}")
         node = node[k]
-    if keys[-1] not in node and keys[-2:-1] != ["args"]:
+    if keys[-1] not in node and not (keys[-2:-1] and keys[-2] in WHOLE):
         raise ConfigError(f"unknown config key {path!r}")
     node[keys[-1]] = parse_value(text.strip())
 

@@ -21,7 +21,7 @@ import torch
 from engine.render.bicubic import bicubic
 
 from .data.crops import centre_crop
-from .data.degrade import make_lr
+from .data.degrade import degrade
 from .data.scales import exact_patch, is_pair, parse_scale
 from .fast_upscale import upscale
 from .metrics import psnr, ssim
@@ -29,13 +29,16 @@ from .metrics import psnr, ssim
 TEST_MAX = 128
 
 
-def test_pair(crop: np.ndarray, scale) -> tuple[np.ndarray, np.ndarray]:
+def test_pair(crop: np.ndarray, scale, degradation="bicubic", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(LR m x m, HR n x n) for one test crop at ``scale``; a pair ``(r_y, r_x)``
     gives each axis its own exact sizes (HR rows ``r_y * m_y``, columns ``r_x * m_x``)
-    and the thick-slice degradation of ``trainer.data.degrade``."""
+    and the thick-slice degradation of ``trainer.data.degrade``.  ``degradation``: a
+    name of ``engine.acquisition.NAMED`` (or a ``Degradation``); its noise, if any, is
+    seeded by ``seed`` (the crop's index), so every method sees the same noisy input."""
     (my, mx), (ny, nx) = exact_patch(scale, min(crop.shape[0], TEST_MAX))
     hr = centre_crop(crop, (ny, nx))
-    return make_lr(hr, (my, mx), scale), hr
+    rng = np.random.default_rng([int(seed), my, mx, 0x7E57])
+    return degrade(hr, (my, mx), scale, degradation, rng), hr
 
 
 def bicubic_predict(lr: np.ndarray, scale) -> np.ndarray:
@@ -91,15 +94,16 @@ class Scores:
         return {"psnr_mean": float(p.mean()), "psnr_std": float(p.std()), "ssim_mean": float(s.mean()), "ssim_std": float(s.std()), "n": int(p.size)}
 
 
-def score(predict, crops, scales) -> dict:
-    """Per scale (a number or a pair), the PSNR and SSIM of ``predict(lr, scale)`` on every crop."""
+def score(predict, crops, scales, degradation="bicubic") -> dict:
+    """Per scale (a number or a pair), the PSNR and SSIM of ``predict(lr, scale)`` on
+    every crop, its LR made by ``degradation``."""
     out = {}
     for r in scales:
         if hasattr(predict, "supports") and not predict.supports(r):
             continue
         sc = Scores([], [])
-        for crop in crops:
-            lr, hr = test_pair(crop, r)
+        for i, crop in enumerate(crops):
+            lr, hr = test_pair(crop, r, degradation, i)
             sr = np.clip(predict(lr, r), 0.0, 1.0)
             hr = np.clip(hr, 0.0, 1.0)
             sc.psnr.append(psnr(sr, hr))

@@ -27,6 +27,7 @@ from engine.weights import load_weights
 
 from . import checkpoint as ckpt
 from .data.dataset import Crops, PatchBatches, load_crops
+from .data.degrade import DegradationMix
 from .data.prefetch import PrefetchedSteps, StepShards
 from .data.scales import TRAIN_SCALES, is_pair, parse_scale, parse_scale_key, parse_scales, scale_key
 from .discriminator import Discriminator
@@ -133,7 +134,8 @@ class Trainer:
         scales = d["scales"] or ([self.fixed_scale] if self.fixed_scale else TRAIN_SCALES)
         self.batches = PatchBatches(self.crops, batch=d["batch"], mean=self.mean, std=self.std, scales=scales,
                                     patches_per_image=d["patches_per_image"], max_hr=d["max_hr"], seed=cfg["seed"], augment=d["augment"],
-                                    anisotropic=d["anisotropic"] if self.fixed_scale is None else 0.0)
+                                    anisotropic=d["anisotropic"] if self.fixed_scale is None else 0.0,
+                                    degradations=DegradationMix.from_config(d["degrade"]))
         if self.fixed_scale is not None and d["anisotropic"]:
             print(f"data.anisotropic ignored: {cfg['model']['name']} is a fixed x{self.fixed_scale:g} network")
         L = cfg["loss"]
@@ -255,17 +257,20 @@ class Trainer:
         scales = parse_scales(self.cfg["train"]["eval_scales"]) if self.fixed_scale is None else [self.fixed_scale]
         G = self.ema.model if self.ema is not None else self.G
         pred = ModelPredictor(G, self.mean, self.std, self.bf16, self.fixed_scale)
-        model = score(pred, self.test_crops.images, scales)
-        bic = score(bicubic_predict, self.test_crops.images, list(model))
-        self.G.train()
         res = {}
-        for r in model:
-            m, b = model[r].summary(), bic[r].summary()
-            res[scale_key(r)] = {"psnr": m["psnr_mean"], "ssim": m["ssim_mean"], "bicubic_psnr": b["psnr_mean"], "bicubic_ssim": b["ssim_mean"]}
+        for deg in self.cfg["train"]["eval_degradations"]:
+            # the paper's bicubic keeps its old keys ("2"); others are "kspace-noise@2"
+            tag = "" if deg == "bicubic" else f"{deg}@"
+            model = score(pred, self.test_crops.images, scales, deg)
+            bic = score(bicubic_predict, self.test_crops.images, list(model), deg)
+            for r in model:
+                m, b = model[r].summary(), bic[r].summary()
+                res[tag + scale_key(r)] = {"psnr": m["psnr_mean"], "ssim": m["ssim_mean"], "bicubic_psnr": b["psnr_mean"], "bicubic_ssim": b["ssim_mean"]}
+        self.G.train()
         # one number to pick the best checkpoint: the worst PSNR gain over the square
         # zooms (the pairs get their own, so a run without them keeps its old yardstick)
         gains = {k: v["psnr"] - v["bicubic_psnr"] for k, v in res.items()}
-        pairs = {k for k in gains if is_pair(parse_scale_key(k))}
+        pairs = {k for k in gains if is_pair(parse_scale_key(k.rsplit("@", 1)[-1]))}
         square = [g for k, g in gains.items() if k not in pairs]
         res["score"] = min(square or gains.values())
         if pairs:

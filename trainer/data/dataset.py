@@ -15,7 +15,7 @@ import torch
 
 from .crops import augment, max_info_crop, random_patch, tiles, unit_range
 from .images import image_files, read_image, skimage_photo_files
-from .degrade import make_lr
+from .degrade import DegradationMix, degrade, make_lr
 from .scales import TRAIN_SCALES, ScaleSampler, exact_patch, is_pair
 from .scans import TrainingDataError, brats_files, read_volume, slices_of
 
@@ -23,12 +23,13 @@ CROP = 128
 
 
 def parse_keep(keep: str | None) -> slice | None:
-    """``"0:-20"`` -> ``slice(0, -20)``: which slices along the plane to use."""
+    """``"0:-20"`` -> ``slice(0, -20)``: which slices along the plane to use;
+    ``"20:-20:6"`` takes every sixth (a held-out volume scored on fewer slices)."""
     if keep in (None, "", ":"):
         return None
     parts = [int(p) if p.strip() else None for p in str(keep).split(":")]
-    if len(parts) != 2:
-        raise ValueError(f"keep must look like 'start:stop', got {keep!r}")
+    if len(parts) not in (2, 3):
+        raise ValueError(f"keep must look like 'start:stop' or 'start:stop:step', got {keep!r}")
     return slice(*parts)
 
 
@@ -137,7 +138,7 @@ class PatchBatches:
 
     def __init__(self, crops: Crops, *, batch: int = 8, mean: float, std: float, scales=TRAIN_SCALES,
                  patches_per_image: int = 16, max_hr: int = 96, seed: int = 0, augment: bool = True,
-                 anisotropic: float = 0.0):
+                 anisotropic: float = 0.0, degradations: DegradationMix | None = None):
         if len(crops) == 0:
             raise TrainingDataError(None, "no training crops")
         self.crops, self.batch = crops, int(batch)
@@ -146,6 +147,7 @@ class PatchBatches:
         self.ppi, self.max_hr, self.seed, self.augment = int(patches_per_image), int(max_hr), int(seed), augment
         self.items_per_epoch = len(crops) * self.ppi
         self._perm_cache: dict[int, np.ndarray] = {}
+        self.degradations = None if degradations is None or degradations.is_paper else degradations
 
     def _order(self, epoch: int) -> np.ndarray:
         if epoch not in self._perm_cache:
@@ -180,7 +182,11 @@ class PatchBatches:
                 hr = random_patch(crop, n, rng)
                 if self.augment:
                     hr = augment(hr, int(rng.integers(8)))
-            lr = make_lr(hr, m, r)
+            if self.degradations is None:
+                lr = make_lr(hr, m, r)
+            else:  # its own generator: the patch draws above stay those of older runs
+                drng = np.random.default_rng([self.seed, step, k, 0xDE6])
+                lr = degrade(hr, m, r, self.degradations.draw(drng), drng)
             lrs.append((lr - self.mean) / self.std)
             hrs.append(hr)
         lr_t = torch.from_numpy(np.stack(lrs)[:, None].astype(np.float32))
