@@ -54,6 +54,9 @@ DEFAULTS: dict = {
         # decay of a running average of the generator's weights, which the run's checks
         # score and export ships (trainer/ema.py); 0 = off, the paper's recipe
         "ema": 0.0,
+        # make the next minibatch in a background thread while the update runs: "auto" on
+        # CUDA (the CPU's patches and degradations must not hold the GPU up), off on the CPU
+        "prefetch": "auto",
     },
 }
 

@@ -11,6 +11,7 @@ its shard out of the same global minibatch.
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -161,6 +162,18 @@ class Trainer:
             self.fwd_ddp = DDP(self.fwd, device_ids=ids)
             if self.D is not None:
                 self.D_ddp = DDP(self.D, device_ids=ids)
+        prefetch = t["prefetch"]
+        if prefetch not in (True, False, "auto"):
+            raise ValueError(f"train.prefetch must be true, false or 'auto', got {prefetch!r}")
+        self._pool = None
+        if prefetch is True or (prefetch == "auto" and self.device.type == "cuda"):
+            from concurrent.futures import ThreadPoolExecutor
+
+            # a few minibatches ahead, one thread each (numpy's FFTs and products and the
+            # numba bicubic release the GIL)
+            self._depth = max(1, min(4, (os.cpu_count() or 2) // 4))
+            self._pool = ThreadPoolExecutor(self._depth, thread_name_prefix="patches")
+        self._ahead: dict = {}
         self.step = 0
         self.resumed_from = None
         self.best = {"score": -math.inf, "step": -1}
@@ -168,11 +181,27 @@ class Trainer:
         self.last_grads: dict | None = None
 
     # -- one update -----------------------------------------------------------
+    def _make(self, step: int, shard: int, shards: int):
+        lr, hr, r = self.batches.batch_at(step, shard, shards)
+        if self.device.type == "cuda":
+            lr, hr = lr.pin_memory(), hr.pin_memory()
+        return lr, hr, r
+
     def _shards(self, step: int):
         acc = int(self.cfg["train"]["accumulate"])
-        for a in range(acc):
-            lr, hr, r = self.batches.batch_at(step, self.rank * acc + a, self.world * acc)
-            yield lr.to(self.device), hr.to(self.device), r, acc
+        keys = [(self.rank * acc + a, self.world * acc) for a in range(acc)]
+        ready = self._ahead.pop(step, None) if self._pool is not None else None
+        if self._pool is not None:
+            # the next updates' patches are made (and degraded) on CPU threads while this
+            # one runs on the GPU; a minibatch is a pure function of (seed, step), so the
+            # batches are the same as without
+            self._ahead = {s: f for s, f in self._ahead.items() if s > step}
+            for s in range(step + 1, step + 1 + self._depth):
+                if s not in self._ahead:
+                    self._ahead[s] = [self._pool.submit(self._make, s, *k) for k in keys]
+        for a, key in enumerate(keys):
+            lr, hr, r = ready[a].result() if ready else self._make(step, *key)
+            yield lr.to(self.device, non_blocking=True), hr.to(self.device, non_blocking=True), r, acc
 
     def update(self, step: int) -> dict:
         self.G.train()
