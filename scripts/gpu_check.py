@@ -373,28 +373,36 @@ def main(argv=None) -> int:
         (out / "gpu_check.json").write_text(json.dumps(report, indent=1, default=str))
         write_md(report, out)
 
+    def phase(name, fn, *args):
+        """One part; a failure is reported and the parts after it still run."""
+        import traceback
+
+        try:
+            return fn(*args)
+        except Exception as e:  # noqa: BLE001  (GPU time is scarce: keep going, say what broke)
+            traceback.print_exc()
+            report.setdefault("errors", {})[name] = f"{type(e).__name__}: {e}"
+            return None
+        finally:
+            save()
+
     if "parity" not in skip:
-        parity(report)
-        save()
+        phase("parity", parity, report)
     if "engine" not in skip:
-        engine_speed(report, a.reps if cuda() else 1)
-        save()
+        phase("engine", engine_speed, report, a.reps if cuda() else 1)
     cfg = load_config(a.config, a.set)
     crops = None
     if not {"speed", "finetune"} <= skip:
         crops = crops_for(cfg, a.crops)
         print(f"{len(crops[0])} training crops, {len(crops[1])} held-out", flush=True)
     if "speed" not in skip:
-        training_speed(report, cfg, crops, 300 if cuda() else 2, a.workers if cuda() else 1)
-        save()
+        phase("speed", training_speed, report, cfg, crops, 300 if cuda() else 2, a.workers if cuda() else 1)
     if "finetune" not in skip:
         seconds = a.train_seconds if a.train_seconds is not None else (300.0 if cuda() else 20.0)
-        weights = finetune(report, "fidelity", cfg, crops, seconds, out, a.resume)
-        save()
-        if a.gan_config and a.gan_seconds > 0:
+        weights = phase("fidelity", finetune, report, "fidelity", cfg, crops, seconds, out, a.resume)
+        if weights is not None and a.gan_config and a.gan_seconds > 0:
             gan = load_config(a.gan_config, [*a.gan_set, f'model.init="{weights}"'])
-            finetune(report, "perceptual", gan, crops, a.gan_seconds, out, keep_checkpoint=False)
-            save()
+            phase("perceptual", finetune, report, "perceptual", gan, crops, a.gan_seconds, out, None, False)
     print(f"gpu check done in {time.perf_counter() - t0:.0f} s; results in {out}")
     return 0
 

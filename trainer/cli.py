@@ -2,6 +2,7 @@
 
     metazoom-train train  --config configs/x.toml [--set optim.lr=2e-4 ...] [--resume]
     metazoom-train eval   --config configs/x.toml --model meta=W.safetensors --model srgan=C.ckpt.safetensors -o OUT
+    metazoom-train eval   --config configs/realistic.toml --model shipped=W.safetensors --degradations bicubic,kspace,kspace-noise -o OUT
     metazoom-train retrain SCAN... -o site.safetensors [--steps 2000]   # a site's own scans, no config file
     metazoom-train export runs/x/checkpoints/best.ckpt.safetensors -o resources/weights/meta_srgan.safetensors
     metazoom-train stats  --config configs/x.toml      # mean/std of the training crops
@@ -93,6 +94,17 @@ def _retrain(args) -> int:
 
 
 def _eval(args) -> int:
+    if args.degradations:
+        from .config import load_config
+        from .data.scales import parse_scales
+        from .degradation_eval import evaluate_degradations
+
+        models = dict(spec.split("=", 1) for spec in args.model if "=" in spec)
+        if len(models) != len(args.model):
+            raise ValueError("--model takes NAME=PATH")
+        degs = [d.strip() for d in args.degradations.split(",") if d.strip()]
+        evaluate_degradations(load_config(args.config, args.set), models, parse_scales(args.scales), degs, args.out)
+        return 0
     from .report import run_eval
 
     run_eval(args)
@@ -156,6 +168,9 @@ def main(argv=None) -> int:
     v.add_argument("--model", action="append", default=[], metavar="NAME=PATH", help="weights file or checkpoint; repeatable")
     v.add_argument("--scales", default=",".join(scale_key(r) for r in (*EVAL_SCALES, *EVAL_PAIRS)),
                    help="comma-separated zooms; RYxRX is a pair (rows x cols), as thick-slice reformats ask for")
+    v.add_argument("--degradations", default="", metavar="NAMES",
+                   help="score under each of these ways of making the LR input (engine.acquisition.NAMED: bicubic, area, "
+                        "kspace, kspace-hamming, kspace-noise, ...) against bicubic, Lanczos-3 and zero-fill, per held-out group")
     v.add_argument("-o", "--out", required=True, help="folder for results.json, results.md and the PNGs")
     v.set_defaults(fn=_eval)
 

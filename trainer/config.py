@@ -55,8 +55,9 @@ DEFAULTS: dict = {
         # score and export ships (trainer/ema.py); 0 = off, the paper's recipe
         "ema": 0.0,
         # processes that make minibatches ahead of the step that needs them (0: made in
-        # the training process); a GPU outruns one CPU core making degraded patches
-        "workers": 0,
+        # the training process); "auto": on CUDA, whose updates outrun one CPU core making
+        # degraded patches, up to 8 (the cores less two); none on the CPU
+        "workers": "auto",
     },
 }
 

@@ -11,6 +11,7 @@ its shard out of the same global minibatch.
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -91,6 +92,15 @@ def init_generator(spec: dict, init: str) -> tuple[nn.Module, dict | None]:
             G.load_state_dict(ckpt.fit_generator(G, model.state_dict()))
             norm = {"mean": info.normalization["mean"], "std": info.normalization["std"]}
     return G, norm
+
+
+def batch_workers(setting, device: torch.device) -> int:
+    """How many processes make minibatches ahead (``train.workers``)."""
+    if setting == "auto":
+        return min(8, max(1, (os.cpu_count() or 2) - 2)) if device.type == "cuda" else 0
+    if isinstance(setting, bool) or not isinstance(setting, int) or setting < 0:
+        raise ValueError(f"train.workers must be 'auto' or a count >= 0, got {setting!r}")
+    return setting
 
 
 class Trainer:
@@ -341,9 +351,10 @@ class Trainer:
 
             bar = tqdm(total=steps, initial=self.step, unit="step", dynamic_ncols=True, mininterval=2.0)
         last = {}
-        if int(t["workers"]) > 0 and self.step < steps:
+        workers = batch_workers(t["workers"], self.device)
+        if workers > 0 and self.step < steps:
             shards = StepShards(self.batches, int(t["accumulate"]), self.rank, self.world)
-            self._stream = PrefetchedSteps(shards, self.step, steps, int(t["workers"]), pin=self.device.type == "cuda")
+            self._stream = PrefetchedSteps(shards, self.step, steps, workers, pin=self.device.type == "cuda")
         t0, s0 = time.perf_counter(), self.step
         while self.step < steps:
             last = self.update(self.step)

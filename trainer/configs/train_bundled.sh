@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Reproduces resources/weights/meta_srgan.safetensors: pretrain on scikit-image's photographs,
+# Reproduces stages 1-4 of the bundled weights (the file shipped before stage 5; stage 5 and
+# any later fine-tune, e.g. trainer/configs/realistic.toml, are the commands in docs/RESULTS.md):
+# pretrain on scikit-image's photographs,
 # fine-tune on the training scans with square zooms, then continue that run with 30% of
 # minibatches zoomed differently per axis (reformats of thick-slice scans), then grow the
 # network (a neck before the Meta-Upscale, a fourth weight-network input log(r_y/r_x); both

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.acquisition import acquire
+
 from .crops import augment, max_info_crop, random_patch, tiles, unit_range
 from .images import image_files, read_image, skimage_photo_files
-from .degrade import DegradationMix, degrade, make_lr
+from .degrade import DegradationMix, make_lr
 from .scales import TRAIN_SCALES, ScaleSampler, exact_patch, is_pair
 from .scans import TrainingDataError, brats_files, read_volume, slices_of
 
@@ -48,6 +50,7 @@ class Source:
     keep: str | None = None
     modality: str = "t1ce"
     crop: str = "max_info"  # or "tiles" (photographs)
+    group: str = ""  # held-out sources with one group are scored together (eval --degradations)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Source":
@@ -186,7 +189,9 @@ class PatchBatches:
                 lr = make_lr(hr, m, r)
             else:  # its own generator: the patch draws above stay those of older runs
                 drng = np.random.default_rng([self.seed, step, k, 0xDE6])
-                lr = degrade(hr, m, r, self.degradations.draw(drng), drng)
+                # engine.acquisition for every kind, bicubic too (the same operator as
+                # make_lr as a matrix product: numpy, no parallel kernel launch per patch)
+                lr = acquire(hr, m, self.degradations.draw(drng), drng)
             lrs.append((lr - self.mean) / self.std)
             hrs.append(hr)
         lr_t = torch.from_numpy(np.stack(lrs)[:, None].astype(np.float32))
