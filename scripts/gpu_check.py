@@ -84,6 +84,21 @@ def parity(report: dict) -> None:
 
 # -- 2. engine --------------------------------------------------------------------
 def engine_speed(report: dict, reps: int) -> None:
+    # without CUDA: the same code on the CPU's PyTorch trunk, small and once (a dry run)
+    dev = torch.device("cuda" if cuda() else "cpu")
+    # cuDNN's autotuner only here, for the fixed shapes of this part: training draws a new
+    # patch shape nearly every update, and re-tuning each one cost more than the update
+    bench_before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        _engine_speed(report, reps, dev)
+    finally:
+        torch.backends.cudnn.benchmark = bench_before
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+
+def _engine_speed(report: dict, reps: int, dev: torch.device) -> None:
     from engine.bench import test_slice
     from engine.geometry import ZoomGrid, parse_scale
     from engine.render.phase_table import phase_table
@@ -91,10 +106,7 @@ def engine_speed(report: dict, reps: int) -> None:
     from engine.upscaler import Upscaler, load_upscaler
     from engine.weights import load_weights
 
-    # without CUDA: the same code on the CPU's PyTorch trunk, small and once (a dry run)
-    dev = torch.device("cuda" if cuda() else "cpu")
     n, big_n, out_n = (512, 960, 1024) if cuda() else (64, 128, 128)
-    torch.backends.cudnn.benchmark = True
     up = load_upscaler(device=dev.type, bf16=False) if cuda() else \
         Upscaler(*load_weights(None, expect="meta_srgan"), dev, bf16=False, winograd=False)
     img = test_slice(n)
@@ -265,17 +277,7 @@ def finetune(report: dict, key: str, cfg: dict, crops, seconds: float, out: Path
         tr.resume(resume)
         print(f"{key}: resumed at update {tr.step}")
     start, t0 = tr.step, time.perf_counter()
-    chunk = 20  # the first chunk measures the rate
-    while True:
-        left = seconds - (time.perf_counter() - t0)
-        if left <= 0:
-            break
-        tr.run(tr.step + chunk)
-        done = time.perf_counter() - t0
-        rate = (tr.step - start) / max(done, 1e-9)
-        # the next chunk fills what is left (one worker start-up per chunk, so few chunks)
-        chunk = max(20, min(int(rate * (seconds - done) * 0.95), 5000))
-        print(f"{key}: update {tr.step}, {rate:.1f} updates/s, {seconds - done:.0f} s left", flush=True)
+    tr.run(max(int(cfg["steps"]), tr.step + 1), seconds=seconds)
     ck = tr.save()
     evals = tr.quick_eval()
     where = f"{torch.cuda.get_device_name(0) if cuda() else 'CPU'}"

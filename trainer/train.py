@@ -340,7 +340,9 @@ class Trainer:
         return True
 
     # -- the loop ----------------------------------------------------------------
-    def run(self, steps: int | None = None) -> dict:
+    def run(self, steps: int | None = None, seconds: float | None = None) -> dict:
+        """Train up to update ``steps`` (the config's by default), or until ``seconds``
+        have passed (a timed run on borrowed hardware; the caller saves what it reached)."""
         steps = int(self.cfg["steps"] if steps is None else steps)
         t = self.cfg["train"]
         log = RunLog(self.out, enabled=self.main and not self.quiet)
@@ -356,7 +358,7 @@ class Trainer:
             shards = StepShards(self.batches, int(t["accumulate"]), self.rank, self.world)
             self._stream = PrefetchedSteps(shards, self.step, steps, workers, pin=self.device.type == "cuda")
         t0, s0 = time.perf_counter(), self.step
-        while self.step < steps:
+        while self.step < steps and (seconds is None or time.perf_counter() - t0 < seconds):
             last = self.update(self.step)
             self.step += 1
             if bar is not None:

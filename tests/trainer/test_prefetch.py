@@ -33,3 +33,9 @@ def test_a_run_with_workers_trains_the_same_weights(tiny_cfg, tiny_crops, tmp_pa
     fed.run(4)
     a, b = plain.G.state_dict(), fed.G.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_timed_run_stops_at_its_time(tiny_cfg, tiny_crops):
+    tr = Trainer(tiny_cfg, crops=tiny_crops, quiet=True)
+    tr.run(10**6, seconds=1.0)
+    assert 0 < tr.step < 10**6
