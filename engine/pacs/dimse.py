@@ -406,7 +406,13 @@ class DimseClient:
                 if cancel.is_set():
                     result.cancelled = True
                     break
-                status = assoc.send_c_store(f)
+                try:
+                    status = assoc.send_c_store(f)
+                except (RuntimeError, OSError, ValueError) as e:  # the association died, or the file cannot be read
+                    status = None
+                    if isinstance(e, (OSError, ValueError)) and assoc.is_established:
+                        result.refused.append((f, f"cannot be read: {e}"))
+                        continue
                 if not status:
                     result.refused.extend((g, "connection lost or timed out") for g in files[i:])
                     break

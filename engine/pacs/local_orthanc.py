@@ -136,9 +136,9 @@ class LocalOrthanc:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            self.process.terminate()  # storage is temporary: no need to wait for a slow clean shutdown
             try:
-                self.process.wait(10)
+                self.process.wait(1)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)

@@ -46,6 +46,22 @@ def _bearer(token: str):
     return Bearer()
 
 
+def _session():
+    """A ``requests`` session that sends QIDO-RS wildcards as ``*`` and ``?`` (both legal
+    in a query string): dicomweb-client percent-encodes them, and some servers (Orthanc
+    1.10 among them) then match a literal ``%2A`` and find nothing."""
+    import requests
+
+    class Session(requests.Session):
+        def request(self, method, url, *args, **kwargs):
+            if "?" in url:
+                base, _, query = url.partition("?")
+                url = base + "?" + query.replace("%2A", "*").replace("%3F", "?")
+            return super().request(method, url, *args, **kwargs)
+
+    return Session()
+
+
 def _bounded(response, limit: int, label: str):
     """Make ``response`` refuse to read past ``limit`` bytes (its declared length is
     checked first); returns it (a ``requests`` response hook)."""
@@ -75,7 +91,7 @@ class WebClient:
 
         self.server = server
         self.label = server.label
-        session = requests.Session()
+        session = _session()
         session.trust_env = False  # no proxy or netrc credentials picked up behind our back
         session.verify = server.ca_bundle or bool(server.verify_tls)
         if server.auth == "basic":
@@ -199,6 +215,7 @@ class WebClient:
         if progress:
             progress(done(), total)
         note = None
+        failures: dict[str, str] = {}
         if done() < total:
             gone = f"{'series ' + series_uid if series_uid else 'study ' + study_uid} is not on the server (deleted since the search?)"
             stream = (self.client.iter_series(study_uid, series_uid) if series_uid else self.client.iter_study(study_uid))
@@ -207,7 +224,10 @@ class WebClient:
                     for ds in stream:
                         uid = str(ds.get("SOPInstanceUID", ""))
                         if uid in wanted:  # nothing the search did not list
-                            folder.add_dataset(ds)
+                            try:
+                                folder.add_dataset(ds)
+                            except (OSError, PacsProtocolError) as e:  # this one is missing; the others go on
+                                failures[uid] = getattr(e, "reason", None) or e.strerror or str(e)
                             if progress:
                                 progress(done(), total)
                         if cancel.is_set():
@@ -221,6 +241,8 @@ class WebClient:
         result.bytes = folder.bytes
         result.missing = [u for u in expected if not folder.has(u)]
         if result.missing and not result.cancelled:
+            reasons = sorted(set(failures.values()))
+            note = note or (f"ours: {'; '.join(reasons[:3])}" if reasons else "the server did not send them")
             raise PacsPartialError(self.label, f"{len(result.missing)} of {total} instances did not arrive"
                                    f"{' (' + note + ')' if note else ''}; the {len(result.received)} that did are kept in "
                                    f"{folder.folder}", result.received, result.missing)
