@@ -402,10 +402,14 @@ class DimseClient:
             raise PacsSendError(self.label, f"{len(by_class)} kinds of object in one send (128 at most); nothing was sent")
         result = SendResult()
         with self._association(list(by_class.items())) as assoc:
+            accepted = {cx.abstract_syntax for cx in assoc.accepted_contexts}
             for i, f in enumerate(files):
                 if cancel.is_set():
                     result.cancelled = True
                     break
+                if heads[f][0] not in accepted:
+                    result.refused.append((f, f"the server does not accept this kind of object (SOP class {heads[f][0]})"))
+                    continue
                 try:
                     status = assoc.send_c_store(f)
                 except (RuntimeError, OSError, ValueError) as e:  # the association died, or the file cannot be read

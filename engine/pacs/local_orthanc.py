@@ -47,15 +47,13 @@ def free_port() -> int:
 
 class LocalOrthanc:
     """Start with ``start()`` (or ``with``), stop with ``stop()``.  ``users``: HTTP basic
-    auth accounts (then every REST and DICOMweb call needs one); ``lua``: a Lua script
-    (e.g. a ``ReceivedInstanceFilter`` that refuses some instances)."""
+    auth accounts (then every REST and DICOMweb call needs one)."""
 
     def __init__(self, aet: str = "ORTHANC", modalities: dict | None = None, users: dict | None = None,
-                 lua: str | None = None, check_called_aet: bool = True) -> None:
+                 check_called_aet: bool = True) -> None:
         self.aet = aet
         self.modalities = dict(modalities or {})
         self.users = dict(users or {})
-        self.lua = lua
         self.check_called_aet = check_called_aet
         self.http_port = self.dicom_port = 0
         self.folder: Path | None = None
@@ -108,12 +106,7 @@ class LocalOrthanc:
             "SaveJobs": False,
             "Plugins": [p for p in [dicomweb_plugin()] if p],
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": True, "Ssl": False, "StudiesMetadata": "Full"},
-            "LuaScripts": [],
         }
-        if self.lua:
-            script = self.folder / "filter.lua"
-            script.write_text(self.lua)
-            config["LuaScripts"] = [str(script)]
         path = self.folder / "orthanc.json"
         path.write_text(json.dumps(config, indent=2))
         log = open(self.folder / "orthanc.log", "wb")
@@ -138,7 +131,7 @@ class LocalOrthanc:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()  # storage is temporary: no need to wait for a slow clean shutdown
             try:
-                self.process.wait(1)
+                self.process.wait(0.5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)

@@ -65,8 +65,11 @@ def _session():
 def _bounded(response, limit: int, label: str):
     """Make ``response`` refuse to read past ``limit`` bytes (its declared length is
     checked first); returns it (a ``requests`` response hook)."""
-    declared = to_int(response.headers.get("Content-Length"))
-    if declared is not None and declared > limit:
+    try:
+        declared = int(response.headers.get("Content-Length", "0"))
+    except ValueError:
+        declared = 0
+    if declared > limit:
         response.close()
         raise PacsLimitError(label, f"the server announced {declared / 2**20:.0f} MB in one answer; our limit is {limit // 2**20} MB")
     original = response.iter_content
@@ -104,7 +107,8 @@ class WebClient:
             return _bounded(response, MAX_RETRIEVE_BYTES if multipart else MAX_JSON_BYTES, self.label)
 
         t = float(server.timeout)
-        self.client = DICOMwebClient(url=server.parsed.url, session=session, timeout=(t, max(t, 30.0)), callback=hook)
+        # connect, then each read (the wait between bytes, not for the whole answer)
+        self.client = DICOMwebClient(url=server.parsed.url, session=session, timeout=(t, 3 * t), callback=hook)
         self.client.set_http_retry_params(retry=False)  # a failing server fails now, not after minutes of retries
 
     @contextlib.contextmanager

@@ -17,16 +17,8 @@ SERIES = ("dicom", "vs-seg-001-t1")
 #: every 10th slice of the 120: a real series, small enough for fast tests
 STEP = 10
 OUR_AE = "METAZOOM"
-#: instances whose ImageComments say this are refused by the server (a partly refused send)
-REFUSE_MARK = "metazoom-test-refuse"
-LUA_FILTER = f"""
-function ReceivedInstanceFilter(dicom, origin, info)
-  if dicom.ImageComments == '{REFUSE_MARK}' then
-    return false
-  end
-  return true
-end
-"""
+#: a private SOP class: Orthanc does not accept it (a partly refused send)
+UNKNOWN_SOP_CLASS = "1.2.826.0.1.3680043.10.999.1"
 
 
 def need_orthanc() -> None:
@@ -69,7 +61,7 @@ def pacs():
 
     head = dcmread(files[0], stop_before_pixels=True)
     move_port = free_port()
-    orthanc = LocalOrthanc(modalities={"metazoom": [OUR_AE, "127.0.0.1", move_port]}, lua=LUA_FILTER)
+    orthanc = LocalOrthanc(modalities={"metazoom": [OUR_AE, "127.0.0.1", move_port]})
     orthanc.start()
     try:
         orthanc.upload(files)
@@ -84,3 +76,29 @@ def _own_server_list(tmp_path, monkeypatch):
     monkeypatch.setenv("METAZOOM_PACS_SERVERS", str(tmp_path / "config" / "pacs-servers.json"))
     for k in [k for k in __import__("os").environ if k.startswith("METAZOOM_PACS_SECRET")]:
         monkeypatch.delenv(k)
+
+
+def copies(files, folder: Path, new_study: bool = False, refuse: tuple[int, ...] = (), name: str | None = None) -> list[Path]:
+    """Copies of ``files`` as a new series (and a new study with ``new_study``), new
+    instance UIDs; those at the positions in ``refuse`` get a SOP class no server knows
+    (Orthanc refuses them)."""
+    from pydicom import dcmread
+    from pydicom.uid import generate_uid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    study, series = generate_uid(), generate_uid()
+    out = []
+    for i, f in enumerate(files):
+        ds = dcmread(f)
+        if new_study:
+            ds.StudyInstanceUID = study
+        if name:
+            ds.PatientName = name
+        ds.SeriesInstanceUID = series
+        ds.SOPInstanceUID = generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        if i in refuse:
+            ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UNKNOWN_SOP_CLASS
+        out.append(folder / f"{i:03d}.dcm")
+        ds.save_as(out[-1], enforce_file_format=True)
+    return out
