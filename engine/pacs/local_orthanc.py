@@ -148,7 +148,10 @@ class LocalOrthanc:
 
     # -- REST -------------------------------------------------------------------
     def _auth(self):
-        return next(iter(self.users.items())) if self.users else None
+        if not self.users:
+            return None
+        user, password = next(iter(self.users.items()))
+        return user.encode("utf-8"), password.encode("utf-8")
 
     def get(self, path: str, **kw):
         import requests

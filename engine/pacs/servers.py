@@ -53,34 +53,39 @@ class Address:
         return self.host in LOOPBACK
 
 
+def redacted(text: str) -> str:
+    """``text`` without anything between ``:`` and ``@`` in its authority (a password)."""
+    return re.sub(r"^([a-zA-Z]+://[^/:@]*):[^/@]*@", r"\1:***@", text.strip())
+
+
 def parse_address(text: str) -> Address:
     """``dicom://AET@host:port`` or ``http(s)://host[:port]/path``; ``PacsConfigError``
-    otherwise (and for an address that carries a password)."""
+    otherwise (and for an address that carries a password, which no message repeats)."""
     text = text.strip()
+    shown = redacted(text)
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as e:
-        raise PacsConfigError(text, f"not an address: {e}") from None
+        raise PacsConfigError(shown, "not an address (a bad port?)") from None
     scheme = parts.scheme.lower()
     if scheme == "dicom":
         if not parts.username or not parts.hostname or port is None:
-            raise PacsConfigError(text, "a DICOM address is dicom://AET@host:port (the server's AE title, host and port)")
+            raise PacsConfigError(shown, "a DICOM address is dicom://AET@host:port (the server's AE title, host and port)")
         if parts.password is not None:
-            raise PacsConfigError(text, "an address never holds a password")
+            raise PacsConfigError(shown, "an address never holds a password")
         return Address("dicom", parts.hostname, port, check_ae(parts.username, "the server's AE title"))
     if scheme in ("http", "https"):
         if not parts.hostname:
-            raise PacsConfigError(text, "a DICOMweb address is https://host/path (e.g. https://pacs.example.org/dicom-web)")
+            raise PacsConfigError(shown, "a DICOMweb address is https://host/path (e.g. https://pacs.example.org/dicom-web)")
         if parts.username or parts.password:
-            raise PacsConfigError(urlsplit(text)._replace(netloc=parts.hostname).geturl(),
-                                  "an address never holds credentials: give the user name with --user and the "
+            raise PacsConfigError(shown, "an address never holds credentials: give the user name with --user and the "
                                   "password to the keyring or an environment variable")
         if parts.query or parts.fragment:
-            raise PacsConfigError(text, "a DICOMweb address has no query or fragment")
+            raise PacsConfigError(shown, "a DICOMweb address has no query or fragment")
         url = text.rstrip("/")
         return Address("web", parts.hostname, port or (443 if scheme == "https" else 80), url=url)
-    raise PacsConfigError(text, "an address starts with dicom:// or https:// (or http://)")
+    raise PacsConfigError(shown, "an address starts with dicom:// or https:// (or http://)")
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,8 @@ class WebClient:
         session.trust_env = False  # no proxy or netrc credentials picked up behind our back
         session.verify = server.ca_bundle or bool(server.verify_tls)
         if server.auth == "basic":
-            session.auth = (server.username, require_secret(server))
+            # UTF-8 (RFC 7617): requests would send a str as Latin-1, and a non-ASCII password would fail
+            session.auth = (server.username.encode("utf-8"), require_secret(server).encode("utf-8"))
         elif server.auth == "bearer":
             session.auth = _bearer(require_secret(server))
 
