@@ -77,6 +77,15 @@ def _captured():
         log.removeHandler(handler)
 
 
+def _no_delay(assoc) -> None:
+    """Send each PDU at once: with Nagle's algorithm on, the last short segment of every
+    C-STORE waits for the peer's delayed ACK (some 40 ms per image)."""
+    try:
+        assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (AttributeError, OSError):
+        pass
+
+
 class DimseClient:
     def __init__(self, server) -> None:
         self.server = server
@@ -114,6 +123,7 @@ class DimseClient:
         with _captured() as lines:
             assoc = ae.associate(self.addr.host, self.addr.port, ae_title=self.addr.called_ae, **kw)
         if assoc.is_established:
+            _no_delay(assoc)
             return assoc
         said = "; ".join(l for l in lines if l.startswith(("Result:", "Reason:")))
         if assoc.is_rejected:

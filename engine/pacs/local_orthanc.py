@@ -97,6 +97,7 @@ class LocalOrthanc:
             "DicomAlwaysAllowGet": True,
             "DicomAlwaysAllowMove": True,
             "DicomScuTimeout": 10,
+            "MaximumPduLength": 131072,  # DCMTK's largest: fewer PDUs for our pure-Python DUL to handle
             "DicomAssociationCloseDelay": 0,
             "StorageCompression": False,
             "StableAge": 1,

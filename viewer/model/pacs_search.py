@@ -10,7 +10,7 @@ from engine.pacs.records import Query
 MODALITIES = ("", "MR", "CT", "PT", "US", "CR", "DX", "MG", "NM", "XA")
 STUDY_COLUMNS = ("Patient", "Patient ID", "Date", "Modality", "Description", "Series / images")
 #: rows added to the results table per turn of the event loop (the GUI never stalls)
-ROWS_PER_TURN = 100
+ROWS_PER_TURN = 25
 
 
 def _date(text: str, what: str) -> str:
