@@ -166,3 +166,27 @@ def test_export_dialog_sends_after_confirmation(make_window, qtbot, pacs, tmp_pa
         pacs.orthanc.delete("series", pacs.orthanc.lookup(derived)[0]["ID"])
     dlg.pacs.set_format("png")
     assert not dlg.pacs.isEnabled()
+
+
+def test_server_editor_saves_to_the_shared_list_and_secret_to_the_keyring(make_window, qtbot, monkeypatch):
+    from engine.pacs import ServerStore
+    from viewer.widgets.pacs_dialog import OpenFromPacsDialog
+
+    stored = {}
+    monkeypatch.setattr("keyring.set_password", lambda service, user, pw: stored.update({(service, user): pw}))
+    win = make_window()
+    dlg = OpenFromPacsDialog(win, store=ServerStore())
+    dlg.server.setCurrentText("https://pacs.example.org/dicom-web")
+    editor = dlg.server_editor()
+    assert editor.address.text() == "https://pacs.example.org/dicom-web"
+    editor.name.setText("hospital")
+    editor.username.setText("dr.who")
+    editor.auth.setCurrentText("basic")
+    editor.secret.setText("s3cret-typed")
+    editor.save()
+    assert editor.saved is not None and editor.secret.text() == ""
+    saved = ServerStore().get("hospital")
+    assert saved.address == "https://pacs.example.org/dicom-web" and saved.username == "dr.who" and saved.verify_tls
+    assert stored == {("MetaZoom PACS", "hospital"): "s3cret-typed"}
+    assert "s3cret-typed" not in ServerStore().path.read_text()
+    assert dlg.server.currentText() == "hospital" and dlg.server.findText("hospital") >= 0

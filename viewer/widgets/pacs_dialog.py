@@ -84,9 +84,12 @@ class OpenFromPacsDialog(QDialog):
         self.search.setDefault(True)
         self.search.clicked.connect(self.start_search)
 
+        self.edit_server = QPushButton("Servers…")
+        self.edit_server.clicked.connect(self.server_editor)
         top = QHBoxLayout()
         top.addWidget(QLabel("Server"))
         top.addWidget(self.server, 1)
+        top.addWidget(self.edit_server)
         form = QHBoxLayout()
         for label, w in (("Patient", self.patient), ("Modality", self.modality), ("From", self.date_from), ("To", self.date_to)):
             form.addWidget(QLabel(label))
@@ -128,6 +131,23 @@ class OpenFromPacsDialog(QDialog):
         self._fill_timer = QTimer(self)
         self._fill_timer.setInterval(0)
         self._fill_timer.timeout.connect(self._fill_some)
+
+    def server_editor(self):
+        """Add a server, or change the one chosen; the list is reloaded after a save."""
+        from .pacs_servers import ServerEditor
+
+        current = self.store.get(self.server.currentText())
+        editor = ServerEditor(self, self.store, current)
+        if current is None and "://" in self.server.currentText():
+            editor.address.setText(self.server.currentText())
+        editor.open()
+        editor.accepted.connect(lambda: self._reload_servers(editor.saved.name))
+        return editor
+
+    def _reload_servers(self, select: str) -> None:
+        self.server.clear()
+        self.server.addItems(server_names(self.store))
+        self.server.setCurrentText(select)
 
     # -- search ---------------------------------------------------------------------
     def resolve(self):
