@@ -217,9 +217,10 @@ def main(argv=None) -> int:
             try:
                 stall = json.loads(gui.stdout.strip().splitlines()[-1])
                 print(f"viewer: {stall['rows']} rows shown in {stall['seconds']:.2f} s, longest event-loop stall "
-                      f"{stall['max_stall_ms']:.0f} ms")
+                      f"{stall['max_stall_ms']:.0f} ms, GUI-thread CPU per turn at most {stall['max_turn_cpu_ms']:.1f} ms")
                 rows.append((f"Viewer: search {args.studies} studies and fill the table (QIDO-RS)", f"{stall['seconds']:.2f} s",
-                             f"longest GUI stall {stall['max_stall_ms']:.0f} ms", "target <= 30 ms"))
+                             f"longest GUI stall {stall['max_stall_ms']:.0f} ms (wall); GUI-thread CPU per turn "
+                             f"<= {stall['max_turn_cpu_ms']:.1f} ms", "target <= 30 ms"))
             except (ValueError, IndexError, KeyError):
                 notes.append(f"the viewer measurement failed: {gui.stderr.strip()[-300:]}")
     finally:

@@ -150,16 +150,10 @@ class OpenFromPacsDialog(QDialog):
         self.server.setCurrentText(select)
 
     # -- search ---------------------------------------------------------------------
-    def resolve(self):
-        from engine.pacs import connect
-
-        server = self.store.resolve(self.server.currentText())
-        return server, connect(server)
-
     def start_search(self) -> None:
         try:
             query = query_from_form(self.patient.text(), self.modality.currentText(), self.date_from.text(), self.date_to.text())
-            server, client = self.resolve()
+            server = self.store.resolve(self.server.currentText())
         except (ValueError, MetaZoomError) as e:
             self._show_error("Search", e)
             return
@@ -170,7 +164,13 @@ class OpenFromPacsDialog(QDialog):
         self._pending = []
         self.status.setText(f"Searching {server.label}…")
         self.search.setEnabled(False)
-        self.tasks.run(lambda: client.find_studies(query), lambda found: self._found(found, server, client, gen),
+        def find():  # the client is made here too: its first use imports the network libraries
+            from engine.pacs import connect
+
+            client = connect(server)
+            return client, client.find_studies(query)
+
+        self.tasks.run(find, lambda answer: self._found(answer[1], server, answer[0], gen),
                        lambda e: self._search_failed(e, gen), name="metazoom-pacs-find")
 
     def _found(self, found, server, client, gen: int) -> None:
