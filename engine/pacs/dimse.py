@@ -86,8 +86,19 @@ def _no_delay(assoc) -> None:
         pass
 
 
+def _quiet_pynetdicom() -> None:
+    """pynetdicom formats every identifier and DIMSE message for its log even when no one
+    reads it: a third of a 1000-study C-FIND.  Off; rejections are still logged."""
+    from pynetdicom import _config
+
+    _config.LOG_HANDLER_LEVEL = "none"
+    _config.LOG_RESPONSE_IDENTIFIERS = False
+    _config.LOG_REQUEST_IDENTIFIERS = False
+
+
 class DimseClient:
     def __init__(self, server) -> None:
+        _quiet_pynetdicom()
         self.server = server
         self.addr = server.parsed
         self.label = server.label
