@@ -284,8 +284,10 @@ class DimseClient:
         cancel = cancel or threading.Event()
         expected = self.expected(study_uid, series_uid)
         total = len(expected)
+        wanted = set(expected)
+        arrived = {u for u in wanted if folder.has(u)}  # from an earlier, interrupted retrieve
         if progress:
-            progress(sum(folder.has(u) for u in expected), total)
+            progress(len(arrived), total)
         result = RetrieveResult(folder.folder)
         if all(folder.has(u) for u in expected):
             result.received = folder.files()
@@ -305,8 +307,10 @@ class DimseClient:
             except (PacsError, OSError) as e:
                 failures[uid] = getattr(e, "reason", None) or str(e)
                 return 0xA700
+            if uid in wanted:
+                arrived.add(uid)
             if progress:
-                progress(sum(folder.has(u) for u in expected), total)
+                progress(len(arrived), total)
             return 0x0000
 
         from pydicom.dataset import Dataset

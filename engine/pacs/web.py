@@ -216,7 +216,8 @@ class WebClient:
         total = len(expected)
         wanted = set(expected)
         result = RetrieveResult(folder.folder)
-        done = lambda: sum(folder.has(u) for u in expected)  # noqa: E731
+        arrived = {u for u in wanted if folder.has(u)}  # from an earlier, interrupted retrieve
+        done = lambda: len(arrived)  # noqa: E731
         if progress:
             progress(done(), total)
         note = None
@@ -231,8 +232,9 @@ class WebClient:
                         if uid in wanted:  # nothing the search did not list
                             try:
                                 folder.add_dataset(ds)
+                                arrived.add(uid)
                             except (OSError, PacsProtocolError) as e:  # this one is missing; the others go on
-                                failures[uid] = getattr(e, "reason", None) or e.strerror or str(e)
+                                failures[uid] = getattr(e, "reason", None) or getattr(e, "strerror", None) or str(e)
                             if progress:
                                 progress(done(), total)
                         if cancel.is_set():
