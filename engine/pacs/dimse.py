@@ -337,7 +337,7 @@ class DimseClient:
         result.cancelled = final == "cancelled"
         if result.missing and not result.cancelled:
             reasons = sorted(set(failures.values()))
-            why = f" (ours: {'; '.join(reasons[:3])})" if reasons else (f" ({final})" if isinstance(final, str) else "")
+            why = f" (ours: {'; '.join(reasons[:3])})" if reasons else f" ({final if isinstance(final, str) else 'the server did not send them'})"
             raise PacsPartialError(self.label, f"{len(result.missing)} of {total} instances did not arrive{why}; "
                                    f"the {len(result.received)} that did are kept in {folder.folder}",
                                    result.received, result.missing)

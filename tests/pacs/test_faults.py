@@ -236,3 +236,32 @@ def test_ctrl_c_midway_keeps_whole_files(pacs, transport, tmp_path):
     time.sleep(0.3)
     assert 3 <= len(list((tmp_path / "got").glob("*.dcm")))
     _complete(tmp_path / "got")
+
+
+@pytest.mark.parametrize("transport", ["dimse", "web"])
+def test_instances_deleted_midway_are_listed(pacs, transport, tmp_path):
+    """The server loses two instances between our instance search and the retrieve: the
+    others arrive and are kept, the two are named."""
+    files = copies(pacs.files[:5], tmp_path / "src", new_study=True, name="MIDWAY^GONE")
+    ids = pacs.orthanc.upload(files)
+    uids = [str(dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in files]
+    head = dcmread(files[0], stop_before_pixels=True)
+    client = connect(pacs.server(transport))
+    listed = client.expected
+
+    def expected_then_delete(*a):
+        out = listed(*a)
+        for i in (1, 3):
+            pacs.orthanc.delete("instances", ids[i])
+        return out
+
+    client.expected = expected_then_delete
+    try:
+        with pytest.raises(PacsPartialError) as e:
+            client.retrieve(str(head.StudyInstanceUID), str(head.SeriesInstanceUID), InstanceFolder(tmp_path / "got", "t"))
+        assert sorted(e.value.missing) == sorted([uids[1], uids[3]])
+        assert sorted(p.stem for p in e.value.received) == sorted([uids[0], uids[2], uids[4]])
+        assert "2 of 5 instances did not arrive" in e.value.reason
+        _complete(tmp_path / "got")
+    finally:
+        pacs.orthanc.delete("studies", pacs.orthanc.get(f"/instances/{ids[0]}/study").json()["ID"])
