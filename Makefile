@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Debian tools the tests use: Xvfb for the real-window screenshot test, dicom3tools'
-# dciodvfy to validate exported DICOM, Qt's xcb dependencies.  Skipped when present.
+# dciodvfy to validate exported DICOM, Qt's xcb dependencies, Orthanc.  Skipped when present.
 system-deps:
 	@if ! command -v Xvfb >/dev/null || ! command -v dciodvfy >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -30,6 +30,14 @@ system-deps:
 	      libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1 libfontconfig1 libdbus-1-3 >/dev/null) \
 	    || echo "warning: could not install Xvfb/dicom3tools; the tests that need them will skip"; \
 	  else echo "note: Xvfb or dciodvfy missing and apt-get unavailable; those tests will skip"; fi; \
+	fi
+	@# Orthanc and its DICOMweb plugin: a real PACS for the PACS tests (each test run starts its
+	@# own on free loopback ports; the package's system service is not used)
+	@if ! command -v Orthanc >/dev/null || [ ! -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq orthanc orthanc-dicomweb >/dev/null) \
+	    || echo "warning: could not install Orthanc; the PACS tests will skip"; \
+	  else echo "note: Orthanc missing and apt-get unavailable; the PACS tests will skip"; fi; \
 	fi
 
 run: $(STAMP)

@@ -3,7 +3,7 @@
     metazoom-upscale INPUT... --scale S -o OUT [--method meta-srgan|bicubic]
         [--format nifti|dicom|png|tiff] [--plane axial|coronal|sagittal] [--slices A:B]
         [--device auto|cpu|cuda] [--weights FILE] [--include-bicubic] [--anonymize]
-        [--accept-burned-in] [--overwrite] [--jobs N] [--quiet]
+        [--accept-burned-in] [--overwrite] [--jobs N] [--quiet] [--send SERVER]
 
 Each INPUT is a NIfTI file, a DICOM file, or a folder/tree (every series in it is
 exported).  OUT is a file (one input, one series: ``.nii.gz``, ``.tif``...) or a
@@ -13,6 +13,9 @@ kind (NIfTI -> NIfTI, DICOM -> DICOM).
 Scales above x4 with Meta-SRGAN: super-resolved at x4, the rest bicubic (as the
 viewer does), and the provenance says so.  Scales of x1 or below need ``--method
 bicubic``.
+
+``--send SERVER`` (DICOM only) sends the derived series written by this run, and
+nothing else, to a PACS once every export has succeeded (``metazoom-pacs``'s servers).
 
 Exit codes: 0 all written; 1 an input failed (the others still ran); 2 bad
 arguments; 130 interrupted (Ctrl-C: the export in progress leaves nothing, exports
@@ -63,6 +66,7 @@ class Options:
     jobs: int = 1
     quiet: bool = False
     uid_seed: str | None = None
+    send: str | None = None
 
 
 @dataclass
@@ -120,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never the input)")
     p.add_argument("--jobs", "-j", type=int, default=1, help="inputs processed in parallel (processes)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--send", metavar="SERVER", help="DICOM: send the derived series to this PACS after a successful export "
+                   "(a configured name or an address; see metazoom-pacs)")
     p.add_argument("--uid-seed", help=argparse.SUPPRESS)  # deterministic UIDs, for tests
     return p
 
@@ -143,12 +149,14 @@ def _parse(argv) -> Options:
     opts = Options(
         inputs=list(a.inputs), scale=a.scale, out=a.out, method=a.method, format=a.format, plane=a.plane, slices=slices,
         device=a.device, weights=a.weights, include_bicubic=a.include_bicubic, anonymize=a.anonymize,
-        accept_burned_in=a.accept_burned_in, overwrite=a.overwrite, jobs=a.jobs, quiet=a.quiet,
+        accept_burned_in=a.accept_burned_in, overwrite=a.overwrite, jobs=a.jobs, quiet=a.quiet, send=a.send,
         # one seed per run: UIDs unique per series, one de-identification mapping for all inputs
         uid_seed=a.uid_seed or secrets.token_hex(16),
     )
     if opts.format is None:
         opts.format = _format_of(opts.out)
+    if opts.send and opts.format not in ("dicom", None):
+        raise UsageError(f"--send sends a DICOM series; --format is {opts.format}")
     return opts
 
 
@@ -317,6 +325,7 @@ def _main(argv) -> int:
     _one_line_warnings()
     try:
         opts = _parse(argv)
+        server = _send_target(opts)  # an unknown server or a missing secret fails before any work
         jobs = _jobs(opts)
         if opts.method == "meta-srgan" and max(parse_scale(opts.scale, sr=False)) > SR_SCALE_MAX:
             _say(f"{PROG}: note: x{scale_key(opts.scale)} is above Meta-SRGAN's range: super-resolving at most "
@@ -388,7 +397,46 @@ def _main(argv) -> int:
         rate = slices / elapsed if elapsed > 0 else 0.0
         print(f"{PROG}: {len(ok)} of {len(jobs)} series exported, {slices} slices in {elapsed:.1f} s ({rate:.2f} slices/s)",
               file=sys.stderr)
-    return 1 if failed else 0
+    if failed:
+        return 1
+    return _send(server, ok, opts) if server is not None else 0
+
+
+def _send_target(opts: Options):
+    if not opts.send:
+        return None
+    from .pacs import ServerStore, connect
+
+    server = ServerStore().resolve(opts.send)
+    connect(server)  # checks the configuration and that a needed secret is there (no network yet)
+    return server
+
+
+def _send(server, ok: list[Result], opts: Options) -> int:
+    """Send exactly the files this run wrote (the derived series), nothing else."""
+    from .pacs import PacsError, PacsSendError
+    from .pacs.cli import send_files
+    from .pacs.instances import files_to_send
+
+    files = files_to_send([p for r in ok for p in r.outputs])
+    if not files:
+        print(f"{PROG}: error: --send: this run wrote no DICOM files; nothing was sent", file=sys.stderr)
+        return 1
+    try:
+        result = send_files(server, files, quiet=opts.quiet)
+    except PacsSendError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        for f, why in e.refused[:20]:
+            print(f"{PROG}:   refused: {f}: {why}", file=sys.stderr)
+        return 1
+    except PacsError as e:
+        print(f"{PROG}: error: the export is written but was not sent: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted while sending; the export is written", file=sys.stderr)
+        return 130
+    print(f"{PROG}: sent {len(result.sent)} instances to {server.label}", file=sys.stderr)
+    return 0
 
 
 def _announce(r: Result) -> None:

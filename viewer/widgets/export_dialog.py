@@ -31,6 +31,7 @@ from engine.io.volume import WindowPreset
 
 from ..model.viewport import axis_scales
 from .mailbox import Mailbox
+from .pacs_send import SendToPacs
 from .scan_opener import describe_error
 
 FORMAT_LABELS = {"png": "PNG (windowed 8-bit)", "tiff": "16-bit TIFF", "dicom": "DICOM (new derived series)", "nifti": "NIfTI (.nii.gz)"}
@@ -125,6 +126,8 @@ class ExportDialog(QDialog):
         form.addRow("Destination", self._wrap(db))
         self.overwrite = QCheckBox("Replace existing files (never the source)")
         form.addRow("", self.overwrite)
+        self.pacs = SendToPacs(self, win.settings)  # after a DICOM export, once confirmed
+        form.addRow("PACS", self.pacs)
         self.note = QLabel("")
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #e0a030;")
@@ -148,6 +151,8 @@ class ExportDialog(QDialog):
         lay.addLayout(buttons)
         for sig in (self.format.currentIndexChanged, self.slice_group.idToggled, self.deid.toggled):
             sig.connect(self._update_note)
+        self.format.currentIndexChanged.connect(lambda *_: self.pacs.set_format(self.format.currentData()))
+        self.pacs.set_format(self.format.currentData())
         self._update_note()
 
     @staticmethod
@@ -278,6 +283,7 @@ class ExportDialog(QDialog):
         self._finish()
         self.outputs = outputs
         self.status.setText(f"Wrote {len(outputs)} file(s) to {outputs[0].parent if outputs else ''}")
+        self.pacs.after_export(outputs)
 
     def _cancelled(self) -> None:
         self._finish()

@@ -280,6 +280,15 @@ class MainWindow(QMainWindow):
             return
         ExportDialog(self).exec()
 
+    def pacs_dialog(self) -> None:
+        """File > Open from PACS… (one dialog, not modal: the window stays usable while a retrieve runs)."""
+        from .pacs_dialog import OpenFromPacsDialog
+
+        if getattr(self, "pacs", None) is None:
+            self.pacs = OpenFromPacsDialog(self)
+        self.pacs.show()
+        self.pacs.raise_()
+
     def screenshot_dialog(self) -> None:
         from .screenshot_dialog import ScreenshotDialog
 

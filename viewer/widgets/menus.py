@@ -48,6 +48,7 @@ class Menus:
         m = mb.addMenu("&File")
         act("open", "&Open scan…", win.open_dialog, QKeySequence.Open, menu=m)
         act("open_folder", "Open DICOM &folder…", win.open_folder_dialog, "Ctrl+Shift+O", menu=m)
+        act("open_pacs", "Open from &PACS…", win.pacs_dialog, menu=m)
         self.recent_menu = m.addMenu("Open &recent")
         act("open_sample", "Open the bundled &sample", win.open_sample, menu=m)
         m.addSeparator()
