@@ -213,3 +213,33 @@ def test_empty_window_prompts_to_open(make_window, qtbot):
 
     win.show_scan(Scan(synthetic_volume(), label="phantom"))
     assert not win.prompt.isVisible()
+
+
+def test_series_picker_lists_number_date_maker_and_sorts(qtbot, tmp_path):
+    from viewer.scan import reader
+    from viewer.widgets.series_picker import SeriesPicker
+
+    from ..io.dicom_factory import write_series
+
+    import pydicom
+
+    vol = np.zeros((3, 8, 8), np.int16)
+    for number, desc, maker in ((10, "T2 late", "SIEMENS"), (9, "T1 early", "GE")):
+        paths, _ = write_series(tmp_path / f"s{number}", vol, series_number=number, description=desc)
+        for p in paths:
+            ds = pydicom.dcmread(p)
+            ds.Manufacturer = maker
+            ds.save_as(p)
+    series = reader.open_scan(tmp_path)
+    picker = SeriesPicker(series, str(tmp_path))
+    qtbot.addWidget(picker)
+    t = picker.table
+    header = [t.horizontalHeaderItem(c).text() for c in range(t.columnCount())]
+    assert header[:5] == ["No.", "Description", "Modality", "Date / time", "Manufacturer"]
+    assert [t.item(r, 0).text() for r in range(2)] == ["9", "10"]  # by number, as numbers
+    assert [t.item(r, 4).text() for r in range(2)] == ["GE", "SIEMENS"]
+    assert t.item(0, 3).text().startswith("2024-01-02")
+    t.sortItems(0, Qt.DescendingOrder)
+    assert t.item(0, 0).text() == "10"
+    t.selectRow(0)
+    assert picker.chosen().description == "T2 late"
