@@ -197,3 +197,19 @@ def test_series_rows_have_number_date_maker_and_sort():
     assert ra.cells() == ("5", "T2 ax", "MR", "2024-01-31 14:22:33", "SIEMENS", "256x256x20", "20 / 20")
     assert [i for i, _ in sorted_rows([a, b, c])] == [2, 1, 0]  # undated first, then by time
     assert date_time("20240131", "") == "2024-01-31"
+
+
+# -- About: lineage in words ------------------------------------------------------------
+def test_lineage_reads_as_text_not_json():
+    from viewer.model.readable import readable
+
+    stages = [{"init": "w4.safetensors", "sha256": "043ad33777c981c0", "updates": 34600,
+               "stages": [{"name": "pretrain", "updates": 600, "data": ["skimage:skimage.data"],
+                           "losses": {"l1": 1.0, "adversarial": 0.0}, "batch": 8, "anisotropic": 0.3, "lr": 0.0001}]},
+              {"name": "mri", "updates": 6000, "losses": {"l1": 1.0}, "ema": 0.999}]
+    out = readable(stages)
+    assert "{" not in out and '"' not in out
+    assert "started from <b>w4.safetensors</b> (sha256 043ad33777c9…), 34600 updates, made by:" in out
+    assert "<b>pretrain</b>: 600 updates, batch 8, learning rate 0.0001, per-axis zooms 30%, loss l1 1<br>data: skimage:skimage.data" in out
+    assert "<b>mri</b>: 6000 updates, running average 0.999, loss l1 1" in out
+    assert readable({"channels": 64, "neck": True}) == "channels 64, neck yes"

@@ -175,7 +175,7 @@ def test_mr_presets_in_the_window_menu(window, qtbot):
     mr = window.tools.mr
     qtbot.waitUntil(lambda: len(mr.actions) == 4, timeout=5000)
     labels = [a.text() for a in window.menus.window_menu.actions()]
-    assert any(t.startswith("MR T1 (this series") for t in labels)
+    assert any(t.startswith("MR T1 (W ") for t in labels)
     t2 = next(a for a in mr.actions if a.text().startswith("MR T2"))
     t2.trigger()
     p = next(p for p in mr.presets if p.name == "MR T2")
@@ -243,3 +243,36 @@ def test_series_picker_lists_number_date_maker_and_sorts(qtbot, tmp_path):
     assert t.item(0, 0).text() == "10"
     t.selectRow(0)
     assert picker.chosen().description == "T2 late"
+
+
+def test_about_lineage_is_text(make_window):
+    from engine.weights import BUNDLED, read_info
+    from viewer.widgets.about_dialog import AboutDialog
+
+    win = make_window()
+    win.live.renderer.upscaler.info = read_info(BUNDLED)
+    text = AboutDialog(win).text.toPlainText()
+    assert "started from" in text and '{"' not in text and '"name"' not in text
+
+
+def test_toolbar_fits_1000_px_and_dark_theme_marks_indicators(make_window, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from viewer.theme import INDICATOR_BORDER, STYLESHEET, apply_dark_theme, indicator_rules
+
+    app = QApplication.instance()
+    sheet, palette, style = app.styleSheet(), app.palette(), app.style().name()
+    apply_dark_theme(app)
+    try:
+        win = make_window(size=(1000, 650))
+        tb = win.menus.toolbar
+        button = tb.widgetForAction(win.menus.actions["screenshot"])
+        qtbot.waitUntil(lambda: button.isVisible(), timeout=3000)
+        assert button.geometry().right() <= tb.width()
+    finally:
+        app.setStyleSheet(sheet)
+        app.setPalette(palette)
+        app.setStyle(style)
+    rules = indicator_rules()
+    assert f"border: 1px solid {INDICATOR_BORDER}" in rules and "QRadioButton::indicator" in rules and "QCheckBox::indicator" in rules
+    assert "QMenu::item:disabled" in STYLESHEET

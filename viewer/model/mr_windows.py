@@ -24,7 +24,7 @@ from engine.io.volume import WindowPreset
 
 #: name -> (low percentile, high percentile) of the foreground
 MR_PERCENTILES = {
-    "MR auto (foreground 1–99%)": (1.0, 99.0),
+    "MR auto, foreground 1–99%": (1.0, 99.0),
     "MR T1": (1.0, 99.5),
     "MR T2": (2.0, 99.0),
     "MR FLAIR": (5.0, 99.5),

@@ -45,7 +45,7 @@ class MrWindows(QObject):
             before = acts[i - 1] if i > 0 and acts[i - 1].isSeparator() else auto
         self.actions = []
         for w in presets:
-            a = QAction(f"{w.name} (this series: W {w.width:.0f} L {w.center:.0f})", menu)
+            a = QAction(f"{w.name} (W {w.width:.0f} L {w.center:.0f})", menu)
             a.triggered.connect(partial(self.win.state.set_window, w.center, w.width))
             menu.insertAction(before, a)
             self.actions.append(a)

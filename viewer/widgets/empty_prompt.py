@@ -12,7 +12,7 @@ class EmptyPrompt(QWidget):
         super().__init__(win.view)
         self.setObjectName("emptyPrompt")
         self.setAttribute(Qt.WA_StyledBackground, True)
-        self.setStyleSheet("#emptyPrompt { background: #1b1d20; } QLabel { color: #c8c8c8; font-size: 15px; }")
+        self.setStyleSheet("#emptyPrompt { background: #1b1d20; } QLabel { color: #c8c8c8; font-size: 15px; background: transparent; }")
         text = QLabel("No scan is open.<br><br>Open a NIfTI file, a DICOM file or a DICOM folder, "
                       "or drag one onto this window.", alignment=Qt.AlignCenter)
         text.setWordWrap(True)
