@@ -82,8 +82,9 @@ def test_describe_says_mm_units_and_sr():
     sr = measure.FrameStats(measure.Stats(101.0, 2.0, 97.0, 105.0, 16), True)
     lines = measure.describe(roi, px, (0.5, 0.5), "HU", sr)
     assert lines[0] == "area 1.0 mm² · 4 px"
-    assert lines[1] == "mean 100 HU ± 0 · min 100 max 100"
-    assert lines[2] == "SR mean 101 HU ± 2 · min 97 max 105"
+    assert lines[1] == "mean 100.0 HU ± 0 · min 100.0 max 100.0"
+    assert lines[2] == "SR mean 101.0 HU ± 2.0 · min 97.0 max 105.0"
+    assert measure.stats_text(measure.Stats(0.00081, 0.00012, 0.0005, 1234.4, 3)) == "mean 0.00081 ± 0.00012 · min 0.0005 max 1234"
 
 
 # -- MR windows ---------------------------------------------------------------------

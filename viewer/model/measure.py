@@ -139,7 +139,10 @@ def frame_region_stats(shape: str, box, frame: np.ndarray, region, grid_shape, n
 
 
 def _num(x: float) -> str:
-    return f"{x:.4g}" if abs(x) < 1e4 else f"{x:.0f}"
+    """Whole numbers from 1000 up, one decimal from 1, three significant digits below
+    (ADC maps and the like are in thousandths)."""
+    a = abs(x)
+    return f"{x:.0f}" if a >= 1000 else f"{x:.1f}" if a >= 1 else f"{x:.3g}"
 
 
 def stats_text(s: Stats | None, units: str = "") -> str:

@@ -34,6 +34,12 @@ KEYS_HTML = """
 <tr><td><b>N</b></td><td>radiological / neurological convention</td></tr>
 <tr><td><b>Ctrl+1..4</b></td><td>side by side / single / swipe / difference; <b>B</b> single pane shows bicubic</td></tr>
 <tr><td><b>Ctrl+O</b>, <b>Ctrl+E</b>, <b>Ctrl+Shift+S</b></td><td>open, export, screenshot</td></tr>
+<tr><td><b>L / Q / E</b>, <b>Esc</b></td><td>ruler / rectangle ROI / ellipse ROI (left drag), navigate; <b>Del</b> clears this slice's, <b>Shift+Del</b> all</td></tr>
+<tr><td><b>Left click</b>, <b>X</b></td><td>crosshair point (1/2/3 then keep it); X hides it</td></tr>
+<tr><td><b>C</b>, <b>] / [</b></td><td>cine play/pause, faster/slower</td></tr>
+<tr><td><b>. / ,</b></td><td>next / previous time point (4D)</td></tr>
+<tr><td><b>Ctrl+I</b></td><td>DICOM tags of this image</td></tr>
+<tr><td><b>hold M</b></td><td>magnifier: Meta-SRGAN at twice the zoom under the cursor</td></tr>
 </table>
 """
 
