@@ -15,7 +15,7 @@ import numba
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
 from engine.geometry import output_size
 
@@ -110,7 +110,10 @@ class LoupeTool(QObject):
         for pane in win.view.panes:
             pane.hovered.connect(self._on_hover)
         win.state.connect(lambda changed: self._request() if self.active else None)
-        QApplication.instance().installEventFilter(self)
+        # the panes (which take the focus on a click) and the window (keys nobody took
+        # reach it): not the whole application, whose every event would pass through here
+        for w in (win, *win.view.panes):
+            w.installEventFilter(self)
 
     @staticmethod
     def _setup() -> None:
@@ -121,8 +124,6 @@ class LoupeTool(QObject):
     def eventFilter(self, obj, ev) -> bool:
         t = ev.type()
         if t in (QEvent.KeyPress, QEvent.KeyRelease) and ev.key() == KEY and not ev.modifiers() & ~Qt.KeypadModifier:
-            if not self.win.isActiveWindow() and not self.win.isAncestorOf(obj if isinstance(obj, QWidget) else self.win):
-                return False
             if ev.isAutoRepeat():
                 return True
             self.hold(t == QEvent.KeyPress)
