@@ -150,6 +150,9 @@ def test_opening_one_file_lands_on_it_and_tags_show_its_header(make_window, qtbo
     win.state.step_slice(1)  # the browser follows the slice
     dlg.filter.setText("InstanceNumber")
     assert dlg.tree.topLevelItem(0).text(3) == str(order[n] + 2)
+    assert dlg.where.text().startswith(f"Image {order[n] + 2} of 7: ")
+    win.state.set_plane("coronal")  # a reformat: the stored image through the middle of the view
+    assert "reformatted view" in dlg.where.text()
     dlg.close()
 
 

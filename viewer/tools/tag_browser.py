@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout
 
-from ..model.crosshair import to_voxel, voxel_index
+from ..model.crosshair import plane_axes, to_voxel, voxel_index
 from ..model.dicom_tree import count, filtered, header_nodes, nifti_nodes
 
 
@@ -25,7 +25,9 @@ def current_header(win):
         k = voxel_index(scan.volume, e)[2]
         path, frame, tile = (extra.get("dicom_frames") or [(None, None, None)] * len(headers))[k]
         where = f"{path}" + (f", frame {frame}" if frame else "") + (f", mosaic tile {tile + 1}" if tile is not None else "")
-        return f"Image {k + 1} of {len(headers)} (the stored image through the middle of the view): {where}", header_nodes(headers[k])
+        stored = plane_axes(scan.volume, s.plane, s.radiological).normal[0] == 2
+        how = "" if stored else " (a reformatted view: the stored image through its middle)"
+        return f"Image {k + 1} of {len(headers)}{how}: {where}", header_nodes(headers[k])
     hdr = extra.get("nifti_header")
     if hdr is not None:
         return f"NIfTI header of {scan.path}", nifti_nodes(hdr)
