@@ -83,8 +83,10 @@ class LoupeWidget(QWidget):
         f = p.font()
         f.setPointSize(8)
         p.setFont(f)
-        text_rect = QRectF(0, DIAMETER - 44, DIAMETER, 18)
-        p.fillRect(text_rect.adjusted(50, 0, -50, 0), QColor(0, 0, 0, 160))
+        # two short lines where the circle is still wide enough for them
+        lines = self.caption.split("\n")
+        text_rect = QRectF(DIAMETER * 0.18, DIAMETER - 34 - 15 * len(lines), DIAMETER * 0.64, 15 * len(lines) + 4)
+        p.fillRect(text_rect, QColor(0, 0, 0, 160))
         p.setPen(QColor(OVERLAY_TEXT))
         p.drawText(text_rect, Qt.AlignCenter, self.caption)
         p.setClipping(False)
@@ -193,11 +195,11 @@ class LoupeTool(QObject):
         if gen != self._gen or not self.active:
             return
         if kind == "bicubic":
-            caption = f"bicubic x{zoom:.2f} · Meta-SRGAN rendering…" if sr_scale_for(scale) and self.live.upscaler else f"bicubic x{zoom:.2f}"
+            caption = f"bicubic x{zoom:.2f}" + ("\nMeta-SRGAN rendering…" if sr_scale_for(scale) and self.live.upscaler else "")
         else:
             caption = f"Meta-SRGAN x{zoom:.2f}"
             if tuple(ran_at) != tuple(scale):
-                caption += " (SR x4 + bicubic)"
+                caption += "\n(SR at x4 + bicubic)"
         self.widgets[pane].set_picture(pixels, levels(self.win.state.window), offset, caption)
         self.last = (kind, scale, region)
         self.shown.emit(kind, scale)

@@ -166,8 +166,17 @@ class MeasureTool(QObject):
             cls = QGraphicsRectItem if m.shape == "rectangle" else QGraphicsEllipseItem
             shape = cls(QRectF(u0, v0, u1 - u0, v1 - v0))
         shape.setPen(pen)
+        # right of a ruler's end or a region's lower right corner; left of the end or the
+        # lower left corner when the text would run off the pane there
+        u0, v0, u1, v1 = m.box
+        at_u, at_v = (c, d) if m.shape == "ruler" else (u1, v1)
         label = pg.TextItem("\n".join(self.describe(m)), color=COLOUR, fill=pg.mkBrush(0, 0, 0, 150), anchor=(0, 0))
-        label.setPos(max(a, c) if m.shape != "ruler" else c, max(b, d) if m.shape != "ruler" else d)
+        vp = self.live.viewport(pane)
+        if at_u * vp.factors[1] - vp.origin[1] + label.textItem.boundingRect().width() > vp.size[0]:
+            label.setAnchor((1, 0))
+            if m.shape != "ruler":
+                at_u = u0
+        label.setPos(at_u, at_v)
         for item in (shape, label):
             pane.vb.addItem(item, ignoreBounds=True)
         return [shape, label]
