@@ -147,12 +147,13 @@ def test_opening_one_file_lands_on_it_and_tags_show_its_header(make_window, qtbo
     assert dlg.tree.topLevelItem(0).text(3) == str(order[n] + 1)
     dlg.filter.setText("")
     assert dlg.tree.topLevelItemCount() > 20
-    win.state.step_slice(1)  # the browser follows the slice
+    win.state.step_slice(1)  # the browser follows the slice (once the slices stop)
+    qtbot.waitUntil(lambda: f"Image {order[n] + 2} of 7" in dlg.where.text(), timeout=3000)
     dlg.filter.setText("InstanceNumber")
     assert dlg.tree.topLevelItem(0).text(3) == str(order[n] + 2)
     assert dlg.where.text().startswith(f"Image {order[n] + 2} of 7: ")
     win.state.set_plane("coronal")  # a reformat: the stored image through the middle of the view
-    assert "reformatted view" in dlg.where.text()
+    qtbot.waitUntil(lambda: "reformatted view" in dlg.where.text(), timeout=3000)
     dlg.close()
 
 
@@ -279,3 +280,20 @@ def test_toolbar_fits_1000_px_and_dark_theme_marks_indicators(make_window, qtbot
     rules = indicator_rules()
     assert f"border: 1px solid {INDICATOR_BORDER}" in rules and "QRadioButton::indicator" in rules and "QCheckBox::indicator" in rules
     assert "QMenu::item:disabled" in STYLESHEET
+
+
+def test_cancelling_the_first_picker_leaves_the_prompt(make_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from viewer.widgets.series_picker import SeriesPicker
+
+    from .fakes import write_nifti
+
+    write_nifti(tmp_path / "a.nii.gz", synthetic_volume(shape=(32, 30, 4)))
+    write_nifti(tmp_path / "b.nii.gz", synthetic_volume(shape=(40, 36, 6)))
+    monkeypatch.setattr(SeriesPicker, "exec", lambda self: QDialog.Rejected)
+    win = make_window()
+    with qtbot.waitSignal(win.opener.cancelled, timeout=20000):
+        win.open_path(tmp_path)
+    assert win.live.scan is None and win.prompt.isVisible()
+    assert "No scan is open" in win.prompt.findChild(type(win.banner)).text()

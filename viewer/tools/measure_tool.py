@@ -147,6 +147,8 @@ class MeasureTool(QObject):
             shape, a, b = self._preview
             s = self.win.state
             shown.append(measure.Measurement(shape, a, b, s.plane, s.index, s.radiological, self.live.slice.pixels.shape[1]))
+        if not shown and not any(self._graphics.values()):
+            return  # nothing drawn, nothing to draw: the common case, on every frame
         for pane, old in self._graphics.items():
             for item in old:
                 pane.vb.removeItem(item)

@@ -3,7 +3,7 @@ sequences included, with a filter box.  NIfTI scans show their header fields."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout
 
 from ..model.crosshair import plane_axes, to_voxel, voxel_index
@@ -11,12 +11,14 @@ from ..model.dicom_tree import count, filtered, header_nodes, nifti_nodes
 
 
 def current_header(win):
-    """``(title, nodes)`` for the image on screen.  On a reformat (or any view whose
-    slices are not the stored images) the stored image through the middle of the view."""
+    """``(title, header, rows)`` for the image on screen: the header object (the same
+    one for every frame of a multi-frame file) and a function making its rows.  On a
+    reformat (or any view whose slices are not the stored images) the stored image
+    through the middle of the view."""
     live, s = win.live, win.state
     scan = live.scan
     if scan is None:
-        return "No scan open", []
+        return "No scan open", None, list
     extra = scan.volume.meta.extra
     headers = extra.get("dicom_headers")
     if headers:
@@ -27,11 +29,11 @@ def current_header(win):
         where = f"{path}" + (f", frame {frame}" if frame else "") + (f", mosaic tile {tile + 1}" if tile is not None else "")
         stored = plane_axes(scan.volume, s.plane, s.radiological).normal[0] == 2
         how = "" if stored else " (a reformatted view: the stored image through its middle)"
-        return f"Image {k + 1} of {len(headers)}{how}: {where}", header_nodes(headers[k])
+        return f"Image {k + 1} of {len(headers)}{how}: {where}", headers[k], lambda: header_nodes(headers[k])
     hdr = extra.get("nifti_header")
     if hdr is not None:
-        return f"NIfTI header of {scan.path}", nifti_nodes(hdr)
-    return "This scan has no header to show", []
+        return f"NIfTI header of {scan.path}", hdr, lambda: nifti_nodes(hdr)
+    return "This scan has no header to show", None, list
 
 
 def _fill(parent, nodes) -> None:
@@ -67,13 +69,21 @@ class TagBrowser(QDialog):
             lay.addWidget(w)
         self.filter.textChanged.connect(lambda _t: self._show())
         self._nodes = []
-        self._listener = lambda changed: self.refresh() if self.isVisible() and {"plane", "index"} & changed else None
+        self._header = None
+        # while slices scroll by, the tree follows once they stop (an enhanced
+        # multi-frame header has thousands of elements)
+        self._later = QTimer(self, singleShot=True, interval=150)
+        self._later.timeout.connect(self.refresh)
+        self._listener = lambda changed: self._later.start() if self.isVisible() and {"plane", "index"} & changed else None
         win.state.connect(self._listener)
         self.refresh()
 
     def refresh(self) -> None:
-        title, self._nodes = current_header(self.win)
+        title, header, rows = current_header(self.win)
         self.where.setText(title)
+        if header is not None and header is self._header:
+            return  # another frame of the same file: the same header
+        self._header, self._nodes = header, rows()
         self._show()
 
     def _show(self) -> None:
