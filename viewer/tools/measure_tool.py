@@ -111,6 +111,7 @@ class MeasureTool(QObject):
         p = ev.position()
         point = self.live.viewport(pane).to_slice(p.x(), p.y())
         if t == QEvent.MouseButtonPress:
+            pane.setFocus()  # as a press that the pane itself takes does
             self._drawing = (pane, (p.x(), p.y()), point)
             return True
         if self._drawing is None or self._drawing[0] is not pane:
