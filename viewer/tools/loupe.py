@@ -13,7 +13,7 @@ import math
 
 import numba
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -33,6 +33,10 @@ DIAMETER = 260
 #: magnification over the view's zoom
 MAGNIFY = 2.0
 KEY = Qt.Key_M
+#: a release followed by a press within this time is the key's autorepeat, not the
+#: user letting go: X servers without detectable autorepeat (Xvfb, some remote desktops)
+#: send a held key as press/release pairs that Qt cannot tell from real ones
+RELEASE_MS = 120
 
 
 def loupe_region(shape, spacing, zoom: float, point, diameter: int = DIAMETER):
@@ -109,6 +113,8 @@ class LoupeTool(QObject):
         self.widgets = {pane: LoupeWidget(pane.viewport()) for pane in win.view.panes}
         self.last = None  # (kind, scale, region) of the newest picture shown
         self._worker = LatestOnlyWorker("metazoom-loupe", self._job, self._setup)
+        self._release = QTimer(self, singleShot=True, interval=RELEASE_MS)
+        self._release.timeout.connect(lambda: self.hold(False))
         for pane in win.view.panes:
             pane.hovered.connect(self._on_hover)
         win.state.connect(lambda changed: self._request() if self.active else None)
@@ -128,7 +134,12 @@ class LoupeTool(QObject):
         if t in (QEvent.KeyPress, QEvent.KeyRelease) and ev.key() == KEY and not ev.modifiers() & ~Qt.KeypadModifier:
             if ev.isAutoRepeat():
                 return True
-            self.hold(t == QEvent.KeyPress)
+            if t == QEvent.KeyRelease:
+                self._release.start()
+            elif self._release.isActive():  # the key is still held: a repeat
+                self._release.stop()
+            else:
+                self.hold(True)
             return True
         return False
 
@@ -205,5 +216,6 @@ class LoupeTool(QObject):
         self.shown.emit(kind, scale)
 
     def shutdown(self) -> None:
+        self._release.stop()
         self._gen += 1
         self._worker.stop(30.0)
