@@ -40,8 +40,16 @@ def test_ruler_measures_mm_on_the_native_grid(window, qtbot):
     assert len(tools.measure.visible()) == 1
     qtbot.keyClick(pane, Qt.Key_Delete)
     assert tools.measure.items == []
+    # Esc in the middle of a drag drops the half-drawn ruler
+    vpw = pane.viewport()
+    qtbot.mousePress(vpw, Qt.LeftButton, pos=QPoint(100, 100))
+    qtbot.mouseMove(vpw, QPoint(200, 200))
+    assert len(tools.measure._graphics[pane]) == 2  # the preview
     qtbot.keyClick(pane, Qt.Key_Escape)
     assert tools.measure.mode == "navigate"
+    assert tools.measure._graphics[pane] == [] and tools.measure.items == []
+    qtbot.mouseRelease(vpw, Qt.LeftButton, pos=QPoint(200, 200))
+    assert tools.measure.items == []
 
 
 def test_ellipse_roi_has_native_and_sr_statistics(window, qtbot):

@@ -56,6 +56,9 @@ class MeasureTool(QObject):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
+        if self._drawing is not None:  # a switch mid-drag drops the half-drawn one
+            self._drawing, self._preview = None, None
+            self.redraw()
         cursor = Qt.ArrowCursor if mode == "navigate" else Qt.CrossCursor
         for pane in self.win.view.panes:
             pane.viewport().setCursor(cursor)
