@@ -25,7 +25,9 @@ def landing_slice(volume, opened) -> tuple[str, int] | None:
     if opened is None or not Path(opened).is_file():
         return None
     frames = volume.meta.extra.get("dicom_frames") or []
-    hits = [k for k, (path, frame, tile) in enumerate(frames) if frame is None and tile is None and _same(path, opened)]
+    name = Path(opened).name  # a cheap test first: a stat per slice only for the same name
+    hits = [k for k, (path, frame, tile) in enumerate(frames)
+            if frame is None and tile is None and Path(path).name == name and _same(path, opened)]
     if len(hits) != 1:
         return None
     k = hits[0]

@@ -9,10 +9,10 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QM
 
 from engine.weights import BUNDLED as BUNDLED_WEIGHTS
 
+from ..model.landing import landing_slice
 from ..model.view_state import COMPARE_MODES, ViewState
 from ..resources import SAMPLE_SCAN, app_icon
 from ..settings import Settings
-from ..model.landing import landing_slice
 from ..tools import Tools
 from .background import Background
 from .compare_view import CompareView
