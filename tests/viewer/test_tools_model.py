@@ -214,3 +214,24 @@ def test_lineage_reads_as_text_not_json():
     assert "<b>pretrain</b>: 600 updates, batch 8, learning rate 0.0001, per-axis zooms 30%, loss l1 1<br>data: skimage:skimage.data" in out
     assert "<b>mri</b>: 6000 updates, running average 0.999, loss l1 1" in out
     assert readable({"channels": 64, "neck": True}) == "channels 64, neck yes"
+
+
+# -- where one file of a series lands ---------------------------------------------------
+@pytest.mark.data
+def test_one_file_of_a_real_series_lands_on_its_image():
+    import pydicom
+
+    from engine.io import load, open_scan
+    from tests.conftest import shared_data
+    from viewer.model.landing import landing_slice
+
+    folder = shared_data("dicom", "vs-seg-001-t1")
+    picked = sorted(folder.glob("*.dcm"))[37]
+    vol = load(open_scan(picked, whole_series=True)[0])
+    plane, index = landing_slice(vol, picked)
+    ds = pydicom.dcmread(picked)
+    shown = display_slice(vol, plane, index).pixels
+    stored = ds.pixel_array * float(getattr(ds, "RescaleSlope", 1)) + float(getattr(ds, "RescaleIntercept", 0))
+    assert plane == "axial"
+    np.testing.assert_allclose(shown, stored, atol=1e-3)
+    assert landing_slice(vol, folder) is None  # a folder: the middle slice, as before
