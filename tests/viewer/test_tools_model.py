@@ -152,6 +152,16 @@ def test_crosshair_maps_pixels_to_the_same_voxel_in_every_plane(affine, radiolog
         del n
 
 
+def test_point_text_names_voxel_value_and_world_mm():
+    from viewer.model.crosshair import point_text
+
+    vol = _volume(np.diag([0.5, 0.7, 1.5, 1.0]))
+    vol.affine[:3, 3] = (10, 20, 30)
+    # the middle of voxel [1, 2, 3]
+    assert point_text(vol, (1.5, 2.5, 3.5)) == (
+        f"Point: voxel [1, 2, 3] = {vol.voxels[1, 2, 3]:.5g} · RAS (10.5, 21.4, 34.5) mm")
+
+
 # -- tag tree --------------------------------------------------------------------
 def test_tag_tree_shows_sequences_and_filters():
     from pydicom.dataset import Dataset

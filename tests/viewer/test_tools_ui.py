@@ -76,8 +76,10 @@ def test_ellipse_roi_has_native_and_sr_statistics(window, qtbot):
 
 def test_click_then_plane_key_lands_on_the_point(window, qtbot):
     pane, s, vol = window.view.right, window.state, window.live.scan.volume
-    qtbot.mouseClick(pane.viewport(), Qt.LeftButton, pos=QPoint(180, 140))
+    with qtbot.waitSignal(window.tools.crosshair.pointed) as said:
+        qtbot.mouseClick(pane.viewport(), Qt.LeftButton, pos=QPoint(180, 140))
     e = window.tools.crosshair.point
+    assert said.args[0].startswith("Point: voxel [")
     assert e is not None
     clicked = voxel_index(vol, e)
     assert window.tools.crosshair._marks[pane]  # the mark is drawn

@@ -69,3 +69,14 @@ def from_voxel(volume, plane: str, e, radiological: bool = True) -> tuple[int, f
 def voxel_index(volume, e) -> tuple[int, int, int]:
     """The voxel that edge point ``e`` falls in (clipped to the volume)."""
     return tuple(min(max(int(math.floor(x)), 0), n - 1) for x, n in zip(e, volume.shape))
+
+
+def point_text(volume, e) -> str:
+    """``voxel [i, j, k] = value · RAS (x, y, z) mm`` for the status bar."""
+    import numpy as np
+
+    ijk = voxel_index(volume, e)
+    world = np.asarray(volume.affine, float) @ np.array([e[0] - 0.5, e[1] - 0.5, e[2] - 0.5, 1.0])
+    value = float(volume.voxels[ijk])
+    return (f"Point: voxel [{ijk[0]}, {ijk[1]}, {ijk[2]}] = {value:.5g} · "
+            f"RAS ({world[0]:.1f}, {world[1]:.1f}, {world[2]:.1f}) mm")

@@ -37,6 +37,7 @@ class Tools:
         self._menu()
         status = lambda m: win.statusBar().showMessage(m, 6000)  # noqa: E731
         self.cine.changed.connect(status)
+        self.crosshair.pointed.connect(status)
         self.measure.measured.connect(lambda lines: status(" · ".join(lines)))
         self.time.changed.connect(lambda text: self.time_label.setText(text) if not text.startswith(("Loading", "Not")) else status(text))
         self.time.failed.connect(lambda m: win.alert("Cannot load that volume", m))

@@ -8,11 +8,11 @@ forgets the point.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QLineF, QObject, Qt
+from PySide6.QtCore import QEvent, QLineF, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsLineItem
 
-from ..model.crosshair import from_voxel, to_voxel
+from ..model.crosshair import from_voxel, point_text, to_voxel
 
 COLOUR = QColor(80, 220, 120)
 #: half the length of the mark's arms, in screen pixels
@@ -22,6 +22,9 @@ CLICK_PX = 3
 
 
 class CrosshairTool(QObject):
+    #: a line for the status bar when a point is clicked
+    pointed = Signal(str)
+
     def __init__(self, win, measure_tool) -> None:
         super().__init__(win)
         self.win, self.live, self.measure = win, win.live, measure_tool
@@ -75,6 +78,7 @@ class CrosshairTool(QObject):
                 e = self.point_at(pane, p.x(), p.y())
                 if e is not None:
                     self.set_point(e)
+                    self.pointed.emit(point_text(self.live.scan.volume, e))
         return False  # the panes still see every event (swipe, pan)
 
     # -- plane switch -------------------------------------------------------------------
