@@ -153,14 +153,15 @@ class MeasureTool(QObject):
             shown.append(measure.Measurement(shape, a, b, s.plane, s.index, s.radiological, self.live.slice.pixels.shape[1]))
         if not shown and not any(self._graphics.values()):
             return  # nothing drawn, nothing to draw: the common case, on every frame
+        texts = ["\n".join(self.describe(m)) for m in shown]  # once, for both panes
         for pane, old in self._graphics.items():
             for item in old:
                 pane.vb.removeItem(item)
             old.clear()
-            for m in shown:
-                old.extend(self._draw(pane, m))
+            for m, text in zip(shown, texts):
+                old.extend(self._draw(pane, m, text))
 
-    def _draw(self, pane, m: measure.Measurement) -> list:
+    def _draw(self, pane, m: measure.Measurement, text: str) -> list:
         pen = QPen(COLOUR)
         pen.setCosmetic(True)
         pen.setWidthF(1.5)
@@ -176,7 +177,7 @@ class MeasureTool(QObject):
         # lower left corner when the text would run off the pane there
         u0, v0, u1, v1 = m.box
         at_u, at_v = (c, d) if m.shape == "ruler" else (u1, v1)
-        label = pg.TextItem("\n".join(self.describe(m)), color=COLOUR, fill=pg.mkBrush(0, 0, 0, 150), anchor=(0, 0))
+        label = pg.TextItem(text, color=COLOUR, fill=pg.mkBrush(0, 0, 0, 150), anchor=(0, 0))
         vp = self.live.viewport(pane)
         if at_u * vp.factors[1] - vp.origin[1] + label.textItem.boundingRect().width() > vp.size[0]:
             label.setAnchor((1, 0))
