@@ -33,7 +33,8 @@ def test_ruler_measures_mm_on_the_native_grid(window, qtbot):
     d = measure.distance_mm(m.p0, m.p1, window.live.slice.spacing)
     assert got.args[0][0].startswith(f"{d:.1f} mm")
     # drawn on both panes, and only on its own slice
-    assert any(getattr(i, "textItem", None) is not None for i in tools.measure._graphics[window.view.left])
+    drawn = [i for items in tools.measure._graphics[window.view.left].values() for i in items]
+    assert any(getattr(i, "textItem", None) is not None for i in drawn)
     window.state.step_slice(1)
     assert tools.measure.visible() == []
     window.state.step_slice(-1)
@@ -44,10 +45,10 @@ def test_ruler_measures_mm_on_the_native_grid(window, qtbot):
     vpw = pane.viewport()
     qtbot.mousePress(vpw, Qt.LeftButton, pos=QPoint(100, 100))
     qtbot.mouseMove(vpw, QPoint(200, 200))
-    assert len(tools.measure._graphics[pane]) == 2  # the preview
+    assert len(tools.measure._graphics[pane]) == 1  # the preview
     qtbot.keyClick(pane, Qt.Key_Escape)
     assert tools.measure.mode == "navigate"
-    assert tools.measure._graphics[pane] == [] and tools.measure.items == []
+    assert tools.measure._graphics[pane] == {} and tools.measure.items == []
     qtbot.mouseRelease(vpw, Qt.LeftButton, pos=QPoint(200, 200))
     assert tools.measure.items == []
 

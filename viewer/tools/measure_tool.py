@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QLineF, QObject, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsLineItem, QGraphicsRectItem
 
 from ..model import measure
@@ -43,10 +43,12 @@ class MeasureTool(QObject):
         self.mode = "navigate"
         self.items: list[measure.Measurement] = []
         self._drawing: tuple | None = None  # (pane, start point, Measurement)
-        self._graphics: dict = {}  # pane -> [items]
+        self._graphics: dict = {}  # pane -> {(measurement, text, flipped): [items]}
+        self._texts: dict = {}
+        self._metrics = QFontMetrics(QFont())  # the labels use the default font
         for pane in win.view.panes:
             pane.viewport().installEventFilter(self)
-            self._graphics[pane] = []
+            self._graphics[pane] = {}
         win.state.connect(self._on_state)
         self.live.sr_shown.connect(lambda _f: self.redraw())
         self.live.bicubic_shown.connect(lambda _f: self.redraw())
@@ -145,6 +147,20 @@ class MeasureTool(QObject):
         shown = [m.on(s.plane, s.index, s.radiological) for m in self.items]
         return [m for m in shown if m is not None]
 
+    def _text(self, m: measure.Measurement) -> str:
+        """The label, remembered per measurement and SR frame: frames arrive on every
+        pan and zoom, and the numbers change only with the frame they are taken over."""
+        sr = self.live.sr
+        frame = sr if sr is not None and sr.pixels is not None and sr.request is self.live.request else None
+        req = self.live.request
+        key = (m, id(frame) if frame is not None else ("none", req is not None and req.want_sr), id(self.live.slice))
+        text = self._texts.get(key)
+        if text is None:
+            if len(self._texts) > 64:
+                self._texts.clear()
+            text = self._texts[key] = "\n".join(self.describe(m))
+        return text
+
     def redraw(self) -> None:
         shown = self.visible() if self.live.slice is not None else []
         if self._preview is not None and self.live.slice is not None:
@@ -153,15 +169,26 @@ class MeasureTool(QObject):
             shown.append(measure.Measurement(shape, a, b, s.plane, s.index, s.radiological, self.live.slice.pixels.shape[1]))
         if not shown and not any(self._graphics.values()):
             return  # nothing drawn, nothing to draw: the common case, on every frame
-        texts = ["\n".join(self.describe(m)) for m in shown]  # once, for both panes
-        for pane, old in self._graphics.items():
-            for item in old:
-                pane.vb.removeItem(item)
-            old.clear()
-            for m, text in zip(shown, texts):
-                old.extend(self._draw(pane, m, text))
+        wanted = [(m, self._text(m)) for m in shown]  # once, for both panes
+        for pane, drawn in self._graphics.items():
+            keep = {}
+            for m, text in wanted:
+                key = (m, text, self._flipped(pane, m, text))
+                items = drawn.pop(key, None)
+                keep[key] = items if items is not None else self._draw(pane, m, text, key[2])
+            for items in drawn.values():  # no longer wanted
+                for item in items:
+                    pane.vb.removeItem(item)
+            self._graphics[pane] = keep
 
-    def _draw(self, pane, m: measure.Measurement, text: str) -> list:
+    def _flipped(self, pane, m: measure.Measurement, text: str) -> bool:
+        """Whether the label goes left of the shape: right of it, it would run off the pane."""
+        u = m.p1[0] if m.shape == "ruler" else m.box[2]
+        vp = self.live.viewport(pane)
+        width = max(self._metrics.horizontalAdvance(line) for line in text.split("\n")) + 8
+        return u * vp.factors[1] - vp.origin[1] + width > vp.size[0]
+
+    def _draw(self, pane, m: measure.Measurement, text: str, flipped: bool) -> list:
         pen = QPen(COLOUR)
         pen.setCosmetic(True)
         pen.setWidthF(1.5)
@@ -177,12 +204,9 @@ class MeasureTool(QObject):
         # lower left corner when the text would run off the pane there
         u0, v0, u1, v1 = m.box
         at_u, at_v = (c, d) if m.shape == "ruler" else (u1, v1)
-        label = pg.TextItem(text, color=COLOUR, fill=pg.mkBrush(0, 0, 0, 150), anchor=(0, 0))
-        vp = self.live.viewport(pane)
-        if at_u * vp.factors[1] - vp.origin[1] + label.textItem.boundingRect().width() > vp.size[0]:
-            label.setAnchor((1, 0))
-            if m.shape != "ruler":
-                at_u = u0
+        if flipped and m.shape != "ruler":
+            at_u = u0
+        label = pg.TextItem(text, color=COLOUR, fill=pg.mkBrush(0, 0, 0, 150), anchor=(1, 0) if flipped else (0, 0))
         label.setPos(at_u, at_v)
         for item in (shape, label):
             pane.vb.addItem(item, ignoreBounds=True)
