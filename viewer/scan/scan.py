@@ -22,8 +22,10 @@ class Scan:
     #: Display slices kept (cheap to remake; the cache saves the copy and flip).
     KEEP = 16
 
-    def __init__(self, volume: Volume, path: Path | None = None, label: str = "") -> None:
+    def __init__(self, volume: Volume, path: Path | None = None, label: str = "", series=None) -> None:
         self.volume = volume
+        #: the ``SeriesInfo`` it was loaded from: another volume of a 4D series loads from it
+        self.series = series
         self.path = Path(path) if path is not None else (volume.source[0] if volume.source else None)
         self.label = label or volume.meta.description or (self.path.name if self.path else "scan")
         self.token = next(_tokens)

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, Q
 from engine.geometry import parse_scale, parse_scale_key, scale_label
 from engine.weights import read_info
 
+from ..model.readable import readable
+
 KEYS_HTML = """
 <h3>Mouse</h3>
 <table cellpadding=3>
@@ -32,6 +34,12 @@ KEYS_HTML = """
 <tr><td><b>N</b></td><td>radiological / neurological convention</td></tr>
 <tr><td><b>Ctrl+1..4</b></td><td>side by side / single / swipe / difference; <b>B</b> single pane shows bicubic</td></tr>
 <tr><td><b>Ctrl+O</b>, <b>Ctrl+E</b>, <b>Ctrl+Shift+S</b></td><td>open, export, screenshot</td></tr>
+<tr><td><b>L / Q / E</b>, <b>Esc</b></td><td>ruler / rectangle ROI / ellipse ROI (left drag), navigate; <b>Del</b> clears this slice's, <b>Shift+Del</b> all</td></tr>
+<tr><td><b>Left click</b>, <b>X</b></td><td>crosshair point (1/2/3 then keep it); X hides it</td></tr>
+<tr><td><b>C</b>, <b>] / [</b></td><td>cine play/pause, faster/slower</td></tr>
+<tr><td><b>. / ,</b></td><td>next / previous time point (4D)</td></tr>
+<tr><td><b>Ctrl+I</b></td><td>DICOM tags of this image</td></tr>
+<tr><td><b>hold M</b></td><td>magnifier: Meta-SRGAN at twice the zoom under the cursor</td></tr>
 </table>
 """
 
@@ -64,7 +72,7 @@ def weights_html(info) -> str:
     arch = info.arch
     # the whole digest: a reader checks it against the sidecar or a site's records
     parts.append(f"<p><b>File</b>: {e(str(info.path))}<br><b>sha256</b> (tensors): <code>{e(info.sha256)}</code></p>")
-    parts.append(f"<p><b>Network</b>: {e(arch.get('name', '?'))} {e(json.dumps(arch.get('args', {})))}<br>")
+    parts.append(f"<p><b>Network</b>: {e(arch.get('name', '?'))} ({readable(arch.get('args', {}))})<br>")
     parts.append(f"<b>Scales</b>: x{info.scale_range[0]:g} to x{info.scale_range[1]:g} (above: SR at x{info.scale_range[1]:g}, then bicubic)<br>")
     parts.append(f"<b>Input normalisation</b>: {e(normalisation_text(info.normalization))}</p>")
     training = dict(info.training)
@@ -73,17 +81,17 @@ def weights_html(info) -> str:
     parts.append(f"<li>trained: <b>{'yes' if info.trained else 'NO'}</b></li>")
     if data:
         items = data if isinstance(data, list) else [data]
-        parts.append("<li>data:<ul>" + "".join(f"<li>{e(json.dumps(d) if not isinstance(d, str) else d)}</li>" for d in items) + "</ul></li>")
+        parts.append("<li>data:<ul>" + "".join(f"<li>{readable(d)}</li>" for d in items) + "</ul></li>")
     for k, v in training.items():
         if k != "trained":
-            parts.append(f"<li>{e(str(k))}: {e(json.dumps(v) if not isinstance(v, str) else v)}</li>")
+            parts.append(f"<li>{e(str(k))}: {readable(v)}</li>")
     parts.append("</ul><h3>Validation metrics</h3>")
     metrics = dict(info.metrics)
     held_out = metrics.pop("held_out", None)
     if isinstance(held_out, dict) and held_out:
         parts.append(held_out_table(held_out))
     if metrics:
-        parts.append("<ul>" + "".join(f"<li>{e(str(k))}: {e(json.dumps(v) if not isinstance(v, str) else v)}</li>" for k, v in metrics.items()) + "</ul>")
+        parts.append("<ul>" + "".join(f"<li>{e(str(k))}: {readable(v)}</li>" for k, v in metrics.items()) + "</ul>")
     elif not held_out:
         parts.append("<p>none recorded</p>")
     return "".join(parts)

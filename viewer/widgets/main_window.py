@@ -9,11 +9,14 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QM
 
 from engine.weights import BUNDLED as BUNDLED_WEIGHTS
 
+from ..model.landing import landing_slice
 from ..model.view_state import COMPARE_MODES, ViewState
 from ..resources import SAMPLE_SCAN, app_icon
 from ..settings import Settings
+from ..tools import Tools
 from .background import Background
 from .compare_view import CompareView
+from .empty_prompt import EmptyPrompt
 from .live_zoom import LiveZoom
 from .menus import Menus
 from .scan_opener import ScanOpener, describe_error
@@ -77,6 +80,8 @@ class MainWindow(QMainWindow):
         self.menus = Menus(self)
         self.menus.rebuild_recent(self.settings.recent_files)
         self.menus.rebuild_windows([])
+        self.tools = Tools(self)
+        self.prompt = EmptyPrompt(self)
         self.pending_view: dict = {}
         self.engine_error: str | None = None
         #: (weights, device) of the engine that works now, None before one has loaded
@@ -248,8 +253,10 @@ class MainWindow(QMainWindow):
         self._idle()
         view = self.pending_view or {}
         self.pending_view = {}
-        plane = view.get("plane") or "axial"
-        self.live.set_scan(scan, plane=plane, index=view.get("index"), zoom=view.get("zoom"))
+        plane, index = view.get("plane") or "axial", view.get("index")
+        if index is None:  # one file of a series opens on its own image
+            plane, index = landing_slice(scan.volume, scan.path) or (plane, index)
+        self.live.set_scan(scan, plane=plane, index=index, zoom=view.get("zoom"))
         self.menus.rebuild_windows(scan.header_windows)
         self.menus.sync()
         self.setWindowTitle(f"MetaZoom — {scan.label}")
@@ -266,6 +273,11 @@ class MainWindow(QMainWindow):
         if self.live.scan is not None:
             self.state.update(window=tuple(self.live.scan.initial_window()))
             self.live.reset_view()
+
+    def switch_plane(self, plane: str) -> None:
+        """1 / 2 / 3: another plane, through the crosshair's point when there is one."""
+        if not self.tools.switch_plane(plane):
+            self.state.set_plane(plane)
 
     def auto_window(self) -> None:
         if self.live.scan is not None:
@@ -329,5 +341,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, ev) -> None:
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
+        self.tools.shutdown()
         self.live.shutdown()
         super().closeEvent(ev)

@@ -154,7 +154,7 @@ class Menus:
         if not on:
             return
         if self.win.live.scan is not None:
-            self.win.state.set_plane(plane)
+            self.win.switch_plane(plane)
         else:  # nothing to show in another plane yet: the checkmark stays with the state
             self.sync()
 

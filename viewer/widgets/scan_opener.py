@@ -76,7 +76,7 @@ class ScanOpener(QObject):
                 self.cancelled.emit()
                 return
         self.tasks.run(
-            lambda: Scan(reader.load(chosen, volume_index=volume_index), path, chosen.description),
+            lambda: Scan(reader.load(chosen, volume_index=volume_index), path, chosen.description, series=chosen),
             lambda scan: self._loaded(scan, t0),
             lambda e: self._fail(path, e),
             name="metazoom-load",
