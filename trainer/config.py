@@ -9,6 +9,8 @@ import copy
 import tomllib
 from pathlib import Path
 
+from engine.errors import PathError
+
 DEFAULTS: dict = {
     "name": "meta_srgan",
     "seed": 0,
@@ -50,8 +52,12 @@ DEFAULTS: dict = {
 }
 
 
-class ConfigError(ValueError):
-    pass
+class ConfigError(PathError, ValueError):
+    """A config that cannot be used: an unknown key, a bad value or override.
+    ``.path`` is None (the message names the key)."""
+
+    def __init__(self, reason: str):
+        super().__init__(None, reason)
 
 
 def _merge(base: dict, over: dict, where: str = "") -> dict:
