@@ -60,7 +60,7 @@ def run_export(request: ExportRequest) -> Iterator[Progress]:
 
     stats = volume_stats(volume)
     mapping = ValueMapping.for_stats(stats, _source_rescale(volume))
-    window = pick_window(volume, stats, request.window)
+    window = pick_window(volume, request.window)
     intensity = None
     if request.upscaler is not None:
         intensity = request.intensity_range or volume_intensity_range(request.upscaler, volume)

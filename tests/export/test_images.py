@@ -122,11 +122,11 @@ def test_same_request_same_bytes(dicom_series, tmp_path, small_upscaler, fmt):
 def test_value_mapping_covers_the_range():
     from engine.export.values import ValueMapping, VolumeStats
 
-    ct = ValueMapping.for_stats(VolumeStats(-1024.0, 3071.0, True, (-1000.0, 2000.0)))
+    ct = ValueMapping.for_stats(VolumeStats(-1024.0, 3071.0, True))
     assert (ct.slope, ct.intercept) == (1.0, -1024.0)
-    mr = ValueMapping.for_stats(VolumeStats(0.0, 4095.0, True, (0.0, 4000.0)))
+    mr = ValueMapping.for_stats(VolumeStats(0.0, 4095.0, True))
     assert (mr.slope, mr.intercept) == (1.0, 0.0)
-    f = ValueMapping.for_stats(VolumeStats(-0.25, 1.75, False, (0.0, 1.0)))
+    f = ValueMapping.for_stats(VolumeStats(-0.25, 1.75, False))
     stored = f.to_uint16(np.array([-1.0, -0.25, 0.5, 1.75, 9.0]))
     assert stored[0] == stored[1] == 0 and stored[-1] == stored[-2] <= 65535
     np.testing.assert_allclose(stored[2] * f.slope + f.intercept, 0.5, atol=f.slope)

@@ -8,8 +8,8 @@ from collections import OrderedDict
 from pathlib import Path
 
 from engine.io.volume import PLANES, DisplaySlice, Volume, WindowPreset
+from engine.windowing import auto_window
 
-from ..model.windowing import auto_window
 from . import reader
 
 _tokens = itertools.count(1)
