@@ -83,13 +83,13 @@ def test_loading_runs_off_the_gui_thread(make_window, qtbot, tmp_path, monkeypat
     import threading
 
     seen = []
-    real = scan_opener.reader.load
+    real = scan_opener.load
 
     def spy(*a, **k):
         seen.append(threading.current_thread() is threading.main_thread())
         return real(*a, **k)
 
-    monkeypatch.setattr(scan_opener.reader, "load", spy)
+    monkeypatch.setattr(scan_opener, "load", spy)
     win = make_window()
     open_and_wait(qtbot, win, write_nifti(tmp_path / "x.nii.gz"))
     assert seen == [False]

@@ -12,7 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox, QWidget
 
-from ..scan import reader
+from engine.io import load, open_scan
+
 from ..scan.scan import Scan
 from .background import Background
 from .series_picker import SeriesPicker
@@ -50,7 +51,8 @@ class ScanOpener(QObject):
         self.started.emit(str(path))
         t0 = time.perf_counter()
         self.tasks.run(
-            lambda: reader.open_scan(path),
+            # one DICOM file picked in the viewer stands for its series (Horos, Slicer, FSLeyes)
+            lambda: open_scan(path, whole_series=True),
             lambda series: self._listed(path, series, t0),
             lambda e: self._fail(path, e),
             name="metazoom-open",
@@ -76,7 +78,7 @@ class ScanOpener(QObject):
                 self.cancelled.emit()
                 return
         self.tasks.run(
-            lambda: Scan(reader.load(chosen, volume_index=volume_index), path, chosen.description),
+            lambda: Scan(load(chosen, volume_index=volume_index), path, chosen.description),
             lambda scan: self._loaded(scan, t0),
             lambda e: self._fail(path, e),
             name="metazoom-load",
