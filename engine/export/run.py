@@ -110,7 +110,7 @@ def _write(plan: ExportPlan, staging_args, shared, provenances, mapping, window,
             for s, w in zip(plan.streams, writers):
                 out = enlarge(src, request.scale, request.upscaler if s.sr_scale is not None else None, intensity)
                 w.add(index, out, where)
-            yield Progress(n + 1, total, f"slice {index}")
+            yield Progress(n + 1, total, f"slice {index + 1}")  # counted from 1, as on screen
         for w in writers:
             w.close()
         open_writers.pop_all()

@@ -71,12 +71,13 @@ class ScanOpener(QObject):
             chosen = picker.chosen()
         volume_index = 0
         if len(chosen.shape) >= 4 and chosen.shape[3] > 1:
-            volume_index, ok = QInputDialog.getInt(
-                self.window, "Choose a volume", f"{path.name} holds {chosen.shape[3]} volumes; show volume:", 0, 0, chosen.shape[3] - 1
+            number, ok = QInputDialog.getInt(
+                self.window, "Choose a volume", f"{path.name} holds {chosen.shape[3]} volumes; show volume:", 1, 1, chosen.shape[3]
             )
             if not ok:
                 self.cancelled.emit()
                 return
+            volume_index = number - 1  # the prompt counts from 1, as the overlay counts slices
         self.tasks.run(
             lambda: Scan(load(chosen, volume_index=volume_index), path, chosen.description),
             lambda scan: self._loaded(scan, t0),
