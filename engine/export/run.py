@@ -71,11 +71,12 @@ def run_export(request: ExportRequest) -> Iterator[Progress]:
             tag=s.tag,
             scale=request.scale,
             sr_scale=s.sr_scale,
-            factors=plan.factors,
+            sizes=tuple(zip(plan.in_shape, plan.out_shape)),
             weights=weights if s.sr_scale is not None else None,
             intensity_range=intensity if s.sr_scale is not None else None,
             created=created,
             source=_source_record(request),
+            axes=("rows", "columns") if plan.plane else ("i", "j"),  # a picture's, or the stored arrays' voxel axes
             # slices of another plane than the acquired one: the file's k axis is its normal
             extra={"slices": {"plane": plan.reformat, "axes": "i = screen columns, j = screen rows, k = slice index "
                               "of the plane (radiological display), voxels permuted, not resampled"}} if plan.reformat else {},
