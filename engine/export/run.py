@@ -20,7 +20,7 @@ import numpy as np
 from ..io.display import display_slice
 from .dicom_series import DicomExportContext, series_writer
 from .errors import ExportWriteError
-from .nifti import NiftiWriter, nifti_header, scaled_affine, source_codes
+from .nifti import NiftiValues, NiftiWriter, nifti_header, scaled_affine, source_codes
 from .paths import Staging
 from .plan import ExportPlan, plan_export
 from .png import PngWriter
@@ -185,9 +185,10 @@ def _make_writer(plan: ExportPlan, stream: Method, staging, provenance, mapping,
     if fmt == "nifti":
         affine = scaled_affine(volume.affine, plan.factors, plan.indices[0])
         extra = volume.meta.extra
+        values = NiftiValues.for_source(volume, mapping.lo, mapping.hi, _source_rescale(volume))
         hdr = nifti_header(
             (H, W, len(plan.indices)), affine, source_codes(extra, volume.kind), window, provenance,
-            extra.get("nifti_header"),
+            extra.get("nifti_header"), values,
         )
-        return NiftiWriter(staging, target, hdr, len(plan.indices))
+        return NiftiWriter(staging, target, hdr, len(plan.indices), values)
     return series_writer(plan, stream, staging, provenance, mapping, window, created, shared)
