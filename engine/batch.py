@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, help="default: from OUT's extension, else the input's kind")
     p.add_argument("--plane", choices=PLANES, help="PNG/TIFF: the plane (default axial); NIfTI/DICOM: slices of this "
                    "plane (axes permuted, geometry exact; default the stored ones)")
-    p.add_argument("--slices", metavar="A:B", help="0-based, B excluded; N for one slice (default: all)")
+    p.add_argument("--slices", metavar="A:B", help="0-based, B excluded; N for one slice (default: all); file names count from 1, as the viewer's overlay")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--weights", type=Path, help="Meta-SRGAN weights (.safetensors; default: the bundled ones)")
     p.add_argument("--include-bicubic", action="store_true", help="also write the bicubic result")

@@ -19,7 +19,7 @@ from .intensity import checked_range
 from .render.cpu_kernel import meta_upscale_kernel
 from .render.inference_trunk import InferenceTrunk, fold_trunk
 from .render.phase_table import cpu_layout, phase_table
-from .render.torch_upscale import _bicubic_torch, windows_upscale
+from .render.torch_upscale import bicubic_torch, windows_upscale
 from .render.winograd import WinogradTrunk
 from .weights import WeightsInfo, load_weights
 
@@ -283,7 +283,7 @@ class Upscaler:
                 t = windows_upscale(features.feats, table, my, mx)
                 if self.model.residual_bicubic:
                     lr = torch.from_numpy(features.lr).to(self.device)[None, None]
-                    t = t + _bicubic_torch(lr, grid.out_shape, region)
+                    t = t + bicubic_torch(lr, grid.out_shape, region)
                 out = t[0, 0].float().cpu().numpy()
         return self._denormalise(out, features)
 

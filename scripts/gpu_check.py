@@ -102,7 +102,7 @@ def _engine_speed(report: dict, reps: int, dev: torch.device) -> None:
     from engine.bench import test_slice
     from engine.geometry import ZoomGrid, parse_scale
     from engine.render.phase_table import phase_table
-    from engine.render.torch_upscale import _bicubic_torch, windows_upscale
+    from engine.render.torch_upscale import bicubic_torch, windows_upscale
     from engine.upscaler import Upscaler, load_upscaler
     from engine.weights import load_weights
 
@@ -174,7 +174,7 @@ def _engine_speed(report: dict, reps: int, dev: torch.device) -> None:
 
     def render_from(f):
         with torch.no_grad():
-            return (windows_upscale(f, table, my, mx) + _bicubic_torch(lr_t, grid.out_shape))[0, 0].cpu().numpy()
+            return (windows_upscale(f, table, my, mx) + bicubic_torch(lr_t, grid.out_shape))[0, 0].cpu().numpy()
     ref = render_from(ref_f)
     enc = {}
     for name, row in rows.items():
@@ -199,7 +199,7 @@ def _engine_speed(report: dict, reps: int, dev: torch.device) -> None:
 
         def on_device():
             with torch.no_grad():
-                return windows_upscale(f_big, table, my, mx) + _bicubic_torch(lr_big, grid.out_shape, region)
+                return windows_upscale(f_big, table, my, mx) + bicubic_torch(lr_big, grid.out_shape, region)
         t_dev = timed_ms(on_device, reps)
         t_host = timed_ms(lambda: up.render(feats, s, region), reps)
         ren[f"x{s:g}"] = {"device_p50_ms": float(np.median(t_dev)), "host_p50_ms": float(np.median(t_host)),

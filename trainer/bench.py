@@ -31,7 +31,7 @@ from engine import networks
 from engine.benchdoc import machine, write_section
 from engine.geometry import ZoomGrid, coordinates
 from engine.render.phase_table import positions
-from engine.render.torch_upscale import _bicubic_torch, meta_upscale
+from engine.render.torch_upscale import bicubic_torch, meta_upscale
 from engine.upscaler import cpu_has_bf16
 from engine.weights import BUNDLED, read_info
 
@@ -55,7 +55,7 @@ def paper_style_upscale(model, lr: torch.Tensor, scale, feats: torch.Tensor) -> 
     SY, SX = np.meshgrid(sy, sx, indexing="ij")
     rep = cols[:, :, torch.from_numpy((SY * w + SX).ravel())]  # (B, C*9, HW)
     out = torch.einsum("bkn,nk->bn", rep, wts).view(B, 1, H, W)
-    return out + _bicubic_torch(lr, (H, W)) if model.residual_bicubic else out
+    return out + bicubic_torch(lr, (H, W)) if model.residual_bicubic else out
 
 
 def _update_fn(kind: str, model, opt, D=None, opt_d=None):

@@ -18,13 +18,11 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from engine.errors import MetaZoomError
+from engine.errors import PathError
 
 
-class CheckpointError(MetaZoomError):
-    def __init__(self, path, reason: str):
-        self.path, self.reason = Path(path), reason
-        super().__init__(f"{path}: {reason}")
+class CheckpointError(PathError):
+    """A training checkpoint is unreadable or not one of ours."""
 
 
 def _optim_split(opt: torch.optim.Optimizer, prefix: str, tensors: dict) -> dict:

@@ -9,6 +9,8 @@ import copy
 import tomllib
 from pathlib import Path
 
+from engine.errors import PathError
+
 DEFAULTS: dict = {
     "name": "meta_srgan",
     "seed": 0,
@@ -62,8 +64,12 @@ DEFAULTS: dict = {
 }
 
 
-class ConfigError(ValueError):
-    pass
+class ConfigError(PathError, ValueError):
+    """A config that cannot be used: an unknown key, a bad value or override.
+    ``.path`` is None (the message names the key)."""
+
+    def __init__(self, reason: str):
+        super().__init__(None, reason)
 
 
 #: Tables that a config replaces whole (their keys are names, not settings): a mix of
@@ -109,21 +115,33 @@ def apply_override(cfg: dict, assignment: str) -> None:
 
 def load_config(path=None, overrides=()) -> dict:
     """Defaults <- TOML file <- overrides.  Relative data paths stay relative to
-    ``data.root``, which itself is relative to the config file's folder."""
-    cfg = copy.deepcopy(DEFAULTS)
-    if path:
-        path = Path(path)
-        try:
-            user = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as e:
-            raise ConfigError(f"{path}: {e}") from None
-        cfg = _merge(cfg, user)
-        root = Path(cfg["data"]["root"])
-        if not root.is_absolute():
-            cfg["data"]["root"] = str((path.parent / root).resolve())
+    ``data.root``, which itself is relative to the config file's folder.  A file whose
+    top-level ``extends = "other.toml"`` (relative to its folder) starts from that
+    file's config instead of the defaults: a stage of a recipe names only what it changes."""
+    cfg = _read(Path(path), ()) if path else copy.deepcopy(DEFAULTS)
     for o in overrides:
         apply_override(cfg, o)
     _check_choices(cfg)
+    return cfg
+
+
+def _read(path: Path, seen: tuple[Path, ...]) -> dict:
+    try:
+        user = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path}: {e}") from None
+    base = user.pop("extends", None)
+    if base is None:
+        cfg = copy.deepcopy(DEFAULTS)
+    else:
+        base_path = (path.parent / str(base)).resolve()
+        if base_path in seen:
+            raise ConfigError(f"{path}: extends {base!r}, which extends it back")
+        cfg = _read(base_path, (*seen, path.resolve()))
+    cfg = _merge(cfg, user)
+    root = Path(cfg["data"]["root"])
+    if not root.is_absolute():
+        cfg["data"]["root"] = str((path.parent / root).resolve())
     return cfg
 
 

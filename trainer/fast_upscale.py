@@ -25,7 +25,7 @@ from numba import njit, prange
 
 from engine.geometry import ZoomGrid
 from engine.render.phase_table import positions
-from engine.render.torch_upscale import _bicubic_torch, meta_upscale
+from engine.render.torch_upscale import bicubic_torch, meta_upscale
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -121,7 +121,7 @@ def meta_upscale_cpu(model, lr: torch.Tensor, scale, feats: torch.Tensor | None 
     maps = (my.src, my.phase_index, mx.src, mx.phase_index)
     out = _MetaUpscaleCPU.apply(fp, table_k, C, (w + 2) * C, maps)[:, None]
     if model.residual_bicubic:
-        out = out + _bicubic_torch(lr.float(), (H, W))
+        out = out + bicubic_torch(lr.float(), (H, W))
     return out
 
 

@@ -23,19 +23,22 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.io.volume import PLANES
+from engine.errors import PathError
+from engine.io import PLANES, n_slices
+from engine.io.nifti import is_nifti
 from engine.weights import BUNDLED, read_info
 
 from .config import apply_override, load_config
 from .data.scales import parse_scales
-from .data.scans import brats_files, is_nifti, plane_axis, read_volume
+from .data.scans import brats_files, read_volume
 
 #: Scales the retrained network is checked at while it trains (cheap: square zooms).
 CHECK_SCALES = [1.5, 2.0, 3.0, 4.0]
 
 
-class RetrainError(ValueError):
-    """A retraining request that cannot work (no scans, nothing left to train on)."""
+class RetrainError(PathError, ValueError):
+    """A retraining request that cannot work (no scans, nothing left to train on);
+    ``.path`` names the file or folder when one is to blame."""
 
 
 def sources(scans, plane: str, modality: str | None) -> list[dict]:
@@ -46,7 +49,7 @@ def sources(scans, plane: str, modality: str | None) -> list[dict]:
     for raw in scans:
         p = Path(raw).expanduser().resolve()
         if not p.exists():
-            raise RetrainError(f"{p}: no such file or folder")
+            raise RetrainError(p, "no such file or folder")
         if modality:
             out.append({"kind": "brats", "path": str(p), "plane": plane, "modality": modality})
         elif p.is_file():
@@ -58,24 +61,23 @@ def sources(scans, plane: str, modality: str | None) -> list[dict]:
             else:
                 out.append({"kind": "dicom", "path": str(p), "plane": plane})
     if not out:
-        raise RetrainError("no scans given")
+        raise RetrainError(None, "no scans given")
     unique = {(e["kind"], e["path"]): e for e in out}  # a file also named through its folder: once
     return list(unique.values())
 
 
 def slice_count(entry: dict) -> int:
-    """Slices of a source along its plane (a BraTS folder: of its first case)."""
+    """Slices of a source in its plane, as the viewer counts them (a BraTS folder: of its first case)."""
     path = Path(entry["path"])
     if entry["kind"] == "brats":
         path = brats_files(path, entry["modality"])[0]
-    vol = read_volume(path)
-    return int(vol.voxels.shape[plane_axis(vol.affine, entry["plane"])])
+    return n_slices(read_volume(path), entry["plane"])
 
 
 def held_out_block(n: int, hold_out: int) -> tuple[int, int]:
     """Slices ``a:b`` held out of ``n``: ``hold_out`` of them around the middle."""
     if n < hold_out + 2:
-        raise RetrainError(f"a scan of {n} slices cannot hold out {hold_out} and still train: use --hold-out {max(1, n // 5)}")
+        raise RetrainError(None, f"a scan of {n} slices cannot hold out {hold_out} and still train: use --hold-out {max(1, n // 5)}")
     a = (n - hold_out) // 2
     return a, a + hold_out
 
@@ -84,15 +86,15 @@ def retrain_config(scans, *, init=None, steps: int = 2000, hold_out: int = 10, p
                    modality: str | None = None, run=None, threads: int = 0, overrides=()) -> dict:
     """The training config for ``retrain`` (see the module's docstring)."""
     if plane not in PLANES:
-        raise RetrainError(f"plane must be one of {', '.join(PLANES)}, got {plane!r}")
+        raise RetrainError(None, f"plane must be one of {', '.join(PLANES)}, got {plane!r}")
     if hold_out < 1:
-        raise RetrainError(f"--hold-out must be at least 1 slice per scan, got {hold_out}")
+        raise RetrainError(None, f"--hold-out must be at least 1 slice per scan, got {hold_out}")
     if int(steps) < 1:
-        raise RetrainError(f"--steps must be at least 1, got {steps}")
+        raise RetrainError(None, f"--steps must be at least 1, got {steps}")
     init = Path(init).expanduser().resolve() if init else BUNDLED
     info = read_info(init)
     if info.arch.get("name") != "meta_srgan":
-        raise RetrainError(f"{init.name}: retraining starts from Meta-SRGAN weights, this file holds {info.arch.get('name')!r}")
+        raise RetrainError(init, f"retraining starts from Meta-SRGAN weights, this file holds {info.arch.get('name')!r}")
     cfg = load_config(None, ())
     cfg.update(name="site_retrain", steps=int(steps), out=str(run or Path("runs") / "retrain"))
     cfg["model"] = {"name": "meta_srgan", "args": dict(info.arch.get("args", {})), "init": str(init)}
@@ -127,20 +129,20 @@ def retrain(args) -> int:
 
     output = Path(args.output).expanduser()
     if output.suffix != ".safetensors":
-        raise RetrainError(f"-o must name a .safetensors file, got {output}")
+        raise RetrainError(output, "-o must name a .safetensors file")
     run = Path(args.run) if args.run else Path("runs") / f"retrain_{output.name.removesuffix('.safetensors')}"
     init = Path(args.init).expanduser().resolve() if args.init else BUNDLED
     if output.resolve() in (init.resolve(), BUNDLED.resolve()):
-        raise RetrainError(f"-o {output} would overwrite the weights it starts from: name a new file")
+        raise RetrainError(output, "-o would overwrite the weights it starts from: name a new file")
     if (run / "checkpoints" / "last.txt").is_file() and not args.resume:
-        raise RetrainError(f"{run} holds an earlier run: --resume to continue it, or --run another folder")
+        raise RetrainError(run, "holds an earlier run: --resume to continue it, or --run another folder")
     cfg = retrain_config(args.scans, init=init, steps=args.steps, hold_out=args.hold_out, plane=args.plane,
                          modality=args.modality, run=run, threads=args.threads, overrides=args.set)
     tr = Trainer(cfg, device=torch.device("cpu") if args.cpu or not torch.cuda.is_available() else torch.device("cuda"))
     if not tr.crops:
-        raise RetrainError("no training crops: the slices around the held-out ones hold too little signal; use fewer (--hold-out) or more scans")
+        raise RetrainError(None, "no training crops: the slices around the held-out ones hold too little signal; use fewer (--hold-out) or more scans")
     if not tr.test_crops:
-        raise RetrainError("the held-out slices hold no usable crop (too little signal) to compare with: try another --hold-out or --plane")
+        raise RetrainError(None, "the held-out slices hold no usable crop (too little signal) to compare with: try another --hold-out or --plane")
     if args.resume and tr.resume(None):
         print(f"resumed at update {tr.step}", file=sys.stderr)
     print(f"retraining {init.name} on {len(tr.crops)} crops ({len(tr.test_crops)} held out) for {cfg['steps']} updates; "

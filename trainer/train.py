@@ -22,7 +22,7 @@ import torch.nn as nn
 from engine import networks
 from engine.networks.meta_srgan import grown_from
 from engine.render.phase_table import scale_input
-from engine.render.torch_upscale import _bicubic_torch
+from engine.render.torch_upscale import bicubic_torch
 from engine.upscaler import cpu_has_bf16
 from engine.weights import load_weights
 
@@ -37,7 +37,7 @@ from .evaluate import ModelPredictor, bicubic_predict, score
 from .export import is_weights_file, weights_stages
 from .fast_upscale import upscale
 from .log import RunLog
-from .losses import PerceptualLoss, adversarial_d_half, adversarial_g
+from .losses import PerceptualLoss, adversarial_d_half, adversarial_g, typical_bicubic_l1
 from .vgg import load_vgg
 
 
@@ -202,15 +202,14 @@ class Trainer:
             sr = self.fwd_ddp(lr, r)
             l1 = (sr - hr).abs().mean()
             # Plain L1 lets x3-x4 (4x larger errors) drown x1.1, where bicubic is already
-            # within ~0.01.  "scale" divides by bicubic's typical L1 at this scale (a fixed
-            # line fitted to the training crops: 0.0086 at x1.1, 0.0185 at x2, 0.0405 at x4);
-            # "batch" by bicubic's L1 on this very minibatch (noisier).  A pair counts as
-            # the zoom the weight network sees, the geometric mean.
+            # within ~0.01.  "scale" divides by bicubic's typical L1 at this zoom
+            # (losses.typical_bicubic_l1); "batch" by bicubic's L1 on this very minibatch
+            # (noisier).  A pair counts as the zoom the weight network sees, the geometric mean.
             if self.l1_relative == "scale":
-                loss = self.w_l1 * l1 / (0.0075 + 0.011 * (1.0 / scale_input(*parse_scale(r, sr=False)) - 1.0))
+                loss = self.w_l1 * l1 / typical_bicubic_l1(1.0 / scale_input(*parse_scale(r, sr=False)))
             elif self.l1_relative in ("batch", True):
                 with torch.no_grad():
-                    bic = _bicubic_torch(lr.float(), tuple(hr.shape[-2:])) * self.std + self.mean
+                    bic = bicubic_torch(lr.float(), tuple(hr.shape[-2:])) * self.std + self.mean
                     ref = (bic - hr).abs().mean().clamp_min(1e-3)
                 loss = self.w_l1 * l1 / ref
             else:

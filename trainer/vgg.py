@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from engine.errors import MetaZoomError
+from engine.errors import PathError
 
 VGG_CFG = {
     16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512],
@@ -33,11 +33,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class PerceptualWeightsError(MetaZoomError):
-    def __init__(self, path, reason: str):
-        self.path = Path(path) if path else None
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}" if self.path else reason)
+class PerceptualWeightsError(PathError):
+    """The VGG weights for the perceptual loss are missing or do not fit."""
 
 
 def vgg_features(depth: int, widths: list[int] | None = None) -> nn.Sequential:

@@ -128,8 +128,9 @@ def _set_pixels(ds: Dataset, pixels_u16: np.ndarray, series: DicomSeries, always
     ds["PixelData"].VR = "OW"
 
 
-def _set_derivation(ds: Dataset, series: DicomSeries, sources, reformatted: bool) -> None:
-    ds.DerivationDescription = series.provenance.summary()
+def _set_derivation(ds: Dataset, series: DicomSeries, sources, reformatted: bool, plane: ImagePlane) -> None:
+    # the image's rows run along the stored j axis when it is the stored slice transposed
+    ds.DerivationDescription = series.provenance.summary(rows_axis=1 if plane.transpose else 0)
     codes = [_code("113085", "Spatial resampling")]
     if reformatted:
         codes.append(_code("113072", "Multiplanar reformatting"))
@@ -226,7 +227,7 @@ def derived_image(
     ds.InstanceNumber = int(instance_number)
     _set_times(ds, series.created, series.anonymize)
     _set_plane(ds, plane, keep_iop)
-    _set_derivation(ds, series, sources, reformatted)
+    _set_derivation(ds, series, sources, reformatted, plane)
     _set_pixels(ds, series.mapping.to_uint16(pixels), series, always_rescale=not keep or ds.SOPClassUID == CT_IMAGE)
     if series.burned_in:
         ds.BurnedInAnnotation = "YES"

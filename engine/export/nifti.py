@@ -1,4 +1,4 @@
-"""NIfTI export: the enlarged stored slices as one float32 volume, affine exact.
+"""NIfTI export: the enlarged stored slices as one volume in the source's data type, affine exact.
 
 Each stored slice ``k`` is enlarged in its voxel axes ``i, j`` from ``(n_i, n_j)`` to
 ``(m_i, m_j) = (round(r n_i), round(r n_j))``.  New voxel ``u`` sits at old index
@@ -13,6 +13,13 @@ n - 0.5) exactly where they were in world space.  nibabel's ``rescale_affine``
 pins the centre voxel instead and misses by a fraction of a voxel.  The sform and
 qform codes of the source are kept.
 
+Values (``NiftiValues``): a source stored as integers (a NIfTI of int16, uint8...
+with its ``scl_slope``/``scl_inter``; a DICOM series of integers with one shared
+rescale) comes out in that type and scaling: each value clipped to the source's range
+(ringing beyond it is not signal, as in TIFF and DICOM export) and rounded to the
+source's own step, the precision it was acquired with.  Anything else (a float
+source, DICOM slices with differing rescales) is written as float32, as computed.
+
 The file is streamed: header (nibabel), then each slice as it is computed
 (NIfTI is Fortran order, so a k-slice is one contiguous block); ``.nii.gz`` goes
 through gzip with a zero mtime and no name, so the bytes depend only on content.
@@ -21,12 +28,56 @@ through gzip with a zero mtime and no name, so the bytes depend only on content.
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass
 from fractions import Fraction
 
 import nibabel as nib
 import numpy as np
 
 from .provenance import Provenance
+
+#: the integer types a DICOM series' stored values go into, smallest first
+_DICOM_TYPES = (np.int16, np.uint16, np.int32)
+
+
+@dataclass(frozen=True)
+class NiftiValues:
+    """How the voxels are stored: ``value = stored * slope + inter`` in ``dtype``; for an
+    integer ``dtype`` values are clipped to ``[lo, hi]`` first and rounded."""
+
+    dtype: np.dtype
+    slope: float = 1.0
+    inter: float = 0.0
+    lo: float = -np.inf
+    hi: float = np.inf
+
+    @classmethod
+    def for_source(cls, volume, lo: float, hi: float, dicom_rescale: tuple[float, float] | None) -> "NiftiValues":
+        """The source's type and scaling (see the module's docstring); ``lo, hi``: the
+        source's value range; ``dicom_rescale``: the rescale every source DICOM slice
+        shares, with the voxels on its grid (None when they do not share one)."""
+        float32 = cls(np.dtype(np.float32))
+        if volume.kind == "nifti":
+            hdr = volume.meta.extra.get("nifti_header")
+            if hdr is None or hdr.get_data_dtype().kind not in "iu":
+                return float32
+            slope, inter = volume.meta.extra.get("scaling", (1.0, 0.0))
+            return cls(np.dtype(hdr.get_data_dtype().newbyteorder("<")), slope, inter, lo, hi)
+        if volume.kind == "dicom" and dicom_rescale is not None:
+            slope, inter = dicom_rescale
+            low, high = round((lo - inter) / slope), round((hi - inter) / slope)
+            for t in _DICOM_TYPES:
+                if np.iinfo(t).min <= low and high <= np.iinfo(t).max:
+                    return cls(np.dtype(t).newbyteorder("<"), slope, inter, lo, hi)
+        return float32
+
+    def stored(self, values: np.ndarray) -> np.ndarray:
+        if self.dtype.kind == "f":
+            return np.asarray(values, dtype=self.dtype)
+        v = np.clip(np.asarray(values, dtype=np.float64), self.lo, self.hi)
+        s = np.rint((v - self.inter) / self.slope)
+        info = np.iinfo(self.dtype)
+        return np.clip(s, info.min, info.max).astype(self.dtype)
 
 
 def scaled_affine(affine: np.ndarray, factors: tuple[Fraction | float, Fraction | float], k0: int = 0) -> np.ndarray:
@@ -53,9 +104,12 @@ def source_codes(extra: dict, kind: str) -> tuple[int, int]:
     return s, q
 
 
-def nifti_header(shape, affine, codes, window, provenance: Provenance, source_header=None, anonymize: bool = False):
-    """A NIfTI-1 header for float32 voxels of ``shape`` with ``affine`` (float64, RAS).
-    ``anonymize``: the source's intent name (free text) is not copied."""
+def nifti_header(shape, affine, codes, window, provenance: Provenance, source_header=None,
+                 values: NiftiValues | None = None, anonymize: bool = False):
+    """A NIfTI-1 header for voxels of ``shape`` stored as ``values`` says (default float32),
+    with ``affine`` (float64, RAS).  ``anonymize``: the source's intent name (free text) is
+    not copied."""
+    values = values or NiftiValues(np.dtype(np.float32))
     hdr = nib.Nifti1Header(endianness="<")
     if source_header is not None:
         try:  # units and intent of the source; its dims, scaling and text are not ours
@@ -67,11 +121,11 @@ def nifti_header(shape, affine, codes, window, provenance: Provenance, source_he
     else:
         hdr.set_xyzt_units("mm", "sec")
     hdr.set_data_shape(tuple(int(s) for s in shape))
-    hdr.set_data_dtype(np.float32)
+    hdr.set_data_dtype(values.dtype)
     sform_code, qform_code = codes
     hdr.set_sform(affine, code=sform_code)
     hdr.set_qform(affine, code=qform_code, strip_shears=True)
-    hdr.set_slope_inter(1.0, 0.0)
+    hdr.set_slope_inter(values.slope, values.inter)
     hdr["cal_min"] = window.center - window.width / 2
     hdr["cal_max"] = window.center + window.width / 2
     hdr["descrip"] = provenance.short().encode("ascii", "replace")[:79]
@@ -82,7 +136,8 @@ def nifti_header(shape, affine, codes, window, provenance: Provenance, source_he
 class NiftiWriter:
     """Streams one stream's enlarged stored slices into a staged ``.nii``/``.nii.gz``."""
 
-    def __init__(self, staging, final, header: nib.Nifti1Header, expected_slices: int):
+    def __init__(self, staging, final, header: nib.Nifti1Header, expected_slices: int, values: NiftiValues | None = None):
+        self.values = values or NiftiValues(np.dtype(np.float32))
         self.expected = expected_slices
         self.written = 0
         self._raw = staging.open(final)
@@ -104,7 +159,7 @@ class NiftiWriter:
         if image.shape != tuple(self.shape[:2]):
             raise ValueError(f"slice of shape {image.shape}, the volume needs {tuple(self.shape[:2])}")
         # Fortran order: i fastest, so the k-slice block is image.T in C order
-        self._out.write(np.ascontiguousarray(image.T, dtype="<f4").tobytes())
+        self._out.write(np.ascontiguousarray(self.values.stored(image.T)).tobytes())
         self.written += 1
 
     def close(self) -> None:

@@ -2,8 +2,9 @@
 output streams (SR, bicubic), every file's name, and every refusal (format, plane,
 scale, slices, a target that is the source or already exists).
 
-File names in a folder destination: ``{base}_x{scale}[_{plane}]_{sr|bicubic}[_{index:04d}].{ext}``
-where ``base`` is the source's name (``name`` if given; an opaque ``deid-...`` when
+File names in a folder destination: ``{base}_x{scale}[_{plane}]_{sr|bicubic}[_{number:04d}].{ext}``
+where ``number`` counts slices from 1, as the viewer's overlay does (``slices`` and the
+indices here count from 0), and ``base`` is the source's name (``name`` if given; an opaque ``deid-...`` when
 de-identifying).  A file destination (``out.nii.gz``, ``out.tif``, or for a single
 slice ``out.png``/``out.dcm``) names the first stream's file; the bicubic companion
 gets ``_bicubic`` before the extension.
@@ -182,7 +183,7 @@ def plan_export(request: ExportRequest) -> ExportPlan:
             if as_file:
                 outputs[s.tag] = {indices[0]: dest if first else _with_tag(dest, s.tag)}
             else:
-                outputs[s.tag] = {k: dest / f"{base}_{scale_tag}{mid}_{s.tag}_{k:04d}{ext}" for k in indices}
+                outputs[s.tag] = {k: dest / f"{base}_{scale_tag}{mid}_{s.tag}_{k + 1:04d}{ext}" for k in indices}
     plan = ExportPlan(request, plane, indices, streams, tuple(in_shape), out_shape, outputs, folder, base, reformat)
     files = plan.files()
     refuse_source(files, volume.source, source_is_dicom=volume.kind == "dicom")

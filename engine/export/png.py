@@ -1,6 +1,7 @@
 """PNG export: one windowed 8-bit greyscale file per slice.
 
-The window maps ``[center - width/2, center + width/2]`` to 0..255.  The pixel
+The window maps ``[center - width/2, center + width/2]`` to 0..255 by the panes' rule
+(``engine.windowing``), so a PNG holds the grey levels on screen.  The pixel
 size goes into ``pHYs`` (so the true aspect survives), the provenance, window,
 plane and slice position into text chunks (``Software``, ``Description`` as JSON).
 """
@@ -14,8 +15,8 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from ..windowing import levels, window_to_uint8
 from .provenance import SOFTWARE, Provenance, software_version
-from .values import to_uint8
 
 
 def png_bytes(pixels_u8: np.ndarray, spacing_mm: tuple[float, float], description: dict) -> bytes:
@@ -44,7 +45,8 @@ class PngWriter:
         desc = self.provenance.as_dict()
         desc["window"] = {"name": self.window.name, "center": self.window.center, "width": self.window.width}
         desc["slice"] = where
-        data = png_bytes(to_uint8(image, self.window), tuple(where["pixel_spacing_mm"]), desc)
+        grey = window_to_uint8(image, *levels((self.window.center, self.window.width)))
+        data = png_bytes(grey, tuple(where["pixel_spacing_mm"]), desc)
         with self.staging.open(self.finals[index]) as f:
             f.write(data)
 

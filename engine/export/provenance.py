@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from fractions import Fraction
 
 from ..geometry import scale_key
 from .slices import zoom_text
@@ -48,12 +47,15 @@ class Provenance:
     tag: str  # "sr" or "bicubic"
     scale: float | tuple[float, float]  # a pair (rows, columns) for non-square pixels
     sr_scale: float | tuple[float, float] | None  # Meta-SRGAN's part (None for bicubic)
-    factors: tuple[Fraction, Fraction]  # exact per-axis n_out / n_in of the image rows, cols
+    #: (pixels in, pixels out) along the image array's two axes, named by ``axes``
+    sizes: tuple[tuple[int, int], tuple[int, int]]
     weights: dict | None = None
     intensity_range: tuple[float, float] | None = None
     created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     source: dict | None = None  # kind, files, description (None when anonymized)
     extra: dict = field(default_factory=dict)
+    #: what the array's two axes are: a picture's rows and columns, a volume's i and j
+    axes: tuple[str, str] = ("rows", "columns")
 
     @property
     def method(self) -> str:
@@ -66,12 +68,13 @@ class Provenance:
             return f"Meta-SRGAN super-resolution x{zoom_text(self.sr_scale)} then bicubic to x{zoom_text(self.scale)}"
         return f"Meta-SRGAN super-resolution x{zoom_text(self.scale)}"
 
-    def summary(self) -> str:
-        """One line for DICOM DerivationDescription (ST, <= 1024 characters)."""
-        fy, fx = self.factors
+    def summary(self, rows_axis: int = 0) -> str:
+        """One line for DICOM DerivationDescription (ST, <= 1024 characters);
+        ``rows_axis``: the array axis that runs down the DICOM image's rows."""
+        (rows_in, rows_out), (cols_in, cols_out) = self.sizes[rows_axis], self.sizes[1 - rows_axis]
         parts = [
             f"{self.method_words()} in the image plane",
-            f"rows {fy.numerator}/{fy.denominator}, columns {fx.numerator}/{fx.denominator} (pixel-centre grid, same field of view)",
+            f"rows {rows_in} to {rows_out}, columns {cols_in} to {cols_out} pixels (pixel-centre grid, same field of view)",
         ]
         if self.weights:
             w = self.weights
@@ -89,7 +92,6 @@ class Provenance:
         return s[:80]
 
     def as_dict(self) -> dict:
-        fy, fx = self.factors
         d = {
             "software": f"{SOFTWARE} {software_version()}",
             "created": self.created.isoformat(timespec="seconds"),
@@ -97,7 +99,7 @@ class Provenance:
             "description": self.method_words(),
             "scale": list(self.scale) if isinstance(self.scale, tuple) else self.scale,
             "sr_scale": list(self.sr_scale) if isinstance(self.sr_scale, tuple) else self.sr_scale,
-            "factors": {"rows": f"{fy.numerator}/{fy.denominator}", "columns": f"{fx.numerator}/{fx.denominator}"},
+            "factors": {name: f"{n_out}/{n_in}" for name, (n_in, n_out) in zip(self.axes, self.sizes)},
             "grid": "output pixel i sits at input coordinate (i + 0.5) * n_in / n_out - 0.5 (pixel centres)",
             "weights": self.weights,
             "intensity_range": list(self.intensity_range) if self.intensity_range else None,

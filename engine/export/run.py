@@ -21,7 +21,7 @@ import numpy as np
 from ..io.display import display_slice
 from .dicom_series import DicomExportContext, series_writer
 from .errors import ExportWriteError
-from .nifti import NiftiWriter, nifti_header, scaled_affine, source_codes
+from .nifti import NiftiValues, NiftiWriter, nifti_header, scaled_affine, source_codes
 from .paths import AbandonedStagingWarning, Staging
 from .plan import ExportPlan, plan_export
 from .png import PngWriter
@@ -61,7 +61,7 @@ def run_export(request: ExportRequest) -> Iterator[Progress]:
 
     stats = volume_stats(volume)
     mapping = ValueMapping.for_stats(stats, _source_rescale(volume))
-    window = pick_window(volume, stats, request.window)
+    window = pick_window(volume, request.window)
     intensity = None
     if request.upscaler is not None:
         intensity = request.intensity_range or volume_intensity_range(request.upscaler, volume)
@@ -72,11 +72,12 @@ def run_export(request: ExportRequest) -> Iterator[Progress]:
             tag=s.tag,
             scale=request.scale,
             sr_scale=s.sr_scale,
-            factors=plan.factors,
+            sizes=tuple(zip(plan.in_shape, plan.out_shape)),
             weights=weights if s.sr_scale is not None else None,
             intensity_range=intensity if s.sr_scale is not None else None,
             created=created,
             source=_source_record(request),
+            axes=("rows", "columns") if plan.plane else ("i", "j"),  # a picture's, or the stored arrays' voxel axes
             # slices of another plane than the acquired one: the file's k axis is its normal
             extra={"slices": {"plane": plan.reformat, "axes": "i = screen columns, j = screen rows, k = slice index "
                               "of the plane (radiological display), voxels permuted, not resampled"}} if plan.reformat else {},
@@ -116,7 +117,7 @@ def _write(plan: ExportPlan, staging_args, shared, provenances, mapping, window,
             for s, w in zip(plan.streams, writers):
                 out = enlarge(src, request.scale, request.upscaler if s.sr_scale is not None else None, intensity)
                 w.add(index, out, where)
-            yield Progress(n + 1, total, f"slice {index}")
+            yield Progress(n + 1, total, f"slice {index + 1}")  # counted from 1, as on screen
         for w in writers:
             w.close()
         open_writers.pop_all()
@@ -190,9 +191,10 @@ def _make_writer(plan: ExportPlan, stream: Method, staging, provenance, mapping,
     if fmt == "nifti":
         affine = scaled_affine(volume.affine, plan.factors, plan.indices[0])
         extra = volume.meta.extra
+        values = NiftiValues.for_source(volume, mapping.lo, mapping.hi, _source_rescale(volume))
         hdr = nifti_header(
             (H, W, len(plan.indices)), affine, source_codes(extra, volume.kind), window, provenance,
-            extra.get("nifti_header"), anonymize=req.anonymize,
+            extra.get("nifti_header"), values, anonymize=req.anonymize,
         )
-        return NiftiWriter(staging, target, hdr, len(plan.indices))
+        return NiftiWriter(staging, target, hdr, len(plan.indices), values)
     return series_writer(plan, stream, staging, provenance, mapping, window, created, shared)

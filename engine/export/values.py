@@ -1,5 +1,6 @@
-"""Intensities on the way out: the display window (8-bit PNG) and the 16-bit mapping
-(TIFF, DICOM) of a volume, chosen once per export so every slice shares them."""
+"""Intensities on the way out: the display window (8-bit PNG, grey levels by
+``engine.windowing``) and the 16-bit mapping (TIFF, DICOM) of a volume, chosen once per
+export so every slice shares them."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..io.volume import Volume, WindowPreset
+from ..windowing import auto_window
 
 U16_MAX = 65535
-#: voxels sampled (strided) for the robust percentiles
-_SAMPLE = 1 << 20
 
 
 def _ds(x: float) -> float:
@@ -22,13 +22,11 @@ def _ds(x: float) -> float:
 
 @dataclass(frozen=True)
 class VolumeStats:
-    """Finite min/max of the voxels, whether they are all whole numbers, and the
-    0.5/99.5 percentiles of a strided sample (robust range)."""
+    """Finite min/max of the voxels and whether they are all whole numbers."""
 
     lo: float
     hi: float
     integral: bool
-    robust: tuple[float, float]
 
 
 def volume_stats(volume: Volume) -> VolumeStats:
@@ -42,16 +40,7 @@ def volume_stats(volume: Volume) -> VolumeStats:
             integral = integral and bool(np.array_equal(fin, np.rint(fin)))
     if not np.isfinite(lo):
         lo, hi = 0.0, 0.0
-    step = max(1, int(round((vox.size / _SAMPLE) ** (1 / 3))))
-    sample = vox[::step, ::step, ::step]
-    sample = sample[np.isfinite(sample)]
-    if sample.size:
-        p_lo, p_hi = (float(v) for v in np.percentile(sample, [0.5, 99.5]))
-    else:
-        p_lo, p_hi = lo, hi
-    if not p_hi > p_lo:
-        p_lo, p_hi = lo, hi
-    return VolumeStats(lo, hi, integral, (p_lo, p_hi))
+    return VolumeStats(lo, hi, integral)
 
 
 @dataclass(frozen=True)
@@ -104,22 +93,12 @@ class ValueMapping:
         }
 
 
-def pick_window(volume: Volume, stats: VolumeStats, override: WindowPreset | None = None) -> WindowPreset:
-    """The export window: ``override``, else the volume's first preset, else robust auto
-    (the 0.5-99.5 percentile range)."""
+def pick_window(volume: Volume, override: WindowPreset | None = None) -> WindowPreset:
+    """The export window: ``override``, else the volume's first preset, else the
+    viewer's auto window (``engine.windowing.auto_window``: 0.5-99.5 percentiles)."""
     if override is not None:
         return override
     for w in volume.meta.windows:
         if np.isfinite(w.center) and np.isfinite(w.width) and w.width > 0:
             return w
-    lo, hi = stats.robust
-    if not hi > lo:
-        hi = lo + 1.0
-    return WindowPreset("auto (0.5-99.5 percentiles)", (lo + hi) / 2, hi - lo)
-
-
-def to_uint8(img: np.ndarray, window: WindowPreset) -> np.ndarray:
-    """Window to 8 bits: ``[center - width/2, center + width/2]`` -> 0..255, linear, clipped."""
-    lo = window.center - window.width / 2
-    v = (np.asarray(img, dtype=np.float64) - lo) * (255.0 / window.width)
-    return np.clip(np.rint(np.nan_to_num(v, nan=0.0)), 0, 255).astype(np.uint8)
+    return WindowPreset("auto (0.5-99.5 percentiles)", *auto_window(volume.voxels))

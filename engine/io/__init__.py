@@ -3,6 +3,7 @@
     series = open_scan(path)            # file, folder or tree -> [SeriesInfo] (headers only)
     vol = load(series[0])               # or load(path) when it holds one series
     sl = display_slice(vol, "axial", n_slices(vol, "axial") // 2)
+    stack = plane_slices(vol, "axial", slice(-20, None))   # the last 20 display slices' pixels
 
 Every failure on bad input is a ``ScanError`` (a ``MetaZoomError``) with
 ``.path`` and ``.reason``: ``ScanNotFoundError``, ``UnsupportedScanError``,
@@ -15,7 +16,7 @@ What export needs is in ``Volume.meta``: identifiers in its fields, and
 and ``nifti.load`` (``nifti_header``, ``sform_code``, ``qform_code``).
 """
 
-from .display import display_slice, n_slices
+from .display import display_slice, n_slices, plane_slices
 from .errors import (
     CorruptScanError,
     MultipleSeriesError,
@@ -46,4 +47,5 @@ __all__ = [
     "load",
     "n_slices",
     "open_scan",
+    "plane_slices",
 ]

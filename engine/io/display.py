@@ -101,6 +101,15 @@ def display_slice(volume: Volume, plane: str, index: int, radiological: bool = T
     )
 
 
+def plane_slices(volume: Volume, plane: str, keep: slice | None = None, radiological: bool = True) -> list[np.ndarray]:
+    """The pixels of ``display_slice(volume, plane, i)`` for every ``i`` in ``range(n)[keep]``:
+    what the viewer shows, with ``keep`` counting the viewer's slice numbers from 0
+    (``slice(-20, None)``: the last 20, toward superior / anterior / right)."""
+    n = n_slices(volume, plane)
+    picked = range(n)[keep] if keep is not None else range(n)
+    return [display_slice(volume, plane, i, radiological).pixels for i in picked]
+
+
 def reoriented(volume: Volume, plane: str, radiological: bool = True) -> Volume:
     """The volume with its voxel axes permuted and flipped so that stored slice ``k`` is
     ``display_slice(volume, plane, k)`` (transposed: voxel i runs along the screen's

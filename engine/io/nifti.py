@@ -172,8 +172,9 @@ def load(path: Path, volume_index: int = 0) -> Volume:
     """Read one 3D volume (``volume_index`` of a 4D file) as float32, scaled, NaN-free.
 
     Metadata in ``meta.extra``: ``nifti_header`` (a copy of nibabel's header, for
-    export: the sform/qform codes and units), ``sform_code``, ``qform_code``,
-    ``volume_index``, ``n_volumes``.
+    export: the sform/qform codes, units and stored data type), ``scaling`` (the
+    file's ``(scl_slope, scl_inter)``: nibabel's header copy no longer holds them),
+    ``sform_code``, ``qform_code``, ``volume_index``, ``n_volumes``.
     """
     img = _open_image(path)
     layout = _Layout(path, img)
@@ -225,10 +226,11 @@ def load(path: Path, volume_index: int = 0) -> Volume:
         where = ""
         if len(layout.volume_dims) > 1:
             index = np.unravel_index(volume_index, layout.volume_dims, order="F")
-            where = f" (index {tuple(int(i) for i in index)} along dimensions 4-{3 + len(layout.volume_dims)})"
-        meta.warnings.append(f"{3 + len(layout.volume_dims)}D file: showing volume {volume_index} of {layout.n_volumes}{where}")
+            where = f" (index {tuple(int(i) + 1 for i in index)} along dimensions 4-{3 + len(layout.volume_dims)}, from 1)"
+        meta.warnings.append(f"{3 + len(layout.volume_dims)}D file: showing volume {volume_index + 1} of {layout.n_volumes}{where}")
     meta.extra.update(
         nifti_header=hdr.copy(),
+        scaling=(layout.slope, layout.inter),
         sform_code=int(hdr["sform_code"]),
         qform_code=int(hdr["qform_code"]),
         volume_index=volume_index,

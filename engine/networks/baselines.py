@@ -63,9 +63,9 @@ class SRGAN(nn.Module):
     def forward(self, lr: torch.Tensor, scale=None) -> torch.Tensor:
         out = wide_conv_to_few(self.upsample(self.trunk(lr)), self.out)
         if self.residual_bicubic:
-            from ..render.torch_upscale import _bicubic_torch  # late: avoids a cycle
+            from ..render.torch_upscale import bicubic_torch  # late: avoids a cycle
 
-            out = out + _bicubic_torch(lr.float(), tuple(out.shape[-2:])).to(out.dtype)
+            out = out + bicubic_torch(lr.float(), tuple(out.shape[-2:])).to(out.dtype)
         return out
 
 

@@ -26,7 +26,7 @@ from .bicubic import taps
 from .phase_table import positions
 
 
-def _bicubic_torch(lr: torch.Tensor, out_shape, region=None) -> torch.Tensor:
+def bicubic_torch(lr: torch.Tensor, out_shape, region=None) -> torch.Tensor:
     """Bicubic on the engine grid as two small matmuls (differentiable, any device)."""
     B, C, h, w = lr.shape
     H, W = out_shape
@@ -131,5 +131,5 @@ def meta_upscale(model, lr: torch.Tensor, scale, region=None, feats: torch.Tenso
     else:
         out = windows_upscale(feats.float(), table, my, mx)
     if model.residual_bicubic:
-        out = out + _bicubic_torch(lr.float(), (H, W), region)
+        out = out + bicubic_torch(lr.float(), (H, W), region)
     return out

@@ -37,7 +37,7 @@ def test_dicom_folder_to_dicom_slices_and_note_above_x4(dicom_series, tmp_path, 
                       small_weights, "--device", "cpu"], capsys)
     assert code == 0, err
     assert "above Meta-SRGAN's range" in err and "2 slices" in err
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["src_x5_sr_0001.dcm", "src_x5_sr_0002.dcm"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["src_x5_sr_0002.dcm", "src_x5_sr_0003.dcm"]  # --slices 1:3 counts from 0, names from 1
 
 
 @pytest.mark.parametrize(

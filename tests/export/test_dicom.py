@@ -53,6 +53,7 @@ def test_derived_mr_series_from_dicom_source(dicom_series, tmp_path, small_upsca
         assert d.DerivationCodeSequence[0].CodeValue == "113085"
         assert "Meta-SRGAN" in d.DerivationDescription and small_upscaler.info.sha256 in d.DerivationDescription
         assert (d.Rows, d.Columns) == (40, 48)
+        assert f"rows {s.Rows} to 40, columns {s.Columns} to 48 pixels" in d.DerivationDescription
         assert d.BitsAllocated == 16 and d.PixelRepresentation == 0 and d.PhotometricInterpretation == "MONOCHROME2"
         # geometry: orientation kept, spacing halved, first pixel centre moved by (1/f - 1)/2 pixels
         assert [float(v) for v in d.ImageOrientationPatient] == [float(v) for v in s.ImageOrientationPatient]
@@ -174,7 +175,7 @@ def test_dicom_of_a_reformatted_plane(tmp_path, plane):
     src = [pydicom.dcmread(p) for p in paths]
     dss, outs = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", plane=plane, slices=(2, 4)))
     _no_errors(outs)
-    assert [p.name for p in outs] == [f"src_x2_{plane}_bicubic_{k:04d}.dcm" for k in (2, 3)]
+    assert [p.name for p in outs] == [f"src_x2_{plane}_bicubic_{k:04d}.dcm" for k in (3, 4)]
     re = reoriented(vol, plane)
     lo, hi = vol.voxels.min(), vol.voxels.max()
     src_uids = [s.SOPInstanceUID for s in src]
@@ -188,6 +189,9 @@ def test_dicom_of_a_reformatted_plane(tmp_path, plane):
         want_iop = [1, 0, 0, 0, 0, -1] if plane == "coronal" else [0, 1, 0, 0, 0, -1]
         np.testing.assert_allclose([float(v) for v in d.ImageOrientationPatient], want_iop, atol=1e-9)
         shown = display_slice(vol, plane, index).pixels
+        assert d.pixel_array.shape == (d.Rows, d.Columns) == (2 * shown.shape[0], 2 * shown.shape[1])
+        # the image's own rows and columns, as pixel counts (not fractions, reduced or not)
+        assert f"rows {shown.shape[0]} to {d.Rows}, columns {shown.shape[1]} to {d.Columns} pixels" in d.DerivationDescription
         want = np.clip(np.rint(bicubic(shown, 2.0)), lo, hi)
         np.testing.assert_allclose(d.pixel_array.astype(float), want, atol=1)
         # the first pixel's centre is a quarter source pixel inside the plane slice's corner

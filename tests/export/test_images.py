@@ -32,8 +32,9 @@ def test_png_is_the_windowed_enlarged_display_slice(nifti_volume, tmp_path):
     win = WindowPreset("test", 100.0, 60.0)
     reports = _run(ExportRequest(vol, tmp_path, None, 2.5, "png", plane="coronal", slices=(3, 5), window=win))
     outs = reports[-1].outputs
-    assert [p.name for p in outs] == ["scan_x2.5_coronal_bicubic_0003.png", "scan_x2.5_coronal_bicubic_0004.png"]
+    assert [p.name for p in outs] == ["scan_x2.5_coronal_bicubic_0004.png", "scan_x2.5_coronal_bicubic_0005.png"]
     assert [(r.done, r.total) for r in reports] == [(0, 2), (1, 2), (2, 2), (2, 2)]
+    assert [r.message for r in reports[1:3]] == ["slice 4", "slice 5"]  # counted from 1, as the overlay
     d = display_slice(vol, "coronal", 3)
     want = np.clip(np.rint((bicubic(d.pixels, 2.5).astype(np.float64) - 70.0) * 255 / 60), 0, 255)
     img = Image.open(outs[0])
@@ -122,11 +123,11 @@ def test_same_request_same_bytes(dicom_series, tmp_path, small_upscaler, fmt):
 def test_value_mapping_covers_the_range():
     from engine.export.values import ValueMapping, VolumeStats
 
-    ct = ValueMapping.for_stats(VolumeStats(-1024.0, 3071.0, True, (-1000.0, 2000.0)))
+    ct = ValueMapping.for_stats(VolumeStats(-1024.0, 3071.0, True))
     assert (ct.slope, ct.intercept) == (1.0, -1024.0)
-    mr = ValueMapping.for_stats(VolumeStats(0.0, 4095.0, True, (0.0, 4000.0)))
+    mr = ValueMapping.for_stats(VolumeStats(0.0, 4095.0, True))
     assert (mr.slope, mr.intercept) == (1.0, 0.0)
-    f = ValueMapping.for_stats(VolumeStats(-0.25, 1.75, False, (0.0, 1.0)))
+    f = ValueMapping.for_stats(VolumeStats(-0.25, 1.75, False))
     stored = f.to_uint16(np.array([-1.0, -0.25, 0.5, 1.75, 9.0]))
     assert stored[0] == stored[1] == 0 and stored[-1] == stored[-2] <= 65535
     np.testing.assert_allclose(stored[2] * f.slope + f.intercept, 0.5, atol=f.slope)
@@ -151,7 +152,7 @@ def test_a_pair_of_scales_exports_each_axis_at_its_own_zoom(nifti_volume, tmp_pa
     reports = _run(ExportRequest(vol, tmp_path, small_upscaler, (5.5, 2.0), "png", plane="coronal", slices=3,
                                  include_bicubic=True, window=WindowPreset("w", 100.0, 60.0), timestamp=WHEN))
     outs = sorted(reports[-1].outputs)
-    assert [p.name for p in outs] == ["scan_x5.5x2_coronal_bicubic_0003.png", "scan_x5.5x2_coronal_sr_0003.png"]
+    assert [p.name for p in outs] == ["scan_x5.5x2_coronal_bicubic_0004.png", "scan_x5.5x2_coronal_sr_0004.png"]
     d = display_slice(vol, "coronal", 3)
     want_shape = (output_size(d.pixels.shape[0], 5.5), 2 * d.pixels.shape[1])  # 3 rows -> 17 (16.5 rounds up)
     for p in outs:
@@ -180,4 +181,4 @@ def test_a_pair_for_stored_slices_is_refused(nifti_volume, tmp_path, fmt):
 
 def test_an_equal_pair_is_the_plain_zoom(nifti_volume, tmp_path):
     plan = plan_export(ExportRequest(nifti_volume, tmp_path, None, (2.5, 2.5), "png", plane="axial", slices=0))
-    assert plan.request.scale == 2.5 and [p.name for p in plan.files()] == ["scan_x2.5_axial_bicubic_0000.png"]
+    assert plan.request.scale == 2.5 and [p.name for p in plan.files()] == ["scan_x2.5_axial_bicubic_0001.png"]

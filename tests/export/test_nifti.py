@@ -171,3 +171,44 @@ def test_stored_range_counts_display_slices_from_the_inferior_end(tmp_path):
     assert stored_range(vol, "axial", [1, 2]) == (2, 4)
     # the same pixels (flipped for the display)
     np.testing.assert_array_equal(np.sort(display_slice(vol, "axial", 0).pixels.ravel()), np.sort(vol.voxels[:, :, 4].ravel()))
+
+
+def test_float_source_is_written_as_float32(nifti_volume, tmp_path):
+    out = _export(ExportRequest(nifti_volume, tmp_path / "f.nii.gz", None, 2.0, "nifti"))[0]
+    img = nib.load(str(out))
+    assert img.get_data_dtype() == np.float32 and (img.dataobj.slope, img.dataobj.inter) == (1.0, 0.0)
+
+
+def test_integer_nifti_keeps_its_type_and_scaling(tmp_path):
+    """An int16 source with scl_slope 0.5, scl_inter 10 comes out int16 with the same
+    scaling: the enlarged values clipped to the source's range and rounded to its step."""
+    from engine.io import load
+
+    rng = np.random.default_rng(3)
+    stored = rng.integers(0, 400, size=(20, 18, 3)).astype(np.int16)
+    img = nib.Nifti1Image(stored, np.diag([0.9, 0.9, 2.0, 1.0]))
+    img.header.set_slope_inter(0.5, 10.0)
+    nib.save(img, str(tmp_path / "int.nii.gz"))
+    vol = load(tmp_path / "int.nii.gz")
+    out = _export(ExportRequest(vol, tmp_path / "o.nii.gz", None, 2.5, "nifti"))[0]
+    back = nib.load(str(out))
+    assert back.get_data_dtype() == np.int16 and (back.dataobj.slope, back.dataobj.inter) == (0.5, 10.0)
+    got = np.asarray(back.dataobj.get_unscaled())
+    lo, hi = float(vol.voxels.min()), float(vol.voxels.max())
+    for k in range(3):
+        want = np.clip(enlarge(vol.voxels[:, :, k], 2.5, None, None).astype(np.float64), lo, hi)
+        np.testing.assert_array_equal(got[:, :, k], np.rint((want - 10.0) / 0.5))
+    values = back.get_fdata()
+    assert values.min() >= lo and values.max() <= hi
+
+
+def test_integer_dicom_series_is_written_in_an_integer_type_with_its_rescale(tmp_path):
+    from tests.export.conftest import volume_from_dicom, write_dicom_series
+
+    paths = write_dicom_series(tmp_path / "src", slope=(2.0, -1024.0))
+    vol = volume_from_dicom(paths)
+    out = _export(ExportRequest(vol, tmp_path / "o.nii.gz", None, 2.0, "nifti"))[0]
+    back = nib.load(str(out))
+    assert back.get_data_dtype().kind in "iu" and (back.dataobj.slope, back.dataobj.inter) == (2.0, -1024.0)
+    want = np.clip(enlarge(vol.voxels[:, :, 0], 2.0, None, None), vol.voxels.min(), vol.voxels.max())
+    assert np.abs(back.get_fdata()[:, :, 0] - want).max() <= 1.0 + 1e-6  # half of the source's step of 2

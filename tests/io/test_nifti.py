@@ -77,7 +77,7 @@ def test_5d_offers_every_volume_beyond_the_third_dimension(tmp_path, rng):
     for t, u in ((0, 0), (1, 0), (0, 1), (1, 1)):
         vol = eio.load(path, volume_index=t + 2 * u)
         np.testing.assert_array_equal(vol.voxels, data[..., t, u])
-    assert any(f"index (1, 1) along dimensions 4-5" in w for w in vol.meta.warnings)
+    assert any("showing volume 4 of 4 (index (2, 2) along dimensions 4-5, from 1)" in w for w in vol.meta.warnings)
     # vectors stored as dim 5 after a time dim of 1 (e.g. a deformation field)
     field = rng.random((3, 3, 3, 1, 3)).astype(np.float32)
     (info,) = eio.open_scan(save(tmp_path, field, name="field.nii"))

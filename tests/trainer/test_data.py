@@ -11,7 +11,7 @@ from engine.weights import WeightsInfo
 from trainer.data.crops import augment, centre_crop, max_info_crop, tiles, unit_range
 from trainer.data.dataset import Crops, PatchBatches, Source, load_crops, parse_keep
 from trainer.data.scales import TRAIN_SCALES, ScaleSampler, exact_sizes
-from trainer.data.scans import TrainingDataError, brats_files, plane_axis, read_volume, slices_of
+from trainer.data.scans import TrainingDataError, brats_files, read_volume, slices_of
 
 from .conftest import smooth_images
 
@@ -101,10 +101,50 @@ def test_nifti_slices_planes_and_holdout(tmp_path):
     data = np.random.default_rng(0).random((20, 30, 40)).astype(np.float32)
     _write_nifti(tmp_path / "v.nii.gz", data)
     vol = read_volume(tmp_path / "v.nii.gz")
-    assert plane_axis(vol.affine, "axial") == 2 and plane_axis(vol.affine, "sagittal") == 0
     sl = slices_of(vol, "axial", slice(-5, None))
-    assert len(sl) == 5 and sl[0].shape == (20, 30)
-    np.testing.assert_array_equal(sl[-1], data[:, :, -1])
+    # RAS+ voxels shown radiologically: rows anterior -> posterior, columns right -> left
+    assert len(sl) == 5 and sl[0].shape == (30, 20)
+    np.testing.assert_array_equal(sl[-1], data[::-1, ::-1, -1].T)
+    assert len(slices_of(vol, "sagittal")) == 20 and slices_of(vol, "sagittal")[0].shape == (40, 30)
+
+
+@pytest.mark.parametrize("plane, keep", [("axial", "-5:"), ("axial", "0:-5"), ("coronal", "2:6"), ("sagittal", "-3:")])
+def test_training_slices_are_the_viewers_display_slices(tmp_path, plane, keep):
+    """A DICOM series stored superior to inferior (the voxel order runs against the
+    viewer's numbering): the training slices are the display slices, and ``keep``
+    counts the viewer's slice numbers."""
+    from engine.io import display_slice, n_slices
+    from tests.io.dicom_factory import write_series
+
+    k, rows, cols = 12, 10, 14
+    stack = (np.arange(k)[:, None, None] * 1000 + np.arange(rows * cols).reshape(1, rows, cols)).astype(np.uint16)
+    write_series(tmp_path / "s", stack, orientation=(1.0, 0.0, 0.0, 0.0, -1.0, 0.0))  # normal: inferior
+    vol = read_volume(tmp_path / "s")
+    n = n_slices(vol, plane)
+    picked = range(n)[parse_keep(keep)]
+    got = slices_of(vol, plane, parse_keep(keep))
+    assert len(got) == len(picked)
+    for i, pixels in zip(picked, got):
+        np.testing.assert_array_equal(pixels, display_slice(vol, plane, i).pixels)
+    if plane == "axial":  # display slice i counts from inferior: the stored slice k - 1 - i
+        assert [int(p.min()) // 1000 for p in got] == [k - 1 - i for i in picked]
+
+
+def test_training_errors_are_path_errors(tmp_path):
+    from engine.errors import PathError
+    from engine.io import ScanNotFoundError
+    from trainer.checkpoint import CheckpointError
+    from trainer.config import ConfigError
+    from trainer.retrain import RetrainError
+    from trainer.vgg import PerceptualWeightsError
+
+    for cls in (TrainingDataError, CheckpointError, ConfigError, RetrainError, PerceptualWeightsError):
+        assert issubclass(cls, PathError)
+    with pytest.raises(TrainingDataError) as err:
+        brats_files(tmp_path, "t1ce")
+    assert err.value.path == tmp_path
+    with pytest.raises(ScanNotFoundError):
+        read_volume(tmp_path / "missing.nii.gz")
 
 
 def test_brats_modality_selects_the_file(tmp_path):

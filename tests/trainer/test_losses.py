@@ -72,3 +72,9 @@ def test_adversarial_terms_are_eq4():
     expected_d = -(torch.log(d(real)).mean() + torch.log(1 - d(fake)).mean())
     torch.testing.assert_close(adversarial_d(real, fake), expected_d)
     torch.testing.assert_close(adversarial_g(fake), -torch.log(d(fake)).mean())
+
+
+def test_typical_bicubic_l1_is_the_fitted_line():
+    from trainer.losses import typical_bicubic_l1
+
+    assert [round(typical_bicubic_l1(r), 4) for r in (1.1, 2.0, 4.0)] == [0.0086, 0.0185, 0.0405]

@@ -1,21 +1,13 @@
-"""Window/level to 8-bit grey, and the panes showing 8-bit images."""
+"""The panes show 8-bit images windowed by the engine's rule, the same as PNG export."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QRectF
 
-from viewer.render.display import window_to_uint8
+from engine.windowing import window_to_uint8
 from viewer.widgets.pane import SlicePane
-
-
-def test_window_to_uint8_maps_the_window_onto_0_255():
-    v = np.array([[-10.0, 100.0, 150.0, 199.9, 200.0, 1e9, np.nan]], np.float32)
-    g = window_to_uint8(v, 100.0, 200.0)
-    assert g.dtype == np.uint8
-    assert g.tolist() == [[0, 0, 127, 254, 255, 255, 0]]
-    # column slices (the swipe's right half) work as they are
-    np.testing.assert_array_equal(window_to_uint8(v[:, 2:], 100.0, 200.0), g[:, 2:])
 
 
 def test_pane_shows_8_bit_grey_and_rewindows_from_the_float_frame(qtbot):
@@ -32,3 +24,32 @@ def test_pane_shows_8_bit_grey_and_rewindows_from_the_float_frame(qtbot):
     lut = np.stack([np.arange(256)] * 3, axis=1).astype(np.uint8)
     pane.set_image(px, QRectF(0, 0, 64, 32), (0.0, 10.0), lut=lut)
     assert pane.base.image.dtype == np.float32 and pane.levels() == (0.0, 10.0)
+
+
+def test_exported_png_holds_the_panes_grey_levels(window, qtbot, tmp_path):
+    """The bicubic pane at x3.7 (part of the slice shows) with an odd window, and a PNG
+    export of that slice at that zoom with that window: the pane's 8-bit pixels are the
+    PNG's, pixel for pixel."""
+    from PIL import Image
+
+    from engine.export import ExportRequest, run_export
+    from engine.io.volume import WindowPreset
+
+    from .conftest import wait_frames
+
+    window.state.set_zoom(3.7)
+    window.state.set_window(431.7, 613.3)
+    wait_frames(qtbot, window.live)
+    req = window.live.request
+    pane = window.view.left
+    assert pane.levels() == pytest.approx((431.7 - 613.3 / 2, 431.7 + 613.3 / 2))
+    shown = np.asarray(pane.base.image)
+    top, left, h, w = req.region
+    assert shown.shape == (h, w) and (top, left) != (0, 0) and len(np.unique(shown)) > 200
+
+    c, width = window.state.window
+    export = ExportRequest(window.live.scan.volume, tmp_path, None, req.scale, "png", plane=req.key.plane,
+                           slices=(req.key.index, req.key.index + 1), window=WindowPreset("on screen", c, width))
+    out = list(run_export(export))[-1].outputs[0]
+    png = np.asarray(Image.open(out))
+    np.testing.assert_array_equal(png[top : top + h, left : left + w], shown)

@@ -161,7 +161,7 @@ def test_coronal_slices_as_nifti_or_dicom_match_the_batch_tool(engine_window, qt
     index = win.state.index
     dlg = run_dialog(qtbot, win, format=fmt, slices="current", scale=2.0, dest=tmp_path / "gui")
     assert "coronal slices" in dlg.note.text()
-    name = "phantom_x2_coronal_sr.nii.gz" if fmt == "nifti" else f"phantom_x2_coronal_sr_{index:04d}.dcm"
+    name = "phantom_x2_coronal_sr.nii.gz" if fmt == "nifti" else f"phantom_x2_coronal_sr_{index + 1:04d}.dcm"
     assert [p.name for p in dlg.outputs] == [name]
     code = batch.main([str(scan_file), "--scale", "2", "-o", str(tmp_path / "cli"), "--format", fmt,
                        "--plane", "coronal", "--slices", str(index), "--uid-seed", "seed-1", "--quiet"])
@@ -182,3 +182,35 @@ def test_the_burned_in_checkbox_goes_with_de_identification(engine_window, tmp_p
     dlg.burned_in.setChecked(True)
     req = dlg.build_request()
     assert req.anonymize and req.accept_burned_in
+
+
+def test_destination_is_proposed_outside_the_source_and_remembered_only_once_it_worked(make_window, qtbot, scan_file, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from viewer.widgets.export_dialog import ExportDialog
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a, **k: None))
+    win = make_window()
+    with qtbot.waitSignal(win.opener.opened, timeout=20000):
+        win.open_path(scan_file)
+    inside = scan_file.parent / "exports"
+    win.settings.q.setValue("export/folder", str(inside))  # e.g. from an older version
+    dlg = ExportDialog(win)
+    assert not Path(dlg.destination.text()).resolve().is_relative_to(scan_file.parent.resolve())
+
+    def export_to(dest):
+        dlg.format.setCurrentIndex(dlg.format.findData("png"))
+        dlg.sr.setChecked(False)
+        dlg.current.setChecked(True)
+        dlg.destination.setText(str(dest))
+        dlg.run()
+        qtbot.waitUntil(lambda: not dlg._running, timeout=30000)
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    export_to(blocker / "out")
+    assert dlg.error and win.settings.q.value("export/folder") == str(inside)
+    export_to(tmp_path / "good")
+    assert dlg.outputs and win.settings.q.value("export/folder") == str(tmp_path / "good")

@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 
+from engine.windowing import levels
 from viewer.model.interaction import ZOOM_PER_NOTCH
-from viewer.model.windowing import levels
 
 from .conftest import wait_frames
 from .fakes import RecordingUpscaler

@@ -83,13 +83,13 @@ def test_loading_runs_off_the_gui_thread(make_window, qtbot, tmp_path, monkeypat
     import threading
 
     seen = []
-    real = scan_opener.reader.load
+    real = scan_opener.load
 
     def spy(*a, **k):
         seen.append(threading.current_thread() is threading.main_thread())
         return real(*a, **k)
 
-    monkeypatch.setattr(scan_opener.reader, "load", spy)
+    monkeypatch.setattr(scan_opener, "load", spy)
     win = make_window()
     open_and_wait(qtbot, win, write_nifti(tmp_path / "x.nii.gz"))
     assert seen == [False]
@@ -101,3 +101,23 @@ def test_command_line():
     assert parse_args([]).path is None  # -> the bundled sample
     with pytest.raises(SystemExit):
         parse_args(["--size", "big"])
+
+
+def test_the_4d_prompt_counts_volumes_from_1(make_window, qtbot, tmp_path, monkeypatch):
+    import nibabel as nib
+    import numpy as np
+
+    vox = np.stack([np.full((20, 18, 4), 10.0 * (t + 1), np.float32) for t in range(3)], axis=-1)
+    path = tmp_path / "series.nii.gz"
+    nib.save(nib.Nifti1Image(vox, np.eye(4)), str(path))
+    asked = []
+
+    def get_int(parent, title, label, value, low, high):
+        asked.append((value, low, high))
+        return 2, True  # the second volume, as the user reads it
+
+    monkeypatch.setattr(scan_opener.QInputDialog, "getInt", staticmethod(get_int))
+    win = make_window()
+    open_and_wait(qtbot, win, path)
+    assert asked == [(1, 1, 3)]
+    assert float(win.live.scan.volume.voxels.mean()) == 20.0

@@ -1,44 +1,50 @@
 #!/usr/bin/env bash
-# Reproduces stages 1-4 of the bundled weights (the file shipped before stage 5; stage 5 and
-# any later fine-tune, e.g. trainer/configs/realistic.toml, are the commands in docs/RESULTS.md):
-# pretrain on scikit-image's photographs,
-# fine-tune on the training scans with square zooms, then continue that run with 30% of
-# minibatches zoomed differently per axis (reformats of thick-slice scans), then grow the
-# network (a neck before the Meta-Upscale, a fourth weight-network input log(r_y/r_x); both
-# start out computing nothing new) and continue again, optimiser state and all.
+# The shipped weights (resources/weights/meta_srgan.safetensors and its sidecar) from
+# nothing: the five stages of docs/RESULTS.md, each a config in trainer/configs/bundled/.
+#   1 pretraining on scikit-image's photographs          stage1_pretrain.toml
+#   2 the training scans, square zooms                     stage2_mri.toml
+#   3 the same run continued with 30% per-axis zooms       stage3_reformats.toml
+#   4 grown by a neck and the aspect input, averaged       stage4_neck.toml
+#   5 grown by a second neck layer, running average        stage5_neck2.toml   (what ships)
 # Resumable: rerun the same command after an interruption.
 # Usage (from the repository root):
-#   bash trainer/configs/train_bundled.sh [PRETRAIN_STEPS] [MRI_STEPS] [REFORMAT_STEPS] [GROWN_STEPS]
+#   bash trainer/configs/train_bundled.sh [OUT]
+# OUT defaults to runs/meta_srgan.safetensors; name resources/weights/meta_srgan.safetensors
+# to replace the shipped file.
 set -euo pipefail
 # shared, oversubscribed cores: idle OpenMP threads sleep instead of spinning
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 PY=${PY:-.venv/bin/python}
-PRE=${1:-600}
-MRI=${2:-19000}
-REF=${3:-6000}
-GROW=${4:-9000}
-$PY -m trainer train --config trainer/configs/pretrain.toml --resume --set steps=$PRE --set out=\"runs/pretrain\"
-INIT=$(printf 'runs/pretrain/checkpoints/step_%07d.ckpt.safetensors' "$PRE")
-$PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$MRI --set out=\"runs/mri\" --set model.init=\"$INIT\"
-# stage 3: the same run continued (optimiser state and all) with 30% of minibatches zoomed
-# differently per axis (where one factor is 1.5x the other or more, the coarse axis is
-# slab-averaged): reformats of thick-slice scans.  The stage-2 checkpoint is kept aside
-# first (the run folder keeps only its last two) for docs/RESULTS.md's comparison.
-MRI_CK=$(printf 'runs/mri/checkpoints/step_%07d.ckpt' "$MRI")
+OUT=${1:-runs/meta_srgan.safetensors}
+STAGES=trainer/configs/bundled
+
+train() { $PY -m trainer train --config "$STAGES/$1.toml" "${@:2}"; }
+# a stage's last update, as its config says
+steps() { $PY -c "from trainer.config import load_config; print(load_config('$STAGES/$1.toml')['steps'])"; }
+ckpt() { printf '%s/checkpoints/step_%07d.ckpt.safetensors' "$1" "$2"; }
+
+train stage1_pretrain --resume
+train stage2_mri --resume
+# the run folder keeps only its last two checkpoints: stage 2's is kept aside for
+# docs/RESULTS.md's comparison before stage 3 continues the run
+S2=$(ckpt runs/mri "$(steps stage2_mri)")
 mkdir -p runs/mri_stage2
-if [ -f "$MRI_CK.safetensors" ]; then cp "$MRI_CK.safetensors" "$MRI_CK.json" runs/mri_stage2/; fi
-$PY -m trainer train --config trainer/configs/mri.toml --resume --set steps=$((MRI + REF)) --set out=\"runs/mri\" \
-    --set model.init=\"$INIT\" --set data.anisotropic=0.3
-# stage 4: the grown network, resumed from stage 3's last checkpoint (docs/RESULTS.md)
-GROWN=(--config trainer/configs/mri.toml --set steps=$((MRI + REF + GROW)) --set out=\"runs/mri_grown\"
-       --set "model.args={residual_bicubic = true, scale_gate = true, neck = true, aspect_input = true}"
-       --set data.anisotropic=0.3 --set train.keep=8)
+if [ -f "$S2" ]; then cp "$S2" "${S2%.safetensors}.json" runs/mri_stage2/; fi
+train stage3_reformats --resume
 if [ -f runs/mri_grown/checkpoints/last.txt ]; then
-  $PY -m trainer train "${GROWN[@]}" --resume
+  train stage4_neck --resume
 else
-  $PY -m trainer train "${GROWN[@]}" --resume-from "$(printf 'runs/mri/checkpoints/step_%07d.ckpt.safetensors' $((MRI + REF)))"
+  train stage4_neck --resume-from "$(ckpt runs/mri "$(steps stage3_reformats)")"
 fi
-# the shipped weights: the mean of the last 8 checkpoints (250 updates apart), then export
-LAST=$((MRI + REF + GROW))
-$PY -m trainer average $(for s in $(seq $((LAST - 1750)) 250 $LAST); do printf 'runs/mri_grown/checkpoints/step_%07d.ckpt.safetensors ' "$s"; done) \
+# the stage-4 weights: the mean of its last 8 checkpoints (train.keep = 8, 250 updates apart)
+S4=$(steps stage4_neck)
+$PY -m trainer average $(for s in $(seq $((S4 - 1750)) 250 "$S4"); do ckpt runs/mri_grown "$s"; echo; done) \
     -o runs/mri_grown/mean.ckpt.safetensors
+$PY -m trainer export runs/mri_grown/mean.ckpt.safetensors -o runs/w_stage4.safetensors
+train stage5_neck2 --resume
+S5=$(ckpt runs/stage5 "$(steps stage5_neck2)")
+# held-out scores for the sidecar, then the file (the running average of the weights)
+$PY -m trainer export "$S5" -o runs/w_stage5.safetensors
+$PY -m trainer eval --config trainer/configs/mri.toml --model meta_srgan=runs/w_stage5.safetensors -o runs/eval5
+$PY -m trainer export "$S5" -o "$OUT" --metrics runs/eval5/results.json \
+    --note "Stage 5: the shipped stage-4 weights grown by a second neck layer (started as the identity) and trained 6000 more updates (fresh Adam, L1, 30% per-axis zooms); shipped: the running average of the weights (decay 0.999) at update 6000. Held-out metrics from metazoom-train eval (engine path)."

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.windowing import window_to_uint8
+
 from ..model.viewport import Viewport
-from .display import window_to_uint8
 from .feature_cache import encoded
 from .frames import bicubic_frame, sr_frame, sr_scale_for, sr_window
 

@@ -1,1 +1,1 @@
-"""Opening scans for the viewer: the engine's readers behind one small seam."""
+"""A scan as the viewer holds it (``Scan``); reading is ``engine.io``'s."""

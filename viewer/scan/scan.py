@@ -7,10 +7,9 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from engine.io import display_slice, n_slices
 from engine.io.volume import PLANES, DisplaySlice, Volume, WindowPreset
-
-from ..model.windowing import auto_window
-from . import reader
+from engine.windowing import auto_window
 
 _tokens = itertools.count(1)
 
@@ -29,7 +28,7 @@ class Scan:
         self.path = Path(path) if path is not None else (volume.source[0] if volume.source else None)
         self.label = label or volume.meta.description or (self.path.name if self.path else "scan")
         self.token = next(_tokens)
-        self.slice_counts = {p: int(reader.n_slices(volume, p)) for p in PLANES}
+        self.slice_counts = {p: int(n_slices(volume, p)) for p in PLANES}
         self._slices: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self._auto = None
@@ -40,7 +39,7 @@ class Scan:
             if key in self._slices:
                 self._slices.move_to_end(key)
                 return self._slices[key]
-        ds = reader.display_slice(self.volume, plane, int(index), radiological=bool(radiological))
+        ds = display_slice(self.volume, plane, int(index), radiological=bool(radiological))
         with self._lock:
             self._slices[key] = ds
             while len(self._slices) > self.KEEP:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from engine.export.reformat import stored_range
 from engine.io.volume import WindowPreset
 
+from ..model.export_destination import default_destination
 from ..model.viewport import axis_scales
 from .mailbox import Mailbox
 from .pacs_send import SendToPacs
@@ -49,6 +50,7 @@ class ExportDialog(QDialog):
         self._cancel = threading.Event()
         self._mailbox = Mailbox(self)
         self._running = False
+        self._folder: Path | None = None  # of the export running
         s, scan = win.state, win.live.scan
         n = s.n_slices
 
@@ -116,7 +118,7 @@ class ExportDialog(QDialog):
         self.burned_in.setEnabled(False)
         self.deid.toggled.connect(self.burned_in.setEnabled)
         # destination
-        default = Path(win.settings.q.value("export/folder", str(Path(win.settings.last_folder) / "metazoom-export")))
+        default = default_destination(win.settings.q.value("export/folder", ""), scan.path, scan.volume.source)
         self.destination = QLineEdit(str(default))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -244,7 +246,8 @@ class ExportDialog(QDialog):
         except (MetaZoomError, OSError, ValueError) as e:
             self._fail(e)
             return
-        self.win.settings.q.setValue("export/folder", str(request.destination if request.destination.suffix == "" else request.destination.parent))
+        # remembered once the export has worked: a destination that failed is not proposed again
+        self._folder = request.destination if request.destination.suffix == "" else request.destination.parent
         self._cancel.clear()
         self._running = True
         self.start.setEnabled(False)
@@ -281,6 +284,7 @@ class ExportDialog(QDialog):
 
     def _done(self, outputs: list[Path]) -> None:
         self._finish()
+        self.win.settings.q.setValue("export/folder", str(self._folder))
         self.outputs = outputs
         self.status.setText(f"Wrote {len(outputs)} file(s) to {outputs[0].parent if outputs else ''}")
         self.pacs.after_export(outputs)

@@ -15,12 +15,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 
+from engine import windowing
+
 from ..model.interaction import WheelInterpreter
 from ..model.readout import engine_text, slice_text, value_text, window_text, zoom_text
 from ..model.view_state import ViewState
 from ..model.viewport import Viewport, clamp_zoom, fit_zoom
-from ..model.windowing import drag_window, levels
-from ..render import display
+from ..model.windowing import drag_window
 from ..render.frames import Frame, SliceKey, sr_scale_for
 from ..render.zoom_renderer import ZoomRenderer
 from .compare_view import CompareView
@@ -58,7 +59,7 @@ class LiveZoom(QObject):
         self._mailbox = Mailbox(self)
         self.renderer = ZoomRenderer(upscaler, lambda frame: self._mailbox.post(lambda: self._on_frame(frame)), cache_bytes,
                                      waits_for_display=True)
-        display.warm_up()  # before the first frame: loading it holds the GIL
+        windowing.warm_up()  # before the first frame: loading it holds the GIL
         self.request = None
         self.bicubic: Frame | None = None
         self.sr: Frame | None = None
@@ -253,7 +254,7 @@ class LiveZoom(QObject):
         return self._diff_cache[1:]
 
     def _display(self) -> None:
-        lv = levels(self.state.window)
+        lv = windowing.levels(self.state.window)
         bic = self.bicubic if self.bicubic is not None and self.bicubic.pixels is not None else None
         sr_ok = self.sr is not None and self.sr.pixels is not None
         # the SR pane shows the newest picture: SR when it is as new as the bicubic one
@@ -303,7 +304,7 @@ class LiveZoom(QObject):
         pane.set_image(sr.pixels[:, cut:], part, lv, which="top", generation=sr.request.generation)
 
     def _apply_levels(self) -> None:
-        lv = levels(self.state.window)
+        lv = windowing.levels(self.state.window)
         for pane in self.view.panes:
             if pane.role != "difference":
                 pane.set_levels(lv)

@@ -12,7 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QFrame
 
-from ..render.display import window_to_uint8
+from engine.windowing import window_to_uint8
+
 from ..theme import ACCENT
 from .overlay import PaneOverlay
 

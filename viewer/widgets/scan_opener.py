@@ -12,7 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox, QWidget
 
-from ..scan import reader
+from engine.io import load, open_scan
+
 from ..scan.scan import Scan
 from .background import Background
 from .series_picker import SeriesPicker
@@ -50,7 +51,8 @@ class ScanOpener(QObject):
         self.started.emit(str(path))
         t0 = time.perf_counter()
         self.tasks.run(
-            lambda: reader.open_scan(path),
+            # one DICOM file picked in the viewer stands for its series (Horos, Slicer, FSLeyes)
+            lambda: open_scan(path, whole_series=True),
             lambda series: self._listed(path, series, t0),
             lambda e: self._fail(path, e),
             name="metazoom-open",
@@ -69,14 +71,15 @@ class ScanOpener(QObject):
             chosen = picker.chosen()
         volume_index = 0
         if len(chosen.shape) >= 4 and chosen.shape[3] > 1:
-            volume_index, ok = QInputDialog.getInt(
-                self.window, "Choose a volume", f"{path.name} holds {chosen.shape[3]} volumes; show volume:", 0, 0, chosen.shape[3] - 1
+            number, ok = QInputDialog.getInt(
+                self.window, "Choose a volume", f"{path.name} holds {chosen.shape[3]} volumes; show volume:", 1, 1, chosen.shape[3]
             )
             if not ok:
                 self.cancelled.emit()
                 return
+            volume_index = number - 1  # the prompt counts from 1, as the overlay counts slices
         self.tasks.run(
-            lambda: Scan(reader.load(chosen, volume_index=volume_index), path, chosen.description, series=chosen),
+            lambda: Scan(load(chosen, volume_index=volume_index), path, chosen.description, series=chosen),
             lambda scan: self._loaded(scan, t0),
             lambda e: self._fail(path, e),
             name="metazoom-load",
