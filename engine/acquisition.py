@@ -12,7 +12,10 @@ Every operation is separable and lands on ``engine.geometry``'s grid: LR pixel `
 an axis of ``m`` LR pixels over ``n`` HR pixels sits at HR coordinate
 ``(j + 0.5) n/m - 0.5``.  A plain FFT crop samples at ``j n/m``, a shift of
 ``(n/m - 1)/2`` HR pixels; the phase ramp below removes it (without it every
-comparison measures the misalignment: several dB).
+comparison measures the misalignment: several dB).  A patch cut out of tissue is not
+periodic, so by default each axis is mirrored about its ends first (the crop is then a
+DCT-II truncation, whose half-sample basis lands on the same grid); ``periodic`` keeps
+the DFT's wrap-around, right for a whole field of view with air at its edges.
 
 Each axis operator is a small dense matrix (LR = A_y @ HR @ A_x.T), built once per
 (size, filter) from the FFT of the identity and cached: a 96x96 patch costs two small
@@ -31,6 +34,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
+from scipy.fft import dct, idct
 from scipy.special import erf
 
 from .geometry import ZoomGrid
@@ -175,23 +179,53 @@ def _crop_1d(x: np.ndarray, m: int, w: np.ndarray) -> np.ndarray:
     return np.fft.ifft(Y, axis=0).real
 
 
+#: How an axis continues past its ends.  ``periodic``: the DFT's own (right for a whole
+#: field of view, air at both ends).  ``mirror``: the axis reflected about its ends
+#: (half-sample symmetric, so the k-space crop is a DCT-II truncation): right for a patch
+#: cut out of tissue, whose two ends do not meet, so a periodic crop would ring at them.
+BOUNDARIES = ("mirror", "periodic")
+
+
+def _dct_window(name: str, m: int, param: float, fermi_width: float) -> np.ndarray:
+    """The filter over DCT frequencies 0..m-1 (k/m is the same |u| as ``window``'s)."""
+    return window(name, 2 * m, param, fermi_width)[:m]
+
+
 @lru_cache(maxsize=512)
-def kspace_matrix(n: int, m: int, filter: str = "none", param: float = 1.0, fermi_width: float = 0.05) -> np.ndarray:
+def kspace_matrix(n: int, m: int, filter: str = "none", param: float = 1.0, fermi_width: float = 0.05,
+                  boundary: str = "mirror") -> np.ndarray:
     """(m, n): one axis of ``n`` HR pixels acquired with ``m`` k-space samples (the
-    central ones) and reconstructed through ``filter`` on the engine's grid."""
+    central ones) and reconstructed through ``filter`` on the engine's grid.
+    ``boundary`` (``BOUNDARIES``): how the axis continues past its ends."""
     if not 0 < m <= n:
         raise ValueError(f"a k-space crop keeps 1..{n} samples, got {m}")
-    A = _crop_1d(np.eye(n), m, window(filter, m, param, fermi_width))
+    if boundary == "periodic":
+        A = _crop_1d(np.eye(n), m, window(filter, m, param, fermi_width))
+    elif boundary == "mirror":
+        # the mirrored axis's k-space is its DCT-II; the DCT's half-sample basis puts
+        # LR pixel j at HR (j + 0.5) n/m - 0.5 without a ramp
+        X = dct(np.eye(n), axis=0, norm="ortho")[:m] * (np.sqrt(m / n) * _dct_window(filter, m, param, fermi_width))[:, None]
+        A = idct(X, axis=0, norm="ortho")
+    else:
+        raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
     A.setflags(write=False)
     return A
 
 
 @lru_cache(maxsize=64)
-def zero_fill_matrix(m: int, n: int) -> np.ndarray:
+def zero_fill_matrix(m: int, n: int, boundary: str = "mirror") -> np.ndarray:
     """(n, m): zero-filled k-space (sinc) enlargement of an axis from m to n pixels on
     the engine's grid: output pixel i at LR coordinate ``(i + 0.5) m/n - 0.5``."""
     if not 0 < m <= n:
         raise ValueError(f"zero-filling enlarges: {m} -> {n} pixels")
+    if boundary == "mirror":
+        Y = np.zeros((n, m))
+        Y[:m] = dct(np.eye(m), axis=0, norm="ortho") * np.sqrt(n / m)
+        B = idct(Y, axis=0, norm="ortho")
+        B.setflags(write=False)
+        return B
+    if boundary != "periodic":
+        raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
     Y = np.fft.fft(np.eye(m), axis=0)
     kk = np.fft.fftfreq(m, 1.0 / m).round().astype(np.int64)
     d = (m / n - 1.0) / 2.0  # in LR pixels
@@ -268,10 +302,10 @@ def coarse_axis(n_shape, m_shape) -> int | None:
     return 0 if fy > fx else 1
 
 
-def _axis_matrix(d: Degradation, n: int, m: int, slice_axis: bool) -> np.ndarray:
+def _axis_matrix(d: Degradation, n: int, m: int, slice_axis: bool, boundary: str) -> np.ndarray:
     if slice_axis:
         if d.kind == "kspace" and d.profile == "kspace":
-            return kspace_matrix(n, m, d.filter, float(d.filter_param), float(d.fermi_width))
+            return kspace_matrix(n, m, d.filter, float(d.filter_param), float(d.fermi_width), boundary)
         if d.kind == "kspace":
             return profile_matrix(n, m, d.profile, d.thickness)
         return profile_matrix(n, m, "box", 1.0)  # the bicubic/area rule for reformats: slabs
@@ -279,7 +313,7 @@ def _axis_matrix(d: Degradation, n: int, m: int, slice_axis: bool) -> np.ndarray
         return bicubic_matrix(n, m)
     if d.kind == "area":
         return profile_matrix(n, m, "box", 1.0)
-    return kspace_matrix(n, m, d.filter, float(d.filter_param), float(d.fermi_width))
+    return kspace_matrix(n, m, d.filter, float(d.filter_param), float(d.fermi_width), boundary)
 
 
 def tissue_mean(image: np.ndarray) -> float:
@@ -312,7 +346,7 @@ def complex_noise(shape, sigma: float, rng: np.random.Generator, windows=(None, 
 
 
 def acquire(hr: np.ndarray, lr_shape, d: Degradation = Degradation("kspace"), rng: np.random.Generator | None = None,
-            magnitude: bool | None = None) -> np.ndarray:
+            magnitude: bool | None = None, boundary: str = "mirror") -> np.ndarray:
     """The LR image (``lr_shape``, float32) a scanner would make of ``hr`` with ``d``.
 
     In-plane axes are acquired in k-space (``kind="kspace"``), averaged (``area``) or
@@ -320,7 +354,9 @@ def acquire(hr: np.ndarray, lr_shape, d: Degradation = Degradation("kspace"), rn
     thick-slice pair (one factor 1.5x the other or more) gets the slice profile.  With
     ``d.snr`` complex Gaussian noise is added before the magnitude (Rician).  A k-space
     acquisition returns the magnitude image (``magnitude`` overrides); the others the
-    real one, unless noise makes it complex.
+    real one, unless noise makes it complex.  ``boundary``: ``mirror`` for a patch cut
+    out of a slice (the default: training and evaluation crops), ``periodic`` for a
+    whole field of view.
     """
     img = np.asarray(hr, dtype=np.float64)
     if img.ndim != 2:
@@ -329,8 +365,8 @@ def acquire(hr: np.ndarray, lr_shape, d: Degradation = Degradation("kspace"), rn
     if m_y > n_y or m_x > n_x:
         raise ValueError(f"an acquisition of {img.shape} makes at most that many pixels, asked for {lr_shape}")
     slab = coarse_axis((n_y, n_x), (m_y, m_x))
-    A_y = _axis_matrix(d, n_y, m_y, slab == 0)
-    A_x = _axis_matrix(d, n_x, m_x, slab == 1)
+    A_y = _axis_matrix(d, n_y, m_y, slab == 0, boundary)
+    A_x = _axis_matrix(d, n_x, m_x, slab == 1, boundary)
     lr = A_y @ img @ A_x.T
     if d.snr is not None:
         if rng is None:
@@ -343,11 +379,11 @@ def acquire(hr: np.ndarray, lr_shape, d: Degradation = Degradation("kspace"), rn
     return lr.astype(np.float32)
 
 
-def zero_fill(image: np.ndarray, scale, region=None) -> np.ndarray:
+def zero_fill(image: np.ndarray, scale, region=None, boundary: str = "mirror") -> np.ndarray:
     """Zero-filled k-space (sinc) enlargement of ``image`` by ``scale`` (a number or
     ``(r_y, r_x)``) on the same grid and region semantics as ``Upscaler.render``: the
     scanner's own interpolation, and the best linear enlargement of a k-space-limited
-    image.  Periodic at the borders, as the DFT is."""
+    image.  ``boundary`` as ``acquire``'s (mirror: no ringing from the image's ends)."""
     img = np.asarray(image, dtype=np.float64)
     if img.ndim != 2:
         raise ValueError(f"expected a 2D slice, got shape {img.shape}")
@@ -355,8 +391,8 @@ def zero_fill(image: np.ndarray, scale, region=None) -> np.ndarray:
     (H, W), (top, left, height, width) = grid.out_shape, grid.region(region)
     if H < img.shape[0] or W < img.shape[1]:
         raise ValueError("zero-filling enlarges; use acquire() to reduce")
-    Z_y = zero_fill_matrix(img.shape[0], H)[top : top + height]
-    Z_x = zero_fill_matrix(img.shape[1], W)[left : left + width]
+    Z_y = zero_fill_matrix(img.shape[0], H, boundary)[top : top + height]
+    Z_x = zero_fill_matrix(img.shape[1], W, boundary)[left : left + width]
     return (Z_y @ img @ Z_x.T).astype(np.float32)
 
 

@@ -25,11 +25,29 @@ def band_limited(shape, limit, rng, terms=24):
 def test_zero_fill_after_a_kspace_crop_reproduces_a_band_limited_image(hr_shape, lr_shape, rng):
     hr = band_limited(hr_shape, ((lr_shape[0] + 1) // 2, (lr_shape[1] + 1) // 2), rng)
     # profile "kspace": a pair's coarse axis is a k-space crop too (else it is a slice profile)
-    lr = acquire(hr, lr_shape, Degradation("kspace", profile="kspace"), magnitude=False).astype(np.float64)
+    lr = acquire(hr, lr_shape, Degradation("kspace", profile="kspace"), magnitude=False, boundary="periodic").astype(np.float64)
     assert lr.shape == lr_shape
-    up = zero_fill(lr, (hr_shape[0] / lr_shape[0], hr_shape[1] / lr_shape[1]))
+    up = zero_fill(lr, (hr_shape[0] / lr_shape[0], hr_shape[1] / lr_shape[1]), boundary="periodic")
     assert up.shape == hr_shape
     np.testing.assert_allclose(up, hr, atol=2e-5 * np.abs(hr).max())
+
+
+@pytest.mark.parametrize("hr_shape, lr_shape", [((96, 96), (48, 48)), ((96, 88), (40, 33)), ((74, 96), (20, 32))])
+def test_mirrored_crop_and_zero_fill_reproduce_an_image_band_limited_in_cosines(hr_shape, lr_shape, rng):
+    """The default boundary mirrors each axis (a patch's ends do not meet): the crop is a
+    DCT-II truncation, exact for images made of the cosines it keeps."""
+    i, j = np.arange(hr_shape[0]), np.arange(hr_shape[1])
+    hr = sum(rng.normal() * np.outer(np.cos(np.pi * a * (i + 0.5) / hr_shape[0]), np.cos(np.pi * b * (j + 0.5) / hr_shape[1]))
+             for a in range(lr_shape[0]) for b in range(0, lr_shape[1], 3))
+    lr = acquire(hr, lr_shape, Degradation("kspace", profile="kspace"), magnitude=False).astype(np.float64)
+    up = zero_fill(lr, (hr_shape[0] / lr_shape[0], hr_shape[1] / lr_shape[1]))
+    np.testing.assert_allclose(up, hr, atol=2e-5 * np.abs(hr).max())
+    # a step inside a patch rings only at the step, not at the patch's ends
+    step = np.zeros(hr_shape)
+    step[:, hr_shape[1] // 2 :] = 1.0
+    for boundary, ends_ring in (("mirror", False), ("periodic", True)):
+        a = acquire(step, lr_shape, Degradation("kspace", profile="kspace"), magnitude=False, boundary=boundary)
+        assert (np.abs(a[:, 0]).max() > 0.03) == ends_ring
 
 
 @pytest.mark.parametrize("n, m", [(96, 48), (96, 26), (88, 40), (90, 37)])
@@ -40,22 +58,23 @@ def test_a_shifted_bump_lands_where_the_geometry_says(n, m):
     for c in (31.3, 47.0, 52.75):
         x = np.arange(n)
         img = np.tile(np.exp(-0.5 * ((x - c) / 6.0) ** 2)[:, None], (1, 4))
-        lr = acquire(img, (m, 4), Degradation("kspace"), magnitude=False)[:, 0].astype(np.float64)
         j = np.arange(m)
-        centroid = (lr * j).sum() / lr.sum()
-        assert centroid == pytest.approx((c + 0.5) / r - 0.5, abs=2e-3)
+        for boundary in ("mirror", "periodic"):
+            lr = acquire(img, (m, 4), Degradation("kspace"), magnitude=False, boundary=boundary)[:, 0].astype(np.float64)
+            centroid = (lr * j).sum() / lr.sum()
+            assert centroid == pytest.approx((c + 0.5) / r - 0.5, abs=2e-3)
         # the same place as the antialiased bicubic downscale puts it
         bic = downscale(img.astype(np.float32), (m, 4))[:, 0]
         assert centroid == pytest.approx((bic * j).sum() / bic.sum(), abs=0.02)
         # and zero-filling back puts an LR impulse at (j + 0.5) r - 0.5 in HR coordinates
     imp = np.zeros((m, 4))
     imp[m // 2] = 1.0
-    up = zero_fill(imp, (r, 1.0))[:, 0].astype(np.float64)
-    k = int(np.argmax(up))
-    # parabolic peak of the sinc
-    a, b, cc = up[k - 1], up[k], up[k + 1]
-    peak = k + 0.5 * (a - cc) / (a - 2 * b + cc)
-    assert peak == pytest.approx((m // 2 + 0.5) * r - 0.5, abs=0.03)
+    for boundary in ("mirror", "periodic"):
+        up = zero_fill(imp, (r, 1.0), boundary=boundary)[:, 0].astype(np.float64)
+        k = int(np.argmax(up))
+        a, b, cc = up[k - 1], up[k], up[k + 1]
+        peak = k + 0.5 * (a - cc) / (a - 2 * b + cc)  # parabolic peak of the sinc
+        assert peak == pytest.approx((m // 2 + 0.5) * r - 0.5, abs=0.05)
 
 
 @pytest.mark.parametrize("name", FILTERS)
@@ -111,7 +130,7 @@ def test_filters_keep_the_mean_and_soften_the_edge():
 
 
 def test_kspace_matrix_is_exact_at_non_integer_per_axis_scales(rng):
-    """The cached matrix equals the direct FFT crop with the phase ramp, for any n, m."""
+    """The cached (periodic) matrix equals the direct FFT crop with the phase ramp, for any n, m."""
     for n, m in ((96, 35), (97, 40), (88, 88)):
         x = rng.normal(size=n)
         X = np.fft.fft(x)
@@ -121,7 +140,7 @@ def test_kspace_matrix_is_exact_at_non_integer_per_axis_scales(rng):
         direct = np.real(np.exp(2j * np.pi * np.outer(t, k[keep]) / n) @ X[k[keep] % n]) / n
         if m % 2 == 0:
             direct += 2 * np.real(X[m // 2] * np.exp(1j * np.pi * m * t / n)) / n
-        np.testing.assert_allclose(kspace_matrix(n, m) @ x, direct, atol=1e-10)
+        np.testing.assert_allclose(kspace_matrix(n, m, boundary="periodic") @ x, direct, atol=1e-10)
 
 
 def test_slice_profiles_and_gaps_on_the_coarse_axis_of_a_pair():
