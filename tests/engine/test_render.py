@@ -221,3 +221,30 @@ def test_aspect_input_tells_reformat_pairs_from_square_zooms(random_upscaler, sl
         with torch.no_grad():
             tt = meta_upscale(wide, torch.from_numpy(fw.lr)[None, None], scale, feats=ft)[0, 0].numpy()
         np.testing.assert_allclose(tt, normalised(up, fw, fast), atol=2e-4)
+
+
+def test_gradients_through_the_gathered_windows_equal_the_strided_forms(random_upscaler):
+    """Off the CPU the training forward gathers windows instead of the stride-Q convolutions:
+    same values, same gradients."""
+    from engine.geometry import ZoomGrid
+    from engine.render.phase_table import positions
+    from engine.render.torch_upscale import _filters_per_class, _strided
+
+    model = random_upscaler.model
+    torch.manual_seed(3)
+    feats = torch.randn(2, model.channels, 9, 11, requires_grad=True)
+    h, w = 9, 11
+    grid = ZoomGrid.make((h, w), (2.5, 1.5))
+    (H, W), (my, mx) = grid.out_shape, grid.axis_maps()
+    pos = positions(my.phases, mx.phases, float(my.factor), float(mx.factor))
+    table = model.weights(pos).float().view(len(my.phases), len(mx.phases), 1, model.channels, 3, 3).detach().requires_grad_(True)
+    from math import gcd
+
+    Py, Qy, Px, Qx = H // gcd(H, h), h // gcd(H, h), W // gcd(W, w), w // gcd(W, w)
+    a = _strided(feats, _filters_per_class(my, Py), _filters_per_class(mx, Px), table, (H, W), ((Py, Qy), (Px, Qx)))
+    ga = torch.autograd.grad(a.square().sum(), (feats, table))
+    b = windows_upscale(feats, table, my, mx, band_pixels=40)
+    gb = torch.autograd.grad(b.square().sum(), (feats, table))
+    torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+    for x, y in zip(ga, gb):
+        torch.testing.assert_close(y, x, rtol=1e-4, atol=1e-4)
