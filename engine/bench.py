@@ -77,6 +77,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--skip-int8", action="store_true", help="leave out int8 quantisation (its calibration takes minutes)")
+    ap.add_argument("--trunk-only", action="store_true", help="only the trunk through each runtime (prints; writes nothing)")
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     with warnings.catch_warnings():
@@ -99,6 +100,10 @@ def main(argv=None):
     lines = [f"Machine: {machine()}. Device: `{dev}`; trunk {trunk}; "
              f"weights `{up.info.path.name if up.info.path else '?'}` ({'trained' if up.info.trained else 'untrained'}).{note}", ""]
     print(lines[0])
+    if a.trunk_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\n".join(compare(up, reps=3 if a.quick else 7, skip_int8=a.skip_int8, workdir=Path(tmp))))
+        return
 
     # -- encode ----------------------------------------------------------------
     enc_rows = []
