@@ -156,3 +156,19 @@ def test_auto_picks_openvino_only_where_the_cpu_runs_bf16(model, monkeypatch):
     assert _upscaler(model, bf16=False, winograd=False).runtime == "torch"
     with pytest.raises(ValueError, match="runtime must be"):
         _upscaler(model, runtime="tensorrt")
+
+
+def test_the_benchmarks_onnx_export_computes_the_trunk(model, img):
+    """engine.bench races ONNX Runtime on this export: it must be the same trunk."""
+    ort = pytest.importorskip("onnxruntime", reason="ONNX Runtime is not installed")
+    from engine.bench_runtimes import _padded, onnx_bytes, trunk_flops
+    from engine.render.inference_trunk import fold_trunk
+
+    up = _upscaler(model, bf16=False, runtime="winograd")
+    lr = up._normalise(img, None)[0]
+    sess = ort.InferenceSession(onnx_bytes(fold_trunk(model.trunk)), providers=["CPUExecutionProvider"])
+    got, want = _padded(sess.run(None, {"lr": lr[None, None]})[0]), up._padded_features(lr)
+    assert got.shape == want.shape == (72, 92, 16)
+    assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
+    # head 9x9 1->16, one block's two convs, the tail and the neck: 16->16 3x3 each
+    assert trunk_flops(model.trunk, 10, 20) == 2 * 200 * (81 * 16 + 4 * 16 * 16 * 9)
