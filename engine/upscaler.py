@@ -175,7 +175,10 @@ class Upscaler:
         """CPU trunk features of one (tile of a) slice, zero-bordered (h + 2, w + 2, C)."""
         ov = self._openvino
         if ov is not None and ov.ready.is_set() and ov.error is None:
-            return ov(lr)
+            try:
+                return ov(lr)
+            except Exception as e:  # the fallback from now on; ``backend`` says so
+                ov.error = f"{type(e).__name__}: {e}"
         if self._winograd is not None:
             return self._winograd(lr)
         f = self._trunk_net(torch.from_numpy(lr)[None, None])[0]

@@ -127,6 +127,17 @@ def test_fallback_when_openvino_fails_to_compile(model, img, cache, monkeypatch)
     np.testing.assert_allclose(up.encode(img).feats, _upscaler(model, bf16=False).encode(img).feats, atol=0)
 
 
+def test_fallback_when_openvino_fails_to_run(model, img, cache, monkeypatch):
+    up = _openvino(model)
+
+    def broken(lr):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(type(up._openvino), "__call__", lambda self, lr: broken(lr))
+    np.testing.assert_allclose(up.encode(img).feats, _upscaler(model, bf16=False).encode(img).feats, atol=0)
+    assert up.backend == "Winograd fp32 (OpenVINO unavailable)" and "out of memory" in up.runtime_error
+
+
 def test_the_fallback_encodes_while_openvino_compiles(model, img, monkeypatch):
     pytest.importorskip("openvino", reason="OpenVINO is not installed")
     gate = threading.Event()
