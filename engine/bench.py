@@ -1,7 +1,9 @@
 """Engine benchmark: ``python -m engine.bench [--weights W] [--device cpu|cuda] [--quick]``.
 
 Prints, and writes into docs/BENCHMARKS.md (section "engine"):
-render latency p50/p95 for 512x512 and 1024x1024 regions at each scale, with the
+the trunk through every inference runtime at hand (``bench_runtimes``: the engine
+against PyTorch, ONNX Runtime and OpenVINO at each precision the machine runs, interleaved,
+with the measured GEMM peak); render latency p50/p95 for 512x512 and 1024x1024 regions at each scale, with the
 phase table cached (same zoom again) and cold (a new zoom every call, as during a
 wheel sweep); encode latency; the bf16 trunk's accuracy; peak memory; and the
 paper-style reference (weight network per output pixel, repeated features) for
@@ -12,12 +14,15 @@ from __future__ import annotations
 
 import argparse
 import resource
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from .bench_runtimes import compare
 from .benchdoc import machine, write_section
 from .errors import UntrainedWeightsWarning
 from .geometry import PHASE_QUANT, ZoomGrid
@@ -71,6 +76,8 @@ def main(argv=None):
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--skip-int8", action="store_true", help="leave out int8 quantisation (its calibration takes minutes)")
+    ap.add_argument("--trunk-only", action="store_true", help="only the trunk through each runtime (prints; writes nothing)")
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     with warnings.catch_warnings():
@@ -88,10 +95,15 @@ def main(argv=None):
         up._tables.clear()
         note = " The weights are untrained; the weight network's output layer was randomised (seed 0) so the exactness numbers are not trivially zero-vs-zero."
     reps = 5 if a.quick else 20
-    trunk = "bf16 (oneDNN)" if up.bf16 else ("float32, Winograd F(4x4,3x3)" if up._winograd is not None else "float32")
+    up.wait_ready()  # time the runtime the engine picked, not its fallback while it compiles
+    trunk = up.backend
     lines = [f"Machine: {machine()}. Device: `{dev}`; trunk {trunk}; "
              f"weights `{up.info.path.name if up.info.path else '?'}` ({'trained' if up.info.trained else 'untrained'}).{note}", ""]
     print(lines[0])
+    if a.trunk_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\n".join(compare(up, reps=3 if a.quick else 7, skip_int8=a.skip_int8, workdir=Path(tmp))))
+        return
 
     # -- encode ----------------------------------------------------------------
     enc_rows = []
@@ -112,25 +124,9 @@ def main(argv=None):
         label = f"512x512, the part a 1024x768 view at x{z:g} reads ({share:.0%} of the slice)"
         enc_rows.append((label, np.median(t), np.percentile(t, 95)))
         print(f"encode {label}: p50 {np.median(t):.0f} ms  p95 {np.percentile(t, 95):.0f} ms")
-    acc_line = ""
-    if dev.type == "cpu" and (up.bf16 or up._winograd is not None):
-        # the CPU trunk against PyTorch's direct float32 convolutions, same weights
-        from .upscaler import Upscaler
-
-        direct = Upscaler(up.model, up.info, dev, bf16=False, winograd=False)
-        img = test_slice(512, 1)
-        p = [psnr(up.upscale(img, s), direct.upscale(img, s)) for s in (2.0, 4.0)]
-        fd = np.abs(up.encode(img).feats - direct.encode(img).feats).max()
-        t_direct = {}
-        for n in (256, 512):
-            sl = test_slice(n)
-            direct.encode(sl)
-            t_direct[n] = np.median(timed(lambda: direct.encode(sl), 3, dev))
-        name = "bf16 trunk" if up.bf16 else "Winograd trunk"
-        acc_line = (f"{name} vs PyTorch's direct float32 convolutions, same weights, 512x512 slice: features differ by "
-                    f"at most {fd:.1e}; output PSNR {p[0]:.1f} dB at x2, {p[1]:.1f} dB at x4. The direct trunk's encode: "
-                    f"256x256 p50 {t_direct[256]:.0f} ms, 512x512 p50 {t_direct[512]:.0f} ms.")
-        print(acc_line)
+    # -- the trunk through every runtime at hand, interleaved ---------------------------
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime_lines = compare(up, reps=3 if a.quick else 7, skip_int8=a.skip_int8, workdir=Path(tmp))
 
     # -- render ----------------------------------------------------------------
     big = test_slice(1024, 2)
@@ -179,8 +175,7 @@ def main(argv=None):
 
     lines += ["### Encode (trunk, once per slice)", "", "| slice | p50 ms | p95 ms |", "|---|---|---|"]
     lines += [f"| {n} | {a_:.0f} | {b_:.0f} |" for n, a_, b_ in enc_rows]
-    if acc_line:
-        lines += ["", acc_line]
+    lines += [""] + runtime_lines
     lines += ["", "### Render (Meta-Upscale of a region, features cached)", "",
               "`cached`: the zoom's phase table is in the cache (pan, slice change); `new zoom`: every call a new factor "
               "(a wheel sweep), so the weight network runs once for the zoom's distinct phases first.", "",

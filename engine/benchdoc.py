@@ -26,7 +26,10 @@ def machine() -> str:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    flags = ", AVX512-BF16" if "avx512_bf16" in info else (", AVX-512" if "avx512f" in info else "")
+    have = set(info.split())
+    isa = [name for flag, name in (("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX-512"),
+                                   ("avx512_vnni", "AVX512-VNNI"), ("avx_vnni", "AVX-VNNI"), ("avx2", "AVX2")) if flag in have]
+    flags = (", " + " ".join(isa)) if isa else ""
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     try:
         load = f"; load average {os.getloadavg()[0]:.1f} when measured"

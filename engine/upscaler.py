@@ -19,6 +19,7 @@ from .intensity import checked_range
 from .render.cpu_kernel import meta_upscale_kernel
 from .render.inference_trunk import InferenceTrunk, fold_trunk
 from .render.phase_table import cpu_layout, phase_table
+from .render.openvino_trunk import OpenVINOTrunk, openvino_missing
 from .render.torch_upscale import bicubic_torch, windows_upscale
 from .render.winograd import WinogradTrunk
 from .weights import WeightsInfo, load_weights
@@ -51,6 +52,9 @@ def cpu_has_bf16() -> bool:
         return False
 
 
+#: The CPU trunk's runtimes (``Upscaler(runtime=...)``).
+RUNTIMES = ("auto", "openvino", "winograd", "torch")
+
 #: Input pixels around each source pixel that the Meta-Upscale reads (its 3x3 window).
 WINDOW_HALO = 1
 
@@ -62,7 +66,17 @@ class Upscaler:
     TILE = 512
 
     def __init__(self, model: torch.nn.Module, info: WeightsInfo, device: torch.device, bf16: bool | None = None,
-                 winograd: bool | None = None):
+                 winograd: bool | None = None, runtime: str = "auto"):
+        """``runtime`` (the CPU trunk): "auto" (below), "openvino", "winograd" or "torch".
+        ``winograd=True``/``False`` is "winograd"/"torch" (when ``runtime`` is "auto").
+
+        auto, measured with ``python -m engine.bench`` (docs/BENCHMARKS.md): on a CPU
+        with native bf16 (AMX / AVX512-BF16) OpenVINO's bf16 trunk (2.8x oneDNN's bf16
+        through PyTorch on an AMX Xeon); elsewhere the float32 Winograd trunk, which
+        beats OpenVINO's and ONNX Runtime's float32 and int8 trunks on AVX2.  GPUs run
+        the float32 PyTorch trunk.  When OpenVINO cannot load, or while it compiles (in
+        the background, at load), the trunk it replaces runs: PyTorch bf16, or Winograd
+        for float32.  ``backend`` names what runs."""
         if getattr(model, "registry_name", None) != "meta_srgan":
             raise ValueError("Upscaler needs a meta_srgan network")
         self.model = model.to(device).eval()
@@ -71,24 +85,63 @@ class Upscaler:
         self.channels = model.channels
         if model.out_channels != 1:
             raise ValueError("MetaZoom renders grayscale: the network must have one output channel")
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+        native_bf16 = device.type == "cpu" and cpu_has_bf16()
         if bf16 is None:
-            bf16 = device.type == "cpu" and cpu_has_bf16()
+            bf16 = native_bf16
         self.bf16 = bool(bf16)
-        # bf16 only where the CPU has it natively (oneDNN); other CPUs run the float32
-        # trunk as Winograd convolutions (engine.render.winograd: ~2x oneDNN's direct
-        # float32 on AVX2); on GPUs the float32 trunk is fast enough
-        if winograd is None:
-            winograd = device.type == "cpu" and not self.bf16
-        if winograd and (device.type != "cpu" or self.bf16):
+        if runtime == "auto":
+            if winograd is not None or device.type != "cpu":
+                runtime = "winograd" if winograd else "torch"
+            elif self.bf16:
+                runtime = "openvino" if native_bf16 else "torch"
+            else:
+                runtime = "winograd"
+        if runtime != "torch" and device.type != "cpu":
+            raise ValueError(f"the {runtime} trunk runs on the CPU; {device.type} runs the PyTorch trunk")
+        if runtime == "winograd" and self.bf16:
             raise ValueError("the Winograd trunk is the float32 CPU trunk")
-        self._winograd = WinogradTrunk(fold_trunk(self.model.trunk)) if winograd else None
-        self._trunk_net = None if winograd else \
+        self.runtime = runtime
+        # the trunk that runs when OpenVINO is absent, fails or is still compiling
+        fallback = "winograd" if runtime == "winograd" or (runtime == "openvino" and not self.bf16) else "torch"
+        self._winograd = WinogradTrunk(fold_trunk(self.model.trunk)) if fallback == "winograd" else None
+        self._trunk_net = None if fallback == "winograd" else \
             InferenceTrunk(self.model.trunk, self.bf16 and device.type == "cpu").to(device)
+        self._openvino = None
+        self.runtime_error: str | None = None  # why the asked-for runtime does not run
+        if runtime == "openvino":
+            self.runtime_error = openvino_missing()
+            if self.runtime_error is None:
+                self._openvino = OpenVINOTrunk(fold_trunk(self.model.trunk), "bf16" if self.bf16 else "f32")
         norm = info.normalization
         self.mean, self.std = float(norm["mean"]), float(norm["std"])
         self.p_lo, self.p_hi = float(norm.get("low_percentile", 0.5)), float(norm.get("high_percentile", 99.5))
         self._tables: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def backend(self) -> str:
+        """What computes the trunk now, in words for the overlay and About, e.g.
+        "OpenVINO bf16", "Winograd fp32", "PyTorch bf16 (OpenVINO unavailable)"."""
+        if self._winograd is not None:
+            name = "Winograd fp32"
+        else:
+            name = "PyTorch bf16" if self._trunk_net.dtype == torch.bfloat16 else "PyTorch fp32"
+        ov = self._openvino
+        if ov is not None:
+            if not ov.ready.is_set():
+                return f"{name} (OpenVINO compiling)"
+            if ov.error is None:
+                return ov.name
+            self.runtime_error = ov.error
+        if self.runtime_error is not None:
+            return f"{name} (OpenVINO unavailable)"
+        return name
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the runtime the engine asked for has compiled (or failed); True when done."""
+        return self._openvino is None or self._openvino.ready.wait(timeout)
 
     # -- intensities ------------------------------------------------------------
     def intensity_range(self, slice2d: np.ndarray) -> tuple[float, float]:
@@ -120,6 +173,12 @@ class Upscaler:
     # -- encode -----------------------------------------------------------------
     def _padded_features(self, lr: np.ndarray) -> np.ndarray:
         """CPU trunk features of one (tile of a) slice, zero-bordered (h + 2, w + 2, C)."""
+        ov = self._openvino
+        if ov is not None and ov.ready.is_set() and ov.error is None:
+            try:
+                return ov(lr)
+            except Exception as e:  # the fallback from now on; ``backend`` says so
+                ov.error = f"{type(e).__name__}: {e}"
         if self._winograd is not None:
             return self._winograd(lr)
         f = self._trunk_net(torch.from_numpy(lr)[None, None])[0]
@@ -301,9 +360,10 @@ class Upscaler:
         return self.render(self.encode(slice2d, intensity_range), scale)
 
 
-def load_upscaler(weights=None, device: str = "auto", bf16: bool | None = None) -> Upscaler:
+def load_upscaler(weights=None, device: str = "auto", bf16: bool | None = None, runtime: str = "auto") -> Upscaler:
     """Load a Meta-SRGAN weights file (None = the bundled weights) onto ``device``
-    (auto|cpu|cuda|mps; auto picks CUDA, then MPS, then CPU)."""
+    (auto|cpu|cuda|mps; auto picks CUDA, then MPS, then CPU); ``runtime``: the CPU
+    trunk's (see ``Upscaler``)."""
     dev = pick_device(device)
     model, info = load_weights(weights, expect="meta_srgan")
-    return Upscaler(model, info, dev, bf16=bf16)
+    return Upscaler(model, info, dev, bf16=bf16, runtime=runtime)

@@ -35,6 +35,7 @@ class RecordingUpscaler:
         self.delay_s = delay_s
         self.encode_delay_s = encode_delay_s
         self.device = FakeDevice()
+        self.backend = "Winograd fp32"  # what Upscaler.backend names
         self.info = WeightsInfo(arch={"name": "meta_srgan", "args": {}}, training={"trained": trained})
         self.renders: list[tuple[tuple[float, float], tuple[int, int, int, int]]] = []
         self.encodes: list[tuple[int, int]] = []

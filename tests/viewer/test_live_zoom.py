@@ -191,7 +191,7 @@ def test_overlay_reads_out_the_numbers(window, qtbot):
     pane = window.view.right
     text = pane.overlay.corners["bottom_left"].text()
     assert f"{window.state.index + 1}/{window.state.n_slices}" in text and "mm" in text
-    assert "CPU" in pane.overlay.corners["top_right"].text()
+    assert "CPU · Winograd fp32" in pane.overlay.corners["top_right"].text()  # the device and the trunk's backend
     w, h = pane.size_px
     live._on_hover(pane, w / 2, h / 2)
     readout = pane.overlay.corners["bottom_right"].text()

@@ -69,6 +69,7 @@ def test_about_shows_the_weights_and_warns_when_untrained(make_window, qtbot):
     about = AboutDialog(win)
     html = about.text.toPlainText()
     assert "UNTRAINED WEIGHTS" in html and "meta_srgan" in html and "trained: NO" in html
+    assert "Running on: CPU (Winograd fp32)" in html
     win2 = make_window(RecordingUpscaler(trained=True))
     assert not win2.banner.isVisible()
     assert "UNTRAINED" not in AboutDialog(win2).text.toPlainText()

@@ -38,8 +38,8 @@ def value_text(pixel, value, sr_value=None) -> str:
     return text
 
 
-def engine_text(device: str, sr_ms: float | None, encode_ms: float | None = None) -> str:
-    text = device.upper()
+def engine_text(device: str, sr_ms: float | None, encode_ms: float | None = None, backend: str | None = None) -> str:
+    text = device.upper() + (f" · {backend}" if backend else "")
     if sr_ms is not None:
         text += f" · SR {sr_ms:.0f} ms"
     if encode_ms:

@@ -141,7 +141,9 @@ class AboutDialog(QDialog):
             info = upscaler.info if upscaler is not None else read_info(win.weights_path)
             body = weights_html(info)
             if upscaler is not None:
-                body += f"<p><b>Running on</b>: {upscaler.device.type.upper()}</p>"
+                backend = getattr(upscaler, "backend", None)
+                body += f"<p><b>Running on</b>: {upscaler.device.type.upper()}" + \
+                    (f" ({html.escape(backend)})" if backend else "") + "</p>"
         except Exception as e:  # a broken sidecar is itself worth showing here
             body = f"<p style='color:#e74c3c'><b>Weights</b>: {html.escape(str(e))}</p>"
         self.text.setHtml(body)

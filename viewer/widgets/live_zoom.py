@@ -321,7 +321,7 @@ class LiveZoom(QObject):
             etext = {"loading": "Meta-SRGAN loading…"}.get(self.engine_note, "Meta-SRGAN unavailable")
         else:
             etext = engine_text(self.upscaler.device.type if hasattr(self.upscaler, "device") else "cpu",
-                                self.last_sr_ms, self.last_encode_ms)
+                                self.last_sr_ms, self.last_encode_ms, getattr(self.upscaler, "backend", None))
         stext = slice_text(s.plane, s.index, s.n_slices, self.slice.position_mm)
         wtext = window_text(s.window)
         untrained = self.upscaler is not None and not getattr(getattr(self.upscaler, "info", None), "trained", True)
