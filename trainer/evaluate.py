@@ -8,7 +8,10 @@ upscales that LR to n x n on the engine's grid.  A pair ``(r_y, r_x)`` sizes eac
 axis the same way and, where one factor is 1.5x the other or more, makes its LR as
 thick-slice reformats look: slab averaging along the coarser axis, bicubic along the
 other (``trainer.data.degrade``).
-Outputs are clipped to [0, 1] before scoring (data range 1).
+Outputs are clipped to [0, 1] before scoring (data range 1).  ``score(..., degradation)``
+makes the LR another way instead (``engine.acquisition.NAMED``: a k-space acquisition,
+its filters and noise), which ``metazoom-train eval --degradations`` and the run's checks
+(``train.eval_degradations``) use.
 """
 
 from __future__ import annotations
