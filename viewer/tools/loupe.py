@@ -18,10 +18,9 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QWidget
 
 from engine.geometry import output_size
+from engine.windowing import levels, window_to_uint8
 
 from ..model.viewport import axis_scales
-from ..model.windowing import levels
-from ..render.display import window_to_uint8
 from ..render.feature_cache import encoded
 from ..render.frames import bicubic_frame, sr_frame, sr_scale_for, sr_window
 from ..render.latest_worker import LatestOnlyWorker
