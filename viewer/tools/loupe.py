@@ -74,6 +74,11 @@ class LoupeWidget(QWidget):
         self.offset, self.caption = offset, caption
         self.update()
 
+    def caption_rect(self) -> QRectF:
+        """Where the caption sits: two short lines where the circle is still wide enough."""
+        n = len(self.caption.split("\n"))
+        return QRectF(DIAMETER * 0.18, DIAMETER - 34 - 15 * n, DIAMETER * 0.64, 15 * n + 4)
+
     def paintEvent(self, _ev) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
@@ -86,9 +91,7 @@ class LoupeWidget(QWidget):
         f = p.font()
         f.setPointSize(8)
         p.setFont(f)
-        # two short lines where the circle is still wide enough for them
-        lines = self.caption.split("\n")
-        text_rect = QRectF(DIAMETER * 0.18, DIAMETER - 34 - 15 * len(lines), DIAMETER * 0.64, 15 * len(lines) + 4)
+        text_rect = self.caption_rect()
         p.fillRect(text_rect, QColor(0, 0, 0, 160))
         p.setPen(QColor(OVERLAY_TEXT))
         p.drawText(text_rect, Qt.AlignCenter, self.caption)
