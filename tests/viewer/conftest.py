@@ -80,6 +80,7 @@ def window(make_window, phantom_scan, qtbot):
 # left open keeps its workers, timers and mailboxes alive into the next test, where a
 # late worker posting to a deleted mailbox crashes the whole run.  A test that keeps
 # something on purpose says so with ``@pytest.mark.leaks_ok("why")``.
+# (The viewer's workers are Python threads; it starts no QThread, so there are none to count.)
 
 #: How long the check waits for threads to end (workers finish the job in flight).
 LEAK_JOIN_S = 5.0
