@@ -37,7 +37,7 @@ SR_TIMEOUT_S = 120.0
 
 
 def _frames_final(live) -> bool:
-    return live.request is not None and live._current(live.bicubic) and not live.sr_pending() and live._pending_views is None
+    return live.request is not None and live._current(live.bicubic) and not live.sr_pending() and getattr(live, "_pending_views", None) is None
 
 
 def _picture(win) -> np.ndarray:
@@ -67,6 +67,7 @@ def capture(upscaler, ini) -> dict[str, np.ndarray]:
     from viewer.scan.scan import Scan
     from viewer.settings import Settings
     from viewer.widgets.background import Background
+    from viewer.widgets.live_zoom import frame_rect
     from viewer.widgets.main_window import MainWindow
 
     settings = Settings(QSettings(str(ini), QSettings.IniFormat))
@@ -96,12 +97,10 @@ def capture(upscaler, ini) -> dict[str, np.ndarray]:
         out["x2.5"] = _picture(win)
         # bicubic where the Meta-SRGAN frame belongs (as if it never came)
         right = win.view.right
-        right.shown_tag = None
-        live._put(right, live.bicubic, right.levels())
+        right.set_image(live.bicubic.pixels, frame_rect(live.bicubic), right.levels())
         golden.settle()
         out["x2.5 bicubic in the SR pane"] = golden.grab(win.view)
-        right.shown_tag = None
-        live._display()
+        live.refresh()  # a new request puts the right frames back
 
         for mode in ("difference", "swipe"):
             s.update(compare=mode)
