@@ -115,7 +115,7 @@ def test_cine_plays_and_stops(window, qtbot):
 def test_stepping_time_points_keeps_the_view(make_window, qtbot, tmp_path):
     import nibabel as nib
 
-    from viewer.scan import reader
+    from engine import io as reader
     from viewer.scan.scan import Scan
 
     rng = np.random.default_rng(0)
@@ -238,7 +238,7 @@ def test_empty_window_prompts_to_open(make_window, qtbot):
 
 
 def test_series_picker_lists_number_date_maker_and_sorts(qtbot, tmp_path):
-    from viewer.scan import reader
+    from engine import io as reader
     from viewer.widgets.series_picker import SeriesPicker
 
     from ..io.dicom_factory import write_series

@@ -18,10 +18,9 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QWidget
 
 from engine.geometry import output_size
+from engine.windowing import levels, window_to_uint8
 
 from ..model.viewport import axis_scales
-from ..model.windowing import levels
-from ..render.display import window_to_uint8
 from ..render.feature_cache import encoded
 from ..render.frames import bicubic_frame, sr_frame, sr_scale_for, sr_window
 from ..render.latest_worker import LatestOnlyWorker
@@ -75,6 +74,11 @@ class LoupeWidget(QWidget):
         self.offset, self.caption = offset, caption
         self.update()
 
+    def caption_rect(self) -> QRectF:
+        """Where the caption sits: two short lines where the circle is still wide enough."""
+        n = len(self.caption.split("\n"))
+        return QRectF(DIAMETER * 0.18, DIAMETER - 34 - 15 * n, DIAMETER * 0.64, 15 * n + 4)
+
     def paintEvent(self, _ev) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
@@ -87,9 +91,7 @@ class LoupeWidget(QWidget):
         f = p.font()
         f.setPointSize(8)
         p.setFont(f)
-        # two short lines where the circle is still wide enough for them
-        lines = self.caption.split("\n")
-        text_rect = QRectF(DIAMETER * 0.18, DIAMETER - 34 - 15 * len(lines), DIAMETER * 0.64, 15 * len(lines) + 4)
+        text_rect = self.caption_rect()
         p.fillRect(text_rect, QColor(0, 0, 0, 160))
         p.setPen(QColor(OVERLAY_TEXT))
         p.drawText(text_rect, Qt.AlignCenter, self.caption)

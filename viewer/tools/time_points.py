@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QObject, Signal
 
-from ..scan import reader
+from engine.io import load
 from ..scan.scan import Scan
 from ..widgets.background import Background
 
@@ -77,7 +77,7 @@ class TimePoints(QObject):
         self._loading = index
         self.changed.emit(f"Loading volume {index + 1}/{volume_count(scan)}…")
         label = scan.label
-        self.tasks.run(lambda: Scan(reader.load(source, volume_index=index), scan.path, label, series=getattr(scan, "series", None)),
+        self.tasks.run(lambda: Scan(load(source, volume_index=index), scan.path, label, series=getattr(scan, "series", None)),
                        self._loaded, self._failed, name="metazoom-volume")
 
     def _loaded(self, scan) -> None:
