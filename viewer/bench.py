@@ -166,7 +166,7 @@ class Bench:
     def sweep(self, paced: bool, notches: int = 8):
         """x1 -> x4 -> x1 with wheel notches at the pane centre."""
         s = self.live.state
-        rows, cols = self.live.slice.pixels.shape
+        rows, cols = self.live.slice.shape
         s.set_zoom(1.0, (cols / 2, rows / 2))
         self.pump(until=lambda: not self.live.sr_pending(), timeout=120)
         # features cached and the neighbours' background encodes finished
@@ -217,7 +217,7 @@ class Bench:
         """Time from a slice step to its SR frame at ``zoom`` (SR needs > x1)."""
         s, r = self.live.state, self.live.renderer
         if s.zoom != zoom:
-            rows, cols = self.live.slice.pixels.shape
+            rows, cols = self.live.slice.shape
             s.set_zoom(zoom, (cols / 2, rows / 2))
             self.pump(until=lambda: not self.live.sr_pending(), timeout=120)
         target = min(s.index + 1, s.n_slices - 1) if prefetched else None
@@ -275,7 +275,7 @@ def main(argv=None) -> int:
     t_first_from_start = time.perf_counter() - T_START
     up = b.live.upscaler
     device = up.device.type if up is not None else "none"
-    shape = b.live.slice.pixels.shape
+    shape = b.live.slice.shape
     paced = b.sweep(paced=True)
     fast = b.sweep(paced=False)
     pre = [b.slice_change(prefetched=True) for _ in range(3)]

@@ -25,3 +25,9 @@ def display_slice(volume, plane, index, radiological=True):
 
 def n_slices(volume, plane):
     return _io.n_slices(volume, plane)
+
+
+def slice_geometry(volume, plane, index, radiological=True):
+    from engine.io.display import slice_geometry as geometry
+
+    return geometry(volume, plane, index, radiological=radiological)

@@ -21,7 +21,7 @@ from ..model.view_state import ViewState
 from ..model.viewport import Viewport, clamp_zoom, fit_zoom
 from ..model.windowing import drag_window, levels
 from ..render import display
-from ..render.frames import Frame, SliceKey, sr_scale_for
+from ..render.frames import Frame, SliceKey, mirror_region, mirrored, sr_scale_for
 from ..render.zoom_renderer import ZoomRenderer
 from .compare_view import CompareView
 from .mailbox import Mailbox
@@ -37,7 +37,7 @@ def frame_rect(frame: Frame) -> QRectF:
     """Where a frame sits in slice coordinates."""
     req = frame.request
     top, left, height, width = req.region
-    (gh, gw), (n_rows, n_cols) = req.grid_shape, req.pixels.shape
+    (gh, gw), (n_rows, n_cols) = req.grid_shape, req.shape
     sy, sx = n_rows / gh, n_cols / gw
     return QRectF(left * sx, top * sy, width * sx, height * sy)
 
@@ -53,7 +53,10 @@ class LiveZoom(QObject):
         self.state = state
         self.view = view
         self.scan = None
-        self.slice = None  # DisplaySlice on screen
+        #: the slice on screen: its geometry (``SliceGeometry``: shape, spacing, letters,
+        #: position), not its pixels; ``source`` makes those on a worker thread
+        self.slice = None
+        self.source = None
         self.interpreter = WheelInterpreter(wheel_convention)
         self._mailbox = Mailbox(self)
         self.renderer = ZoomRenderer(upscaler, lambda frame: self._mailbox.post(lambda: self._on_frame(frame)), cache_bytes,
@@ -107,8 +110,11 @@ class LiveZoom(QObject):
         self.reset_view(zoom=zoom)
 
     def _load_slice(self) -> None:
+        """The new slice's geometry now, its pixels on the bicubic worker (a slice of a
+        large volume is a copy and flips: never on the GUI thread)."""
         s = self.state
-        self.slice = self.scan.display_slice(s.plane, s.index, s.radiological)
+        self.slice = self.scan.geometry(s.plane, s.index, s.radiological)
+        self.source = self.scan.source(s.plane, s.index, s.radiological)
         for pane in self.view.panes:
             pane.overlay.set_letters(self.slice.letters)
 
@@ -125,13 +131,13 @@ class LiveZoom(QObject):
             size = (max(w for w, _ in sizes), max(h for _, h in sizes))
         else:
             size = pane.size_px
-        return Viewport(sl.pixels.shape, sl.spacing, s.zoom, s.center, size)
+        return Viewport(sl.shape, sl.spacing, s.zoom, s.center, size)
 
     def reset_view(self, zoom: float | None = None) -> None:
         """Fit the slice to the panes (R / Space), or centre it at ``zoom``."""
         if self.slice is None:
             return
-        rows, cols = self.slice.pixels.shape
+        rows, cols = self.slice.shape
         vp = self.viewport()
         z = fit_zoom(vp.size, (rows, cols), self.slice.spacing) if zoom is None else clamp_zoom(zoom)
         self.state.set_zoom(z, (cols / 2, rows / 2))
@@ -161,7 +167,7 @@ class LiveZoom(QObject):
             return
         want_sr = not (self.state.compare == "single" and self.state.single_shows == "bicubic")
         self.request_time = time.perf_counter()
-        self.request = self.renderer.request(self.key(), self.slice.pixels, big.scale, region, want_sr)
+        self.request = self.renderer.request(self.key(), self.source, big.scale, region, want_sr)
         self._pending_views = (self.request.generation, views)
         self._update_overlay()
 
@@ -186,7 +192,11 @@ class LiveZoom(QObject):
                 return
             if "radiological" in changed and old is not None and self.slice.plane != "sagittal":
                 with s.blocked():  # keep the same anatomy in the middle of the pane
-                    s.update(center=(self.slice.pixels.shape[1] - s.center[0], s.center[1]))
+                    s.update(center=(self.slice.shape[1] - s.center[0], s.center[1]))
+        if {"zoom", "center"} & changed:
+            # background encodes wait while the user zooms or pans (the prefetch timer
+            # resumes them once the view is still)
+            self.renderer.paused = True
         if "pan_mode" in changed:
             for pane in self.view.panes:
                 pane.pan_mode = s.pan_mode
@@ -201,8 +211,21 @@ class LiveZoom(QObject):
             self._update_overlay()
 
     # -- frames -------------------------------------------------------------------
+    def _between(self, frame: Frame) -> bool:
+        """A bicubic frame of a slice the user stepped over, newer than the one on
+        screen and of the same view: shown on the way (every slice of a scroll is seen)."""
+        req, cur = frame.request, self.request
+        return (frame.kind == "bicubic" and frame.pixels is not None and req.step and cur is not None
+                and (self.bicubic is None or req.generation > self.bicubic.request.generation)
+                and (req.scale, req.region, req.key.scan, req.key.plane) == (cur.scale, cur.region, cur.key.scan, cur.key.plane))
+
     def _on_frame(self, frame: Frame) -> None:
         if self.request is None or frame.request is not self.request:
+            if self._between(frame):
+                self.bicubic = frame
+                self._display()
+                self.bicubic_shown.emit(frame)
+                return
             self.stale_dropped += 1
             return
         if self._pending_views is not None and self._pending_views[0] == frame.request.generation:
@@ -347,7 +370,10 @@ class LiveZoom(QObject):
         pixel = vp.pixel_at(x, y)
         if pixel is None:
             return ""
-        value = float(self.slice.pixels[pixel])
+        pixels = self.source.peek() if self.source is not None else None
+        if pixels is None:  # not made yet (a worker makes it within a frame)
+            return ""
+        value = float(pixels[pixel])
         sr_value = None
         if self._current(self.sr):
             top, left, height, width = self.sr.request.region
@@ -401,7 +427,7 @@ class LiveZoom(QObject):
         """Neighbours each side that fit the cache beside the current slice."""
         if self.slice is None:
             return 0
-        rows, cols = self.slice.pixels.shape
+        rows, cols = self.slice.shape
         per_slice = (rows + 2) * (cols + 2) * 64 * 4 + rows * cols * 4
         fit = self.renderer.cache.max_bytes // per_slice
         return int(max(0, min(2, (fit - 1) // 2)))
@@ -411,7 +437,11 @@ class LiveZoom(QObject):
         features the Meta-SRGAN frame of this view reads (None: no SR frame)."""
         big = self.viewport()
         region = big.region(pad=1)
-        return None if region is None else self.renderer.view_window(self.slice.pixels.shape, big.scale, region)
+        if region is None:
+            return None
+        if mirrored(self.key()):  # features are of the stored orientation
+            region = mirror_region(self.slice.shape, big.scale, region)
+        return self.renderer.view_window(self.slice.shape, big.scale, region)
 
     def neighbours(self) -> list[int]:
         """Slices to prefetch, nearest first: as many as the cache holds (``prefetch_radius``
@@ -434,15 +464,21 @@ class LiveZoom(QObject):
             return
         s, scan = self.state, self.scan
         view = self.view_window()
+        shape = self.slice.shape
+        self.renderer.paused = False
 
         def item(i, window):
-            key = SliceKey(scan.token, s.plane, i, s.radiological)
-            return (key, lambda i=i, p=s.plane, r=s.radiological: scan.display_slice(p, i, r).pixels, window)
+            # the features' orientation (radiological): no flip to undo
+            key = SliceKey(scan.token, s.plane, i, True)
+            return (key, lambda i=i, p=s.plane: scan.display_slice(p, i, True).pixels, window, shape)
 
         near = self.neighbours()
         items = [item(i, view) for i in near[:2]] + [item(s.index, None)] + [item(i, view) for i in near[2:]]
         if view is not None:
             items += [item(i, None) for i in near]
+        # then every other slice of the plane, nearest first (features kept compactly)
+        rest = sorted((i for i in range(s.n_slices) if i != s.index and i not in near), key=lambda i: (abs(i - s.index), i))
+        items += [item(i, None) for i in rest]
         self.renderer.prefetch(items)
 
     def shutdown(self) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
 
 from ..model.readout import slice_text, window_text, zoom_text
-from ..render.frames import sr_scale_for
+from ..render.frames import mirrored, sr_scale_for
 from ..render.snapshot import render_panes, side_by_side
 from .background import Background
 from .live_zoom import DIFF_LUT, TITLES
@@ -61,9 +61,10 @@ def render_screenshot(live, factor: float, overlay: bool = True) -> QImage:
     """The visible panes at ``factor`` x their size (runs the engine: call off the GUI thread)."""
     s, sl = live.state, live.slice
     panes = [(p.role, p.size_px) for p in live.view.visible_panes()]
+    pixels = live.scan.display_slice(s.plane, s.index, s.radiological).pixels
     shots = render_panes(
-        panes, sl.pixels.shape, sl.spacing, s.zoom, s.center, sl.pixels, live.renderer.cache_key(live.upscaler, live.key()), s.window, factor,
-        live.upscaler, live.renderer.cache, swipe=s.swipe, diff_lut=DIFF_LUT,
+        panes, pixels.shape, sl.spacing, s.zoom, s.center, pixels, live.renderer.cache_key(live.upscaler, live.key()), s.window, factor,
+        live.upscaler, live.renderer.cache, swipe=s.swipe, diff_lut=DIFF_LUT, mirror=mirrored(live.key()),
     )
     rgb, lefts = side_by_side(shots, gap=max(1, int(round(2 * factor))))
     img = qimage2ndarray.array2qimage(rgb).convertToFormat(QImage.Format_RGB32)
