@@ -68,7 +68,8 @@ class CompactStore:
         if not compactable(features) or self.max_bytes <= 0:
             return False
         f = features.feats
-        half = f.astype(np.float16)
+        with np.errstate(over="ignore"):
+            half = f.astype(np.float16)
         if not np.isfinite(half).all() and np.isfinite(f).all():
             return False
         entry = replace(features, feats=half)

@@ -143,6 +143,7 @@ class ZoomRenderer:
         store = default_store_bytes() if store_bytes is None else int(store_bytes)
         self.cache = FeatureCache(cache_bytes, CompactStore(store) if store > 0 else None)
         self._last_key = None
+        self.settle_s = SCROLL_SETTLE_S
         #: while True (the user zooms or pans), background encodes wait
         self.paused = False
         self._counter = itertools.count(1)
@@ -400,10 +401,10 @@ class ZoomRenderer:
             torch.set_num_threads(threads)
 
     def _settled(self, req: FrameRequest) -> bool:
-        """Wait until ``req`` has been the newest request for ``SCROLL_SETTLE_S``;
+        """Wait until ``req`` has been the newest request for ``settle_s``;
         False if a newer one came first."""
         with self._bicubic_cond:
-            self._bicubic_cond.wait_for(lambda: self.is_stale(req), timeout=SCROLL_SETTLE_S)
+            self._bicubic_cond.wait_for(lambda: self.is_stale(req), timeout=self.settle_s)
         return not self.is_stale(req)
 
     def _prefetch_job(self, job) -> None:
