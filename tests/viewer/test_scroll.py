@@ -126,8 +126,11 @@ def test_a_slice_stepped_over_at_key_repeat_is_never_encoded():
         time.sleep(1 / 30)
     assert _wait(lambda: any(f.kind == "sr" for f in frames), 10)
     r.shutdown()
-    assert [f.request.key.index for f in frames if f.kind == "sr"] == [5]
-    assert up.encodes.count((64, 64)) == 1  # (the other: the engine's warm-up)
+    # the first request (a scan just opened) does not wait; the slices stepped over
+    # are never encoded
+    assert [f.request.key.index for f in frames if f.kind == "sr"] in ([5], [0, 5])
+    assert up.encodes.count((64, 64)) <= 2 and r.cached(SliceKey(1, "axial", 5, True))
+    assert not any(r.cached(SliceKey(1, "axial", i, True)) for i in range(1, 5))
 
 
 def test_the_mirror_renders_from_the_same_features_exactly_flipped():
