@@ -21,6 +21,27 @@ def _as_bool(v, default: bool) -> bool:
     return str(v).lower() in ("1", "true", "yes")
 
 
+class ReadOnly:
+    """A QSettings stand-in that reads ``base`` and keeps writes in memory: a headless
+    ``--screenshot`` run sees the user's choices but never changes them (compare mode,
+    window size, recent files)."""
+
+    def __init__(self, base) -> None:
+        self.base = base
+        self._written: dict = {}
+
+    def value(self, key, default=None):
+        if key in self._written:
+            return self._written[key]
+        return self.base.value(key, default)
+
+    def setValue(self, key, value) -> None:  # noqa: N802 (QSettings' name)
+        self._written[key] = value
+
+    def sync(self) -> None:
+        pass
+
+
 class Settings:
     """Typed access to the viewer's QSettings.  Pass a QSettings (tests use an INI
     file in a temporary folder); None = the user's MetaZoom settings."""

@@ -168,7 +168,8 @@ class ZoomRenderer:
             self._warm()
 
     def _warm(self) -> None:
-        threading.Thread(target=warm_up, args=(self.upscaler,), name="metazoom-warm-up", daemon=True).start()
+        self._warm_thread = threading.Thread(target=warm_up, args=(self.upscaler,), name="metazoom-warm-up", daemon=True)
+        self._warm_thread.start()
 
     # -- requests ---------------------------------------------------------------
     def request(self, key: SliceKey, pixels, scale, region, want_sr: bool = True) -> FrameRequest:
@@ -284,6 +285,9 @@ class ZoomRenderer:
         self.cancel_prefetch()
         for w in (self._bicubic, self._sr, self._prefetch):
             w.stop(timeout)
+        warm = getattr(self, "_warm_thread", None)
+        if warm is not None:
+            warm.join(timeout)
 
     # -- jobs (worker threads) -------------------------------------------------
     def _encode(self, upscaler, key: SliceKey, pixels_fn: Callable, window=None, alongside: bool = False):

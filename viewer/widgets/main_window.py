@@ -219,9 +219,11 @@ class MainWindow(QMainWindow):
         self.settings.radiological = bool(on)
 
     # -- opening ----------------------------------------------------------------------
-    def open_path(self, path, plane: str = "axial", index: int | None = None, zoom: float | None = None) -> None:
+    def open_path(self, path, plane: str = "axial", index: int | None = None, zoom: float | None = None,
+                  series: int | None = None, volume: int | None = None) -> None:
+        """``series`` / ``volume``: 1-based choices for a folder of several series / a 4D scan."""
         self.pending_view = {"plane": plane, "index": index, "zoom": zoom}
-        self.opener.open(path)
+        self.opener.open(path, series=series, volume=volume)
 
     def open_sample(self) -> None:
         self.open_path(SAMPLE_SCAN)
