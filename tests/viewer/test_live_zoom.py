@@ -109,7 +109,9 @@ def test_anisotropic_pixels_get_per_axis_factors(make_window, qtbot):
     wait_frames(qtbot, win.live)
     assert win.live.request.scale == pytest.approx((5.0, 2.5))
     assert win.live.upscaler.renders[-1][0] == pytest.approx((4.0, 2.5))
-    assert "SR at x4.00/x2.50 + bicubic" in win.view.right.overlay.corners["top_right"].text()
+    assert "SR at rows x4, cols x2.50 + bicubic" in win.view.right.overlay.corners["top_right"].text()
+    # the bicubic pane says nothing about SR
+    assert "SR" not in win.view.left.overlay.corners["top_right"].text()
 
 
 def test_stale_frames_are_dropped(make_window, phantom_scan, qtbot):

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from engine import bicubic
-from engine.geometry import SR_SCALE_MAX, SR_SCALE_MIN, output_size
+from engine.geometry import output_size
 from engine.render.bicubic import cubic
 from engine.render.cpu_kernel import separable_kernel
 
-from ..model import thread_audit
+from ..model import sr_policy, thread_audit
 
 
 @dataclass(frozen=True)
@@ -120,11 +120,9 @@ class Frame:
 
 
 def sr_scale_for(scale: tuple[float, float]) -> tuple[float, float] | None:
-    """The factor the network runs at for a requested zoom: itself up to x4, capped
-    at x4 above; None where the network has nothing to add (zoom <= x1 on an axis)."""
-    if min(scale) <= SR_SCALE_MIN:
-        return None
-    return (min(scale[0], SR_SCALE_MAX), min(scale[1], SR_SCALE_MAX))
+    """The factor pair the network runs at for a requested zoom (``sr_policy``: per
+    axis, clamped into (1, 4]); None when no axis is enlarged."""
+    return sr_policy.sr_scale_for(scale)
 
 
 def bicubic_frame(pixels: np.ndarray, scale, region) -> np.ndarray:
@@ -134,7 +132,8 @@ def bicubic_frame(pixels: np.ndarray, scale, region) -> np.ndarray:
 
 def _axis_taps(n_in: int, n_target: int, n_sr: int, start: int, count: int):
     """Bicubic taps from the SR grid (``n_sr`` pixels) to target pixels
-    ``start .. start+count`` of an ``n_target`` grid of the same field of view."""
+    ``start .. start+count`` of an ``n_target`` grid of the same field of view
+    (fewer pixels than the SR grid above x4, more on an axis at x1 or below)."""
     i = np.arange(start, start + count, dtype=np.float64)
     if n_sr == n_target:  # this axis is not above x4: the SR pixels are the answer
         return i.astype(np.int64)[:, None], np.ones((count, 1), dtype=np.float32)
@@ -169,7 +168,7 @@ def _sr_plan(shape, scale, region):
     it renders, and (above x4) the bicubic taps from that grid to the frame."""
     sr_scale = sr_scale_for(scale)
     if sr_scale is None:
-        raise ValueError(f"no super-resolution at x{min(scale):.2f}: the network works above x1")
+        raise ValueError(f"no super-resolution at x{max(scale):.2f}: the network works where an axis is enlarged")
     if sr_scale == tuple(scale):
         return sr_scale, tuple(region), None
     top, left, height, width = region

@@ -10,13 +10,16 @@ once the view has been still for a moment.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 
 from ..model.interaction import WheelInterpreter
-from ..model.readout import engine_text, slice_text, value_text, window_text, zoom_text
+from ..model.readout import difference_text, engine_text, slice_text, value_text, window_text, zoom_text
+from ..model.scan_notes import colour_note, has_geometry, quantitative_reason
+from ..model.sr_policy import AI_LABEL, sr_pane_state
 from ..model.view_state import ViewState
 from ..model.viewport import Viewport, clamp_zoom, fit_zoom
 from ..model.windowing import drag_window, levels
@@ -40,6 +43,15 @@ def frame_rect(frame: Frame) -> QRectF:
     (gh, gw), (n_rows, n_cols) = req.grid_shape, req.shape
     sy, sx = n_rows / gh, n_cols / gw
     return QRectF(left * sx, top * sy, width * sx, height * sy)
+
+
+@dataclass(frozen=True)
+class ScanNotes:
+    """What the panes must say about the open scan (``model.scan_notes``)."""
+
+    quantitative: str | None = None
+    geometry: bool = True
+    colour: str | None = None
 
 
 class LiveZoom(QObject):
@@ -71,6 +83,10 @@ class LiveZoom(QObject):
         #: why there is no engine, for the SR panes' titles: "loading", "unavailable" or None
         self.engine_note: str | None = "loading" if upscaler is None else None
         self.request_time = 0.0
+        self.notes = ScanNotes()
+        #: Meta-SRGAN on this scan (off by default on a quantitative map: ``sr_blocked`` says why)
+        self.sr_on = True
+        self.sr_blocked: str | None = None
         self._drag_start = None
         self._hover = None  # (pane, x, y)
         self._heading = 1  # +1 / -1: the way the user last stepped through slices
@@ -103,6 +119,12 @@ class LiveZoom(QObject):
         self.renderer.clear()
         self.scan = scan
         self.request, self.bicubic, self.sr = None, None, None
+        meta = scan.volume.meta
+        names = [p.name for p in scan.volume.source[:1]]
+        self.notes = ScanNotes(quantitative_reason(meta, names), has_geometry(meta, scan.volume.kind), colour_note(meta))
+        # a quantitative map: no enhancement until the user asks (it would invent values)
+        self.sr_blocked = self.notes.quantitative
+        self.sr_on = self.notes.quantitative is None
         with self.state.blocked():
             self.state.reset_scan(scan.slice_counts, plane, index)
             self.state.update(window=tuple(scan.initial_window()))
@@ -115,8 +137,9 @@ class LiveZoom(QObject):
         s = self.state
         self.slice = self.scan.geometry(s.plane, s.index, s.radiological)
         self.source = self.scan.source(s.plane, s.index, s.radiological)
+        letters = self.slice.letters if self.notes.geometry else ("", "", "", "")
         for pane in self.view.panes:
-            pane.overlay.set_letters(self.slice.letters)
+            pane.overlay.set_letters(letters)
 
     def key(self) -> SliceKey:
         s = self.state
@@ -165,7 +188,7 @@ class LiveZoom(QObject):
                 pane.set_image(None, None, None, which="top")
             self._update_overlay()
             return
-        want_sr = not (self.state.compare == "single" and self.state.single_shows == "bicubic")
+        want_sr = self.sr_on and not (self.state.compare == "single" and self.state.single_shows == "bicubic")
         self.request_time = time.perf_counter()
         self.request = self.renderer.request(self.key(), self.source, big.scale, region, want_sr)
         self._pending_views = (self.request.generation, views)
@@ -338,29 +361,62 @@ class LiveZoom(QObject):
             return
         s, req = self.state, self.request
         scale = req.scale if req is not None else self.viewport().scale
-        ztext = zoom_text(s.zoom, scale, sr_scale_for(scale))
+        sr_scale = sr_scale_for(scale)
+        ztext = zoom_text(s.zoom, scale, sr_scale)
         if self.upscaler is None:  # the SR panes show bicubic then: say so, never pass it off as SR
             etext = {"loading": "Meta-SRGAN loading…"}.get(self.engine_note, "Meta-SRGAN unavailable")
         else:
             etext = engine_text(self.upscaler.device.type if hasattr(self.upscaler, "device") else "cpu",
                                 self.last_sr_ms, self.last_encode_ms)
-        stext = slice_text(s.plane, s.index, s.n_slices, self.slice.position_mm)
+        etext += self._progress_text()
+        notes = self.notes
+        stext = slice_text(s.plane, s.index, s.n_slices, self.slice.position_mm if notes.geometry else None)
+        if notes.colour:
+            stext += f"<br><span style='color:#e0a030'>{notes.colour}</span>"
         wtext = window_text(s.window)
         untrained = self.upscaler is not None and not getattr(getattr(self.upscaler, "info", None), "trained", True)
+        # why the SR panes show bicubic, if they do (engine missing, SR off for this
+        # scan, the view not enlarged): a pane titled META-SRGAN never silently shows bicubic
+        bicubic_why = sr_pane_state(self.engine_note, self.upscaler is not None, sr_scale, self.sr_on,
+                                    None if self.sr_on else (self.sr_blocked or "turned off"))
         for pane in self.view.visible_panes():
             title = TITLES[pane.role]
             if untrained and pane.role != "bicubic":
                 title += " <span style='color:#ff6b5b'>· UNTRAINED WEIGHTS</span>"
-            if self.upscaler is None and pane.role in ("sr", "swipe"):
-                title += " <span style='color:#e0a030'>· showing bicubic</span>"
+            if bicubic_why and pane.role in ("sr", "swipe"):
+                title += f" <span style='color:#e0a030'>· showing bicubic ({bicubic_why})</span>"
+            elif bicubic_why and pane.role == "difference":
+                title += f" <span style='color:#e0a030'>· no SR frame ({bicubic_why})</span>"
             if pane.role in ("sr", "swipe", "difference") and self.sr_pending():
                 title += " <span style='color:#e0a030'>· rendering…</span>"
             if pane.role in ("sr", "swipe", "difference") and self.sr is not None and self.sr.error and self.sr.request is req:
                 title += " <span style='color:#e74c3c'>· SR failed</span>"
+            if pane.role != "bicubic":
+                title += f"<br><span style='color:#9aa4ae; font-size:8pt; font-weight:normal'>{AI_LABEL}</span>"
             pane.overlay.set_text("top_left", title)
-            pane.overlay.set_text("top_right", f"{ztext}<br>{etext}" if pane.role != "bicubic" else ztext)
+            if pane.role == "bicubic":
+                pane.overlay.set_text("top_right", zoom_text(s.zoom, scale, with_sr=False))
+            else:
+                pane.overlay.set_text("top_right", f"{ztext if not bicubic_why else zoom_text(s.zoom, scale, with_sr=False)}<br>{etext}")
             pane.overlay.set_text("bottom_left", stext)
-            pane.overlay.set_text("bottom_right", wtext + self._hover_text(pane))
+            if pane.role == "difference":  # not windowed: its own scale, not W/L
+                diff = self._diff_cache[2] if self._diff_cache is not None and self._diff_cache[0] is req else None
+                pane.overlay.set_text("bottom_right", difference_text(diff) + self._hover_text(pane))
+            else:
+                pane.overlay.set_text("bottom_right", wtext + self._hover_text(pane))
+
+    def _progress_text(self) -> str:
+        """'SR ready for 87/120 slices' while the background encodes fill the plane."""
+        if self.scan is None or self.upscaler is None or not self.sr_on:
+            return ""
+        n = self.state.n_slices
+        ready = self.renderer.ready_slices(self.scan.token, self.state.plane)
+        return "" if ready >= n else f"<br>SR ready for {ready}/{n} slices"
+
+    def set_sr_on(self, on: bool) -> None:
+        """Meta-SRGAN on this scan (off by default on quantitative maps)."""
+        self.sr_on = bool(on)
+        self.refresh()
 
     def _hover_text(self, pane) -> str:
         if self._hover is None or self.slice is None:

@@ -259,6 +259,9 @@ class MainWindow(QMainWindow):
             self.settings.last_folder = str(scan.path.parent)
             self.menus.rebuild_recent(self.settings.add_recent(scan.path))
         warnings = list(scan.volume.meta.warnings)
+        if self.live.sr_blocked:
+            warnings.insert(0, f"Meta-SRGAN is off: this looks like {self.live.sr_blocked}, whose values an enhancement would alter "
+                               "(View > Meta-SRGAN on this scan turns it on)")
         if warnings:  # all of them: one message each would leave only the last on screen
             self.statusBar().showMessage("Note: " + " · ".join(warnings), 15000)
         self.scan_shown.emit(scan)
