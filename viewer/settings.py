@@ -112,6 +112,22 @@ class Settings:
     def cache_mb(self, v: int) -> None:
         self.q.setValue("engine/cache_mb", max(64, int(v)))
 
+    @property
+    def store_mb(self) -> int:
+        """Memory for every slice's features kept compactly (float16) in the background
+        (default: a quarter of the machine's memory; 0 = keep only the float32 cache)."""
+        from .render.compact import default_store_bytes
+
+        default = default_store_bytes() // 2**20
+        try:
+            return max(0, int(self.q.value("engine/store_mb", default)))
+        except (TypeError, ValueError):
+            return default
+
+    @store_mb.setter
+    def store_mb(self, v: int) -> None:
+        self.q.setValue("engine/store_mb", max(0, int(v)))
+
     # -- files ----------------------------------------------------------------
     @property
     def last_folder(self) -> str:

@@ -141,7 +141,7 @@ class ZoomRenderer:
         # whole slices leaving the float32 cache are kept at half the size (every slice
         # of the plane fits): ``store_bytes`` (default a quarter of RAM; 0 = none)
         store = default_store_bytes() if store_bytes is None else int(store_bytes)
-        self.cache = FeatureCache(cache_bytes, CompactStore(store) if store > 0 else None)
+        self.cache = FeatureCache(cache_bytes, CompactStore(max(0, store)))  # 0 keeps nothing
         self._last_key = None
         self.settle_s = SCROLL_SETTLE_S
         #: while True (the user zooms or pans), background encodes wait

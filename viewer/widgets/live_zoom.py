@@ -60,7 +60,8 @@ class LiveZoom(QObject):
     sr_shown = Signal(object)
     message = Signal(str)
 
-    def __init__(self, state: ViewState, view: CompareView, upscaler, cache_bytes: int, wheel_convention: str = "zoom") -> None:
+    def __init__(self, state: ViewState, view: CompareView, upscaler, cache_bytes: int, wheel_convention: str = "zoom",
+                 store_bytes: int | None = None) -> None:
         super().__init__()
         self.state = state
         self.view = view
@@ -72,7 +73,7 @@ class LiveZoom(QObject):
         self.interpreter = WheelInterpreter(wheel_convention)
         self._mailbox = Mailbox(self)
         self.renderer = ZoomRenderer(upscaler, lambda frame: self._mailbox.post(lambda: self._on_frame(frame)), cache_bytes,
-                                     waits_for_display=True)
+                                     waits_for_display=True, store_bytes=store_bytes)
         display.warm_up()  # before the first frame: loading it holds the GIL
         self.request = None
         self.bicubic: Frame | None = None

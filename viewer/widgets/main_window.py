@@ -46,7 +46,8 @@ class MainWindow(QMainWindow):
         mode = self.settings.compare_mode
         self.state.update(radiological=self.settings.radiological, compare=mode if mode in COMPARE_MODES else "side_by_side")
         self.view = CompareView()
-        self.live = LiveZoom(self.state, self.view, None, self.settings.cache_mb * 2**20, self.settings.wheel_convention)
+        self.live = LiveZoom(self.state, self.view, None, self.settings.cache_mb * 2**20, self.settings.wheel_convention,
+                             store_bytes=self.settings.store_mb * 2**20)
         self.live.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
 
         self.banner = QLabel("", objectName="untrainedBanner")
@@ -310,6 +311,14 @@ class MainWindow(QMainWindow):
         if ok:
             self.settings.cache_mb = mb
             self.live.renderer.cache.max_bytes = mb * 2**20
+
+    def store_dialog(self) -> None:
+        mb, ok = QInputDialog.getInt(
+            self, "Background features", "Memory for every slice's features, kept at half size in the background\n"
+            "(MB; a 512x512 slice takes ~34 MB; 0 keeps only the feature cache):", self.settings.store_mb, 0, 1 << 20, 256)
+        if ok:
+            self.settings.store_mb = mb
+            self.live.renderer.cache.compact.max_bytes = mb * 2**20
 
     # -- drag and drop ------------------------------------------------------------------------
     def dragEnterEvent(self, ev) -> None:

@@ -105,6 +105,7 @@ class Menus:
         act("weights_open", "&Open weights…", win.weights_dialog, menu=weights)
         act("weights_bundled", "&Bundled weights", lambda: win.set_weights(None), menu=weights)
         act("cache", "Feature &cache size…", win.cache_dialog, menu=m)
+        act("store", "&Background features memory…", win.store_dialog, menu=m)
 
         # Help
         m = mb.addMenu("&Help")
