@@ -102,6 +102,12 @@ class LiveZoom(QObject):
         self._prefetch_timer.setSingleShot(True)
         self._prefetch_timer.setInterval(PREFETCH_DELAY_MS)
         self._prefetch_timer.timeout.connect(self._prefetch)
+        # the background encodes progress while nothing else changes: keep the count true
+        self._shown_progress = ""
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setInterval(1000)
+        self._progress_timer.timeout.connect(self._refresh_progress)
+        self._progress_timer.start()
         state.connect(self._on_state)
         for pane in view.panes:
             pane.wheeled.connect(self._on_wheel)
@@ -369,7 +375,8 @@ class LiveZoom(QObject):
         else:
             etext = engine_text(self.upscaler.device.type if hasattr(self.upscaler, "device") else "cpu",
                                 self.last_sr_ms, self.last_encode_ms)
-        etext += self._progress_text()
+        self._shown_progress = self._progress_text()
+        etext += self._shown_progress
         notes = self.notes
         stext = slice_text(s.plane, s.index, s.n_slices, self.slice.position_mm if notes.geometry else None)
         if notes.colour:
@@ -413,6 +420,10 @@ class LiveZoom(QObject):
         n = self.state.n_slices
         ready = self.renderer.ready_slices(self.scan.token, self.state.plane)
         return "" if ready >= n else f"<br>SR ready for {ready}/{n} slices"
+
+    def _refresh_progress(self) -> None:
+        if self.slice is not None and self._progress_text() != self._shown_progress:
+            self._update_overlay()
 
     def set_sr_on(self, on: bool) -> None:
         """Meta-SRGAN on this scan (off by default on quantitative maps)."""
@@ -540,4 +551,5 @@ class LiveZoom(QObject):
 
     def shutdown(self) -> None:
         self._prefetch_timer.stop()
+        self._progress_timer.stop()
         self.renderer.shutdown()
