@@ -94,6 +94,7 @@ def main(argv=None) -> int:
 
         win.resize(*args.size)
         win.headless = True
+        win.live.background = False  # one picture: no encodes of other slices to wait for at exit
         shot = ScreenshotWhenReady(win, args.screenshot, args.timeout)
         win.show()
         win.open_path(path, plane=args.plane, index=args.slice, zoom=args.zoom, series=args.series, volume=args.volume)

@@ -88,6 +88,8 @@ class LiveZoom(QObject):
         #: Meta-SRGAN on this scan (off by default on a quantitative map: ``sr_blocked`` says why)
         self.sr_on = True
         self.sr_blocked: str | None = None
+        #: encode other slices in the background (off for a headless screenshot: one frame, then exit)
+        self.background = True
         self._drag_start = None
         self._hover = None  # (pane, x, y)
         self._heading = 1  # +1 / -1: the way the user last stepped through slices
@@ -415,7 +417,7 @@ class LiveZoom(QObject):
 
     def _progress_text(self) -> str:
         """'SR ready for 87/120 slices' while the background encodes fill the plane."""
-        if self.scan is None or self.upscaler is None or not self.sr_on:
+        if self.scan is None or self.upscaler is None or not self.sr_on or not self.background:
             return ""
         n = self.state.n_slices
         ready = self.renderer.ready_slices(self.scan.token, self.state.plane)
@@ -528,7 +530,7 @@ class LiveZoom(QObject):
         """Encode in the background, in the order the user is likely to need it: the
         next slices each way (the part the view shows: ready for a scroll), the rest of
         this slice (for a pan or a zoom-out), then the rest of the neighbours."""
-        if self.scan is None or self.upscaler is None or self.slice is None:
+        if self.scan is None or self.upscaler is None or self.slice is None or not self.background:
             return
         s, scan = self.state, self.scan
         view = self.view_window()
