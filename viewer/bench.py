@@ -348,8 +348,10 @@ def scroll_bench(b: "Bench") -> list[str]:
     thread_audit.reset()
     for on in (False, True, False, True):
         b.pump(until=lambda: not live.sr_pending(), timeout=300)
+        _quiet(b)
         tp = time.perf_counter()
         b.win.set_radiological(on)
+        live._prefetch_timer.stop()  # count only what the flip itself encodes
         req = live.request
         got = b.wait_sr(req, timeout=120)
         if got:
@@ -393,7 +395,7 @@ def scroll_bench(b: "Bench") -> list[str]:
                 + f"; {t_all / max(ready, 1):.2f} s a slice (one thread at low priority) | |")
     rows.append(f"| ... longest GUI block meanwhile | {stall_bg:.1f} ms | <= 30 ms |")
     rows.append(f"| ... features kept: float32 cache / float16 store | {r.cache.nbytes / 2**20:.0f} MB / "
-                f"{(store.nbytes if store else 0) / 2**20:.0f} MB (store budget {(store.max_bytes if store else 0) / 2**30:.1f} GB) | |")
+                f"{(store.nbytes if store is not None else 0) / 2**20:.0f} MB (store budget {(store.max_bytes if store is not None else 0) / 2**30:.1f} GB) | |")
 
     # prefetched: through encoded slices (nearest first: as far each way as was reached)
     here = live.state.index

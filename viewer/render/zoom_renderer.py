@@ -27,6 +27,7 @@ import os
 import threading
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numba
@@ -70,6 +71,11 @@ SCROLL_SETTLE_S = 0.12
 #: Slice steps queued for bicubic frames before the oldest is skipped: at 30 slices/s
 #: a 4-frame lag (133 ms) is the most a reader sees before slices drop out.
 STEPS_KEPT = 4
+
+#: Niceness of the encode a frame waits for: the GUI thread and the bicubic worker
+#: (normal priority) go first when they need a core, so a key press is shown while a
+#: slice encodes; on an otherwise idle machine it changes nothing.
+ENCODE_NICE = 5
 
 #: Niceness of the background encodes (Linux): they take only what the frames and
 #: the GUI leave, so a prefetch in flight barely slows the frame the user waits for.
@@ -162,6 +168,10 @@ class ZoomRenderer:
         self._bicubic_shown = 0  # ... and of the newest one the GUI has shown
         self._bicubic_cond = threading.Condition()
         self._sr = LatestOnlyWorker("metazoom-sr", self._sr_job, _worker_setup(sr_threads, torch_threads=sr_threads))
+        # the SR frame's encode runs here, at a lower priority than the GUI and the bicubic
+        # frames (a thread can lower its own priority, never raise it back)
+        self._encoder = ThreadPoolExecutor(1, thread_name_prefix="metazoom-encode",
+                                           initializer=_worker_setup(sr_threads, torch_threads=sr_threads, nice=ENCODE_NICE))
         # background encodes take one core, leaving the rest to the GUI and the frames
         self._prefetch = LatestOnlyWorker("metazoom-prefetch", self._prefetch_job, _worker_setup(1, torch_threads=1, nice=PREFETCH_NICE))
         if upscaler is not None:
@@ -285,6 +295,7 @@ class ZoomRenderer:
         self.cancel_prefetch()
         for w in (self._bicubic, self._sr, self._prefetch):
             w.stop(timeout)
+        self._encoder.shutdown(wait=True)
         warm = getattr(self, "_warm_thread", None)
         if warm is not None:
             warm.join(timeout)
@@ -353,8 +364,8 @@ class ZoomRenderer:
                 # (a background encode of the rest of this slice may be under way: the
                 # strip this frame needs is encoded now, beside it, not after it); in
                 # strips, dropped as soon as the user has moved on
-                cached = encoded_in_strips(self.cache, fkey, upscaler, pixels_fn, req.shape, window, ENCODE_STRIP_ROWS,
-                                           stop=lambda: self.is_stale(req), alongside=True)
+                cached = self._encoder.submit(encoded_in_strips, self.cache, fkey, upscaler, pixels_fn, req.shape, window,
+                                              ENCODE_STRIP_ROWS, stop=lambda: self.is_stale(req), alongside=True).result()
                 encode_ms = (time.perf_counter() - t0) * 1e3
                 if cached is None or self.is_stale(req):
                     return  # the features are cached now (or part of them); the newer request renders
