@@ -246,6 +246,18 @@ class Bench:
         self.settings_path.unlink(missing_ok=True)
 
 
+#: What froze the window (found with py-spy on the running viewer, 2026-12-04, before the fix).
+SCROLL_CAUSE = [
+    "What froze the window at 30 keys/s (issue 18): `py-spy record --threads` on the viewer showed the GUI thread "
+    "in `engine.io.display.display_slice` -> `np.take` for 873 of 1113 samples. `np.take` along the slice axis first "
+    "makes the whole volume C-contiguous: the DICOM series is stored Fortran-ordered (columns, rows, slices), so every "
+    "slice copied all 125 MB: 0.9-1.3 s a slice (axial; 0.5-1.0 s coronal/sagittal), on the GUI thread at each key, and "
+    "again on the prefetch thread. Cut as a view it takes 1.3 ms (axial). Since then the GUI thread also no longer makes "
+    "slices at all (the bicubic worker does), slice steps are queued in order, the encode of a slice the user stepped "
+    "onto starts after 120 ms of stillness, runs in 256-row strips dropped once the user has moved on, at nice 5.",
+]
+
+
 def key_scroll(b: "Bench", n: int, rate: float = 30.0, key: str = "Up"):
     """``n`` slice keys at ``rate`` per second to the window (QTest key events through
     the app's shortcuts), as a held key repeats.  Returns, per key, the time from the
@@ -445,7 +457,7 @@ def main(argv=None) -> int:
         body = scroll_bench(b)
         b.close()
         load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        text = "\n".join(["## Stack scrolling (`python -m viewer.bench --scroll`)", "",
+        text = "\n".join(["## Stack scrolling (`python -m viewer.bench --scroll`)", "", *SCROLL_CAUSE, "",
                           f"Machine: {machine_line}; load average {load_after:.1f} at the end (the cores are shared: "
                           "stalls and latencies include time the OS gave to other work).", "", *body]) + "\n"
         print(text)
