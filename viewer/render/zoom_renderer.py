@@ -60,8 +60,9 @@ WHOLE_SLICE_SHARE = 0.7
 
 
 #: Rows of the slice encoded at a time: an encode for a slice the user has scrolled
-#: past stops after the strip under way (each strip pays the trunk's halo again:
-#: two strips of a 512-row slice cost ~6% more than one encode).
+#: past stops after the strip under way (each strip pays the trunk's halo at the cut,
+#: 18 rows with the bundled network: two strips of a 512-row slice compute 548 rows, 7%
+#: more than one encode).
 ENCODE_STRIP_ROWS = 256
 #: A slice the user stepped onto waits this long before its encode starts: at key
 #: repeat (30 slices/s) no encode starts until the keys stop, so the bicubic frames
