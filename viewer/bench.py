@@ -320,7 +320,7 @@ def scroll_bench(b: "Bench") -> list[str]:
 
     def scroll_row(label, res):
         lat = [v for v in res["latency_ms"] if v is not None]
-        in_order = res["order"] == sorted(res["order"])
+        in_order = res["order"] == sorted(res["order"], reverse=res["end"] < res["start"])
         shown = len(set(res["order"]) & set(range(min(res["start"], res["end"]), max(res["start"], res["end"]) + 1)) - {res["start"]})
         rows.append(f"| {label}: slices shown / keys | {shown} / {res['keys']} ({'in order' if in_order else 'NOT in order'}) | all |")
         rows.append(f"| {label}: longest GUI stall | {res['stall_ms']:.1f} ms | <= 50 ms |")

@@ -373,7 +373,10 @@ class ZoomRenderer:
             # a head start: the first bands render on one core while the GUI shows the
             # bicubic frame on the other; once it is on screen, every core
             # (a frame of one band has no later band to switch at: it waits instead)
-            one_core = self.waits_for_display and not bicubic_shown() and req.region[2] > SR_BAND_ROWS
+            # stepping through encoded slices: one core until the user has paused on this
+            # slice, so the next key's bicubic frame is not queued behind a two-core render
+            stepping_until = time.monotonic() + self.settle_s if req.step else 0.0
+            one_core = (self.waits_for_display and not bicubic_shown() or req.step) and req.region[2] > SR_BAND_ROWS
             if one_core:
                 numba.set_num_threads(1)
             elif self.waits_for_display:
@@ -381,7 +384,7 @@ class ZoomRenderer:
 
             def stale() -> bool:
                 nonlocal one_core
-                if one_core and (bicubic_shown() or time.monotonic() > deadline):
+                if one_core and (bicubic_shown() or time.monotonic() > deadline) and time.monotonic() > stepping_until:
                     numba.set_num_threads(self._sr_threads)
                     one_core = False
                 return self.is_stale(req)
