@@ -253,8 +253,8 @@ SCROLL_CAUSE = [
     "makes the whole volume C-contiguous: the DICOM series is stored Fortran-ordered (columns, rows, slices), so every "
     "slice copied all 125 MB: 0.9-1.3 s a slice (axial; 0.5-1.0 s coronal/sagittal), on the GUI thread at each key, and "
     "again on the prefetch thread. Cut as a view it takes 1.3 ms (axial). Since then the GUI thread also no longer makes "
-    "slices at all (the bicubic worker does), slice steps are queued in order, the encode of a slice the user stepped "
-    "onto starts after 120 ms of stillness, runs in 256-row strips dropped once the user has moved on, at nice 5.",
+    "slices at all (the bicubic worker does), slice steps are queued in order, a stepped-onto slice's SR frame (and "
+    "encode) starts after 120 ms of stillness, encodes runs in 256-row strips dropped once the user has moved on, at nice 5.",
 ]
 
 

@@ -345,6 +345,11 @@ class ZoomRenderer:
             self._prepare(upscaler, req)
         if self.is_stale(req):
             return
+        if req.step and not self._settled(req):
+            # stepping through the stack: an SR frame (and the features it may have to
+            # thaw or encode) waits until the user pauses on a slice; until then the
+            # cores are the bicubic frames'
+            return
         mirror = mirrored(req.key)
         at = req.mirrored_region() if mirror else req.region  # where on the features' grid
         try:
@@ -353,8 +358,8 @@ class ZoomRenderer:
             encode_ms = 0.0
             need = sr_window(upscaler, req.shape, req.scale, at)
             if cached is None or not cached.covers(need):
-                if req.slice_changed and not self._settled(req):
-                    return  # the user stepped on: a newer request has this slice's place
+                if req.slice_changed and not req.step and not self._settled(req):
+                    return  # the user moved on: a newer request has this slice's place
                 if self.waits_for_display:  # an encode takes a second: let the bicubic frame show first
                     wait_until_shown()
                 t0 = time.perf_counter()
@@ -373,10 +378,7 @@ class ZoomRenderer:
             # a head start: the first bands render on one core while the GUI shows the
             # bicubic frame on the other; once it is on screen, every core
             # (a frame of one band has no later band to switch at: it waits instead)
-            # stepping through encoded slices: one core until the user has paused on this
-            # slice, so the next key's bicubic frame is not queued behind a two-core render
-            stepping_until = time.monotonic() + self.settle_s if req.step else 0.0
-            one_core = (self.waits_for_display and not bicubic_shown() or req.step) and req.region[2] > SR_BAND_ROWS
+            one_core = self.waits_for_display and not bicubic_shown() and req.region[2] > SR_BAND_ROWS
             if one_core:
                 numba.set_num_threads(1)
             elif self.waits_for_display:
@@ -384,7 +386,7 @@ class ZoomRenderer:
 
             def stale() -> bool:
                 nonlocal one_core
-                if one_core and (bicubic_shown() or time.monotonic() > deadline) and time.monotonic() > stepping_until:
+                if one_core and (bicubic_shown() or time.monotonic() > deadline):
                     numba.set_num_threads(self._sr_threads)
                     one_core = False
                 return self.is_stale(req)
