@@ -20,13 +20,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Debian tools the tests use: Xvfb for the real-window screenshot test, dicom3tools'
-# dciodvfy to validate exported DICOM, Qt's xcb dependencies, Orthanc.  Skipped when present.
+# Debian tools the tests use: Xvfb for the real-window screenshot test, xdotool for the
+# key-repeat scrolling test under it, dicom3tools' dciodvfy to validate exported DICOM,
+# Qt's xcb dependencies, Orthanc.  Skipped when present.
 system-deps:
-	@if ! command -v Xvfb >/dev/null || ! command -v dciodvfy >/dev/null; then \
+	@if ! command -v Xvfb >/dev/null || ! command -v dciodvfy >/dev/null || ! command -v xdotool >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      xvfb dicom3tools libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 \
+	      xvfb xdotool dicom3tools libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 \
 	      libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1 libfontconfig1 libdbus-1-3 >/dev/null) \
 	    || echo "warning: could not install Xvfb/dicom3tools; the tests that need them will skip"; \
 	  else echo "note: Xvfb or dciodvfy missing and apt-get unavailable; those tests will skip"; fi; \

@@ -32,6 +32,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--size", default="1600x900", help="window size for --screenshot, WIDTHxHEIGHT (default 1600x900)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds --screenshot waits for the frame (default 300)")
     ap.add_argument("--settings", type=Path, default=None, help="an INI file to keep settings in (default: the user's)")
+    ap.add_argument("--series", type=int, default=None, metavar="N", help="which series of a folder holding several (1-based, as the picker lists them)")
+    ap.add_argument("--volume", type=int, default=None, metavar="N", help="which volume of a 4D scan (1-based)")
     args = ap.parse_args(argv)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
@@ -66,6 +68,10 @@ def make_window(args):
     from .widgets.main_window import MainWindow
 
     qs = QSettings(str(args.settings), QSettings.IniFormat) if args.settings else None
+    if args.screenshot is not None:  # a script's run reads the user's settings, never writes them
+        from .settings import ReadOnly
+
+        qs = ReadOnly(qs if qs is not None else Settings().q)
     settings = Settings(qs)
     if args.compare:
         settings.compare_mode = args.compare
@@ -88,14 +94,27 @@ def main(argv=None) -> int:
 
         win.resize(*args.size)
         win.headless = True
+        win.live.background = False  # one picture: no encodes of other slices to wait for at exit
         shot = ScreenshotWhenReady(win, args.screenshot, args.timeout)
         win.show()
-        win.open_path(path, plane=args.plane, index=args.slice, zoom=args.zoom)
+        win.open_path(path, plane=args.plane, index=args.slice, zoom=args.zoom, series=args.series, volume=args.volume)
         app.exec()
+        _finish(win)
         return shot.exit_code
     win.show()
-    win.open_path(path, plane=args.plane, index=args.slice, zoom=args.zoom)
-    return app.exec()
+    win.open_path(path, plane=args.plane, index=args.slice, zoom=args.zoom, series=args.series, volume=args.volume)
+    code = app.exec()
+    _finish(win)
+    return code
+
+
+def _finish(win) -> None:
+    """Let the threads still inside torch or a reader finish before the interpreter
+    exits (exiting under them aborts the process, exit 134)."""
+    from .widgets.background import join_all
+
+    win.live.shutdown()
+    join_all(timeout=120.0)
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ class Bench:
     def sweep(self, paced: bool, notches: int = 8):
         """x1 -> x4 -> x1 with wheel notches at the pane centre."""
         s = self.live.state
-        rows, cols = self.live.slice.pixels.shape
+        rows, cols = self.live.slice.shape
         s.set_zoom(1.0, (cols / 2, rows / 2))
         self.pump(until=lambda: not self.live.sr_pending(), timeout=120)
         # features cached and the neighbours' background encodes finished
@@ -217,7 +217,7 @@ class Bench:
         """Time from a slice step to its SR frame at ``zoom`` (SR needs > x1)."""
         s, r = self.live.state, self.live.renderer
         if s.zoom != zoom:
-            rows, cols = self.live.slice.pixels.shape
+            rows, cols = self.live.slice.shape
             s.set_zoom(zoom, (cols / 2, rows / 2))
             self.pump(until=lambda: not self.live.sr_pending(), timeout=120)
         target = min(s.index + 1, s.n_slices - 1) if prefetched else None
@@ -246,6 +246,186 @@ class Bench:
         self.settings_path.unlink(missing_ok=True)
 
 
+#: What froze the window (found with py-spy on the running viewer, 2026-12-04, before the fix).
+SCROLL_CAUSE = [
+    "What froze the window at 30 keys/s (issue 18): `py-spy record --threads` on the viewer showed the GUI thread "
+    "in `engine.io.display.display_slice` -> `np.take` for 873 of 1113 samples. `np.take` along the slice axis first "
+    "makes the whole volume C-contiguous: the DICOM series is stored Fortran-ordered (columns, rows, slices), so every "
+    "slice copied all 125 MB: 0.9-1.3 s a slice (axial; 0.5-1.0 s coronal/sagittal), on the GUI thread at each key, and "
+    "again on the prefetch thread. Cut as a view it takes 1.3 ms (axial). Since then the GUI thread also no longer makes "
+    "slices at all (the bicubic worker does), slice steps are queued in order, a stepped-onto slice's SR frame (and "
+    "encode) starts after 120 ms of stillness, encodes runs in 256-row strips dropped once the user has moved on, at nice 5.",
+]
+
+
+def key_scroll(b: "Bench", n: int, rate: float = 30.0, key: str = "Up"):
+    """``n`` slice keys at ``rate`` per second to the window (QTest key events through
+    the app's shortcuts), as a held key repeats.  Returns, per key, the time from the
+    press to Qt's paint of that slice's bicubic frame in every pane (None: never
+    shown), the slices shown in order, the longest GUI stall and the SR frames shown."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    qt_key = {"Up": Qt.Key_Up, "Down": Qt.Key_Down}[key]
+    live = b.live
+    start = live.state.index
+    first_gen = live.renderer.latest_generation + 1
+    b.gaps.clear()
+    b._last_beat = None
+    b.beat.start()
+    t0 = time.perf_counter()
+    presses = []
+    for k in range(n):
+        b.pump(until=lambda k=k: time.perf_counter() >= t0 + k / rate, timeout=5)
+        presses.append((time.perf_counter(), live.state.index + (1 if key == "Up" else -1)))
+        QTest.keyClick(b.win, qt_key)
+    end_index = live.state.index
+    b.pump(until=lambda: live._current(live.bicubic) and live.bicubic.request.key.index == end_index, timeout=30)
+    b.pump(0.3)
+    b.beat.stop()
+    shown_at: dict[int, float] = {}
+    order = []
+    for g, (t, frame) in sorted(b.shown["bicubic"].items()):
+        if g >= first_gen:
+            i = frame.request.key.index
+            order.append(i)
+            shown_at.setdefault(i, t)
+    lat = [(shown_at[i] - tp) * 1e3 if i in shown_at else None for tp, i in presses]
+    sr = sum(1 for g, (_, f) in b.shown["sr"].items() if g >= first_gen)
+    return {"latency_ms": lat, "order": order, "start": start, "end": end_index, "stall_ms": max(b.gaps) if b.gaps else float("nan"),
+            "sr_shown": sr, "keys": n}
+
+
+def _quiet(b: "Bench") -> None:
+    """No background encode running or about to start (a cold measurement)."""
+    r = b.live.renderer
+    b.live._prefetch_timer.stop()
+    r.cancel_prefetch()
+    b.pump(until=lambda: r._prefetch.idle and r._sr.idle, timeout=300)
+
+
+def scroll_bench(b: "Bench") -> list[str]:
+    """Fast stack scrolling on the 120-slice series at the fit zoom: cold and after the
+    background encodes; the flip; the cold-slice SR frame; the whole series encoded."""
+    from viewer.model import thread_audit
+
+    live, r = b.live, b.live.renderer
+    t0 = time.perf_counter()
+    b.win.open_path(SERIES_120, index=30)  # the fit zoom, as a reader opens it
+    b.pump(until=lambda: live.scan is not None and live.scan.volume.shape[2] == 120 and live.request is not None
+           and live.upscaler is not None and not live.sr_pending(), timeout=300)
+    t_open = time.perf_counter() - t0
+    zoom = live.state.zoom
+    rows = []
+
+    def scroll_row(label, res):
+        lat = [v for v in res["latency_ms"] if v is not None]
+        in_order = res["order"] == sorted(res["order"], reverse=res["end"] < res["start"])
+        shown = len(set(res["order"]) & set(range(min(res["start"], res["end"]), max(res["start"], res["end"]) + 1)) - {res["start"]})
+        rows.append(f"| {label}: slices shown / keys | {shown} / {res['keys']} ({'in order' if in_order else 'NOT in order'}) | all |")
+        rows.append(f"| {label}: longest GUI stall | {res['stall_ms']:.1f} ms | <= 50 ms |")
+        rows.append(f"| {label}: key -> its bicubic frame painted | {summarise('', lat)} | p95 <= 33 ms |")
+        rows.append(f"| {label}: Meta-SRGAN frames shown during the scroll | {res['sr_shown']} | |")
+
+    # cold: nothing encoded but the slice opened on
+    _quiet(b)
+    r.cache.clear()
+    thread_audit.reset()
+    cold = key_scroll(b, 40)
+    cold_encodes = thread_audit.off_main_thread("encode")
+    scroll_row("30 keys/s over 40 slices, cold", cold)
+    rows.append(f"| ... encodes started during the cold scroll (each dropped after a strip, or never started) | {cold_encodes} | |")
+    b.pump(until=lambda: not live.sr_pending(), timeout=300)
+
+    # PgUp: five slices, its bicubic frame
+    _quiet(b)
+    pg = []
+    for _ in range(4):
+        from PySide6.QtCore import Qt
+        from PySide6.QtTest import QTest
+
+        gen = r.latest_generation + 1
+        tp = time.perf_counter()
+        QTest.keyClick(b.win, Qt.Key_PageUp)
+        b.pump(until=lambda: gen in b.shown["bicubic"], timeout=30)
+        if gen in b.shown["bicubic"]:
+            pg.append((b.shown["bicubic"][gen][0] - tp) * 1e3)
+        b.pump(0.4)
+    rows.append(f"| PgUp (5 slices) -> bicubic frame painted | {summarise('', pg)} | <= 33 ms |")
+    b.pump(until=lambda: not live.sr_pending(), timeout=300)
+    _quiet(b)
+
+    # flip: radiological <-> neurological, from the cached features
+    flips = []
+    thread_audit.reset()
+    for on in (False, True, False, True):
+        b.pump(until=lambda: not live.sr_pending(), timeout=300)
+        _quiet(b)
+        tp = time.perf_counter()
+        b.win.set_radiological(on)
+        live._prefetch_timer.stop()  # count only what the flip itself encodes
+        req = live.request
+        got = b.wait_sr(req, timeout=120)
+        if got:
+            flips.append((got[0] - tp) * 1e3)
+    flip_encodes = thread_audit.off_main_thread("encode")
+    rows.append(f"| flip radiological/neurological -> Meta-SRGAN frame painted | {summarise('', flips)}; encodes: {flip_encodes} | <= 50 ms, no encode |")
+
+    # a cold slice's SR frame at the fit zoom and at x2
+    cold_sr = {}
+    for z in (zoom, 2.0):
+        vals = []
+        for _ in range(2):
+            _quiet(b)
+            r.cache.clear()
+            vals.append(b.slice_change(prefetched=False, zoom=z))
+        cold_sr[z] = vals
+    for z, vals in cold_sr.items():
+        rows.append(f"| cold slice -> Meta-SRGAN frame at x{z:.2f} (settle {r.settle_s * 1e3:.0f} ms + encode + render) | "
+                    f"{', '.join(f'{v:.0f}' for v in vals)} ms | encode + 50 ms |")
+
+    # the whole series encoded in the background, the GUI's longest block meanwhile
+    rows_, cols_ = live.slice.shape
+    live.state.set_zoom(zoom, (cols_ / 2, rows_ / 2))
+    b.pump(until=lambda: not live.sr_pending(), timeout=300)
+    _quiet(b)
+    r.cache.clear()
+    b.gaps.clear()
+    b._last_beat = None
+    b.beat.start()
+    t0 = time.perf_counter()
+    live._prefetch()
+    n = live.state.n_slices
+    done = b.pump(until=lambda: r.ready_slices(live.scan.token, live.state.plane) >= n, timeout=b.encode_limit_s)
+    t_all = time.perf_counter() - t0
+    b.beat.stop()
+    stall_bg = max(b.gaps) if b.gaps else float("nan")
+    ready = r.ready_slices(live.scan.token, live.state.plane)
+    store = r.cache.compact
+    rows.append(f"| whole series ({n} slices) encoded in the background | "
+                + (f"{t_all:.0f} s" if done else f"{ready}/{n} ready after {t_all:.0f} s (stopped there; at that rate all {n} take ~{t_all / max(ready, 1) * n / 60:.0f} min)")
+                + f"; {t_all / max(ready, 1):.2f} s a slice (one thread at low priority) | |")
+    rows.append(f"| ... longest GUI block meanwhile | {stall_bg:.1f} ms | <= 30 ms |")
+    rows.append(f"| ... features kept: float32 cache / float16 store | {r.cache.nbytes / 2**20:.0f} MB / "
+                f"{(store.nbytes if store is not None else 0) / 2**20:.0f} MB (store budget {(store.max_bytes if store is not None else 0) / 2**30:.1f} GB) | |")
+
+    # prefetched: through encoded slices (nearest first: as far each way as was reached)
+    here = live.state.index
+    key = live.key().__class__
+    reach = 0
+    while reach < 40 and here - reach - 1 >= 0 and r.cached(key(live.scan.token, live.state.plane, here - reach - 1, True)):
+        reach += 1
+    _quiet(b)
+    if reach >= 5:
+        pre = key_scroll(b, reach, key="Down")
+        scroll_row(f"30 keys/s over {reach} encoded slices", pre)
+    else:
+        rows.append("| 30 keys/s over encoded slices | not measured (too few encoded) | |")
+    return [f"120-slice series `vs-seg-001-t1` (DICOM, 512x512), opened at the fit zoom x{zoom:.2f} in {t_open:.1f} s, "
+            "two panes of 1024x768; keys sent as QTest key events through the app's shortcuts (offscreen Qt).",
+            "", "| measure | result | target |", "|---|---|---|", *rows]
+
+
 def share_shown(shape, zoom: float) -> float:
     """Share of a ``shape`` slice (square pixels) that a pane of ``PANE`` shows at ``zoom``."""
     return min(1.0, PANE[1] / zoom / shape[0]) * min(1.0, PANE[0] / zoom / shape[1])
@@ -262,10 +442,28 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--skip-120", action="store_true", help="skip the 120-slice memory measurement")
+    ap.add_argument("--encode-limit", type=float, default=300.0, help="--scroll: stop waiting for the whole series' encode after this many s")
+    ap.add_argument("--scroll", action="store_true", help="only the stack-scrolling benchmark on the 120-slice series (section viewer-scroll)")
     args = ap.parse_args(argv)
     from engine.benchdoc import machine, write_section
 
     machine_line = machine()  # with the load average before the run
+    if args.scroll:
+        if not SERIES_120.is_dir():
+            print(f"needs {SERIES_120}", file=sys.stderr)
+            return 1
+        b = Bench(args)
+        b.encode_limit_s = args.encode_limit
+        body = scroll_bench(b)
+        b.close()
+        load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        text = "\n".join(["## Stack scrolling (`python -m viewer.bench --scroll`)", "", *SCROLL_CAUSE, "",
+                          f"Machine: {machine_line}; load average {load_after:.1f} at the end (the cores are shared: "
+                          "stalls and latencies include time the OS gave to other work).", "", *body]) + "\n"
+        print(text)
+        if not args.no_write:
+            print(f"wrote {write_section('viewer-scroll', text.rstrip(), args.out)}", file=sys.stderr)
+        return 0
 
     b = Bench(args)
     from viewer.resources import SAMPLE_SCAN
@@ -275,7 +473,7 @@ def main(argv=None) -> int:
     t_first_from_start = time.perf_counter() - T_START
     up = b.live.upscaler
     device = up.device.type if up is not None else "none"
-    shape = b.live.slice.pixels.shape
+    shape = b.live.slice.shape
     paced = b.sweep(paced=True)
     fast = b.sweep(paced=False)
     pre = [b.slice_change(prefetched=True) for _ in range(3)]

@@ -21,6 +21,27 @@ def _as_bool(v, default: bool) -> bool:
     return str(v).lower() in ("1", "true", "yes")
 
 
+class ReadOnly:
+    """A QSettings stand-in that reads ``base`` and keeps writes in memory: a headless
+    ``--screenshot`` run sees the user's choices but never changes them (compare mode,
+    window size, recent files)."""
+
+    def __init__(self, base) -> None:
+        self.base = base
+        self._written: dict = {}
+
+    def value(self, key, default=None):
+        if key in self._written:
+            return self._written[key]
+        return self.base.value(key, default)
+
+    def setValue(self, key, value) -> None:  # noqa: N802 (QSettings' name)
+        self._written[key] = value
+
+    def sync(self) -> None:
+        pass
+
+
 class Settings:
     """Typed access to the viewer's QSettings.  Pass a QSettings (tests use an INI
     file in a temporary folder); None = the user's MetaZoom settings."""
@@ -90,6 +111,22 @@ class Settings:
     @cache_mb.setter
     def cache_mb(self, v: int) -> None:
         self.q.setValue("engine/cache_mb", max(64, int(v)))
+
+    @property
+    def store_mb(self) -> int:
+        """Memory for every slice's features kept compactly (float16) in the background
+        (default: a quarter of the machine's memory; 0 = keep only the float32 cache)."""
+        from .render.compact import default_store_bytes
+
+        default = default_store_bytes() // 2**20
+        try:
+            return max(0, int(self.q.value("engine/store_mb", default)))
+        except (TypeError, ValueError):
+            return default
+
+    @store_mb.setter
+    def store_mb(self, v: int) -> None:
+        self.q.setValue("engine/store_mb", max(0, int(v)))
 
     # -- files ----------------------------------------------------------------
     @property

@@ -130,3 +130,34 @@ def test_standard_axial_dicom_displays_as_stored(tmp_path, rng):
         sl = display_slice(vol, "axial", index)
         np.testing.assert_array_equal(sl.pixels, volume_kji[2 - index])  # index 0 = most inferior
         assert sl.letters == ("A", "P", "R", "L")
+
+
+@pytest.mark.parametrize("codes", ["RAS", "LPS", "ASR", "IPL"])
+def test_slice_geometry_matches_display_slice_without_reading_pixels(ras_volume, codes):
+    """What the viewer's GUI thread asks for (shape, spacing, letters, position) is
+    the display slice's, without cutting the slice out of the volume."""
+    from engine.io.display import slice_geometry
+
+    vol = reoriented(ras_volume, codes)
+    for plane, radiological in itertools.product(("axial", "coronal", "sagittal"), (True, False)):
+        for index in range(n_slices(vol, plane)):
+            ds = display_slice(vol, plane, index, radiological)
+            g = slice_geometry(vol, plane, index, radiological)
+            assert g.shape == ds.pixels.shape and g.spacing == ds.spacing and g.letters == ds.letters
+            assert (g.plane, g.index) == (ds.plane, ds.index) and g.position_mm == pytest.approx(ds.position_mm)
+
+
+def test_display_slice_of_a_fortran_ordered_volume_does_not_copy_the_volume():
+    """A DICOM series is stored Fortran-ordered (columns, rows, slices); the slice is cut
+    as a view (np.take made the whole volume C-ordered first: ~1 s a slice at 512x512x120)."""
+    data = np.asfortranarray(np.random.default_rng(0).random((64, 48, 30), dtype=np.float32))
+    vol = Volume(voxels=data, affine=np.diag((0.5, 0.5, 2.0, 1.0)))
+    ds = display_slice(vol, "axial", 7)
+    np.testing.assert_array_equal(ds.pixels, data[:, :, 7].T[::-1, ::-1])
+    import tracemalloc
+
+    tracemalloc.start()
+    display_slice(vol, "axial", 8)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 * 64 * 48 * 4  # a few copies of one slice, not of the volume (64*48*30*4 bytes)

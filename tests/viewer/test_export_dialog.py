@@ -141,7 +141,7 @@ def test_png_of_a_reformat_keeps_the_true_aspect_and_matches_the_batch_tool(engi
     win = engine_window
     win.state.set_plane("coronal")
     wait_frames(qtbot, win.live, timeout=30000)
-    rows, cols = win.live.slice.pixels.shape
+    rows, cols = win.live.slice.shape
     index = win.state.index
     dlg = run_dialog(qtbot, win, format="png", slices="current", scale=2.0, dest=tmp_path / "gui")
     (png,) = [p for p in dlg.outputs]

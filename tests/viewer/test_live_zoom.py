@@ -109,7 +109,9 @@ def test_anisotropic_pixels_get_per_axis_factors(make_window, qtbot):
     wait_frames(qtbot, win.live)
     assert win.live.request.scale == pytest.approx((5.0, 2.5))
     assert win.live.upscaler.renders[-1][0] == pytest.approx((4.0, 2.5))
-    assert "SR at x4.00/x2.50 + bicubic" in win.view.right.overlay.corners["top_right"].text()
+    assert "SR at rows x4, cols x2.50 + bicubic" in win.view.right.overlay.corners["top_right"].text()
+    # the bicubic pane says nothing about SR
+    assert "SR" not in win.view.left.overlay.corners["top_right"].text()
 
 
 def test_stale_frames_are_dropped(make_window, phantom_scan, qtbot):
@@ -177,11 +179,11 @@ def test_compare_modes(window, qtbot):
 
 def test_radiological_toggle_mirrors_the_slice(window, qtbot):
     live = window.live
-    rad = live.slice.pixels.copy()
+    rad = live.source.pixels().copy()
     assert live.slice.letters[2:] == ("R", "L")
     window.set_radiological(False)
     wait_frames(qtbot, live)
-    np.testing.assert_array_equal(live.slice.pixels, rad[:, ::-1])
+    np.testing.assert_array_equal(live.source.peek(), rad[:, ::-1])
     assert live.slice.letters[2:] == ("L", "R")
     assert window.view.left.overlay.letters["left"].text() == "L"
 
@@ -225,12 +227,15 @@ def test_prefetch_order_neighbours_view_first_then_the_rest(window, qtbot, monke
     monkeypatch.setattr(live.renderer, "prefetch", lambda items: asked.extend(items))
     live._prefetch()
     view = live.view_window()
-    assert view is not None and view[2] * view[3] < 0.8 * live.slice.pixels.size
+    assert view is not None and view[2] * view[3] < 0.8 * live.slice.shape[0] * live.slice.shape[1]
     here = s.index
     near = live.neighbours()
     want = [(i, view) for i in near[:2]] + [(here, None)] + [(i, view) for i in near[2:]] + [(i, None) for i in near]
-    assert [(k.index, w) for k, _, w in asked] == want
-    assert asked[0][1]().shape == live.slice.pixels.shape
+    # then every other slice of the plane, whole, nearest first
+    rest = sorted((i for i in range(s.n_slices) if i != here and i not in near), key=lambda i: (abs(i - here), i))
+    want += [(i, None) for i in rest]
+    assert [(k.index, w) for k, _, w, _ in asked] == want
+    assert asked[0][1]().shape == live.slice.shape
 
 
 def test_prefetch_leans_the_way_the_user_scrolls(window, qtbot):

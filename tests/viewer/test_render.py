@@ -154,7 +154,8 @@ def test_sr_frame_at_and_above_x4():
     # bicubic of a bicubic x4 stays close to a direct bicubic x6 (same geometry)
     ref = bicubic(px, (6.0, 2.0), (10, 4, 50, 60))
     assert np.abs(out - ref).mean() < 0.02
-    assert sr_scale_for((0.9, 2.0)) is None and sr_scale_for((5.0, 9.0)) == (4.0, 4.0)
+    assert sr_scale_for((0.9, 0.8)) is None and sr_scale_for((5.0, 9.0)) == (4.0, 4.0)
+    assert sr_scale_for((0.9, 2.0)) == (1.1, 2.0)  # per axis: SR wherever an axis is enlarged
 
 
 def test_sr_frame_above_x4_keeps_constant_images_constant():

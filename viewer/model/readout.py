@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+from .sr_policy import sr_note
+
 PLANE_NAMES = {"axial": "Axial", "coronal": "Coronal", "sagittal": "Sagittal"}
 
 
-def zoom_text(zoom: float, scale: tuple[float, float], sr_scale: tuple[float, float] | None) -> str:
-    """``x2.37``; per-axis factors when the pixels are not square; and what the
-    network ran at when the zoom is beyond it (above x4) or below it (x1 and less)."""
+def zoom_text(zoom: float, scale: tuple[float, float], sr_scale: tuple[float, float] | None = None, with_sr: bool = True) -> str:
+    """``x2.37``; per-axis factors when the pixels are not square; and, for a pane that
+    shows Meta-SRGAN (``with_sr``), what the network ran at when that is not the zoom
+    itself (above x4, or an axis at x1 or below: ``sr_policy``).  A bicubic pane gets
+    the zoom only."""
     ry, rx = scale
     text = f"x{zoom:.2f}" if abs(ry - rx) < 1e-9 else f"x{zoom:.2f} (rows x{ry:.2f}, cols x{rx:.2f})"
-    if sr_scale is None:
-        return text + " · SR off at x1 and below"
-    if tuple(sr_scale) != (ry, rx):
-        sy, sx = sr_scale
-        at = f"x{sy:.0f}" if abs(sy - sx) < 1e-9 else f"x{sy:.2f}/x{sx:.2f}"
-        return text + f" · SR at {at} + bicubic"
-    return text
+    if not with_sr:
+        return text
+    note = sr_note(scale, sr_scale)
+    return text + (f" · {note}" if note else "")
 
 
-def slice_text(plane: str, index: int, count: int, position_mm: float) -> str:
-    return f"{PLANE_NAMES.get(plane, plane)} {index + 1}/{count} · {position_mm:+.1f} mm"
+def slice_text(plane: str, index: int, count: int, position_mm: float | None) -> str:
+    """``Axial 13/26 · +12.5 mm``; without the position when the scan has no geometry."""
+    text = f"{PLANE_NAMES.get(plane, plane)} {index + 1}/{count}"
+    return text if position_mm is None else text + f" · {position_mm:+.1f} mm"
+
+
+def difference_text(hi: float | None) -> str:
+    """The difference pane's own scale (it is not windowed: W/L does not apply)."""
+    return "|SR − bicubic| scale: …" if hi is None else f"|SR − bicubic| 0 to {hi:.4g}"
 
 
 def window_text(window: tuple[float, float]) -> str:

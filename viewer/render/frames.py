@@ -3,14 +3,17 @@ Meta-SRGAN frame is made at any zoom, including above the network's x4.  No Qt."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from engine import bicubic
-from engine.geometry import SR_SCALE_MAX, SR_SCALE_MIN, output_size
+from engine.geometry import output_size
 from engine.render.bicubic import cubic
 from engine.render.cpu_kernel import separable_kernel
+
+from ..model import sr_policy, thread_audit
 
 
 @dataclass(frozen=True)
@@ -23,21 +26,81 @@ class SliceKey:
     radiological: bool
 
 
+def features_key(key: SliceKey) -> SliceKey:
+    """The key a slice's features are cached under: the stored orientation.  A mirrored
+    view (the neurological convention) renders from the same features on the mirrored
+    grid (``mirrored``), so flipping the display needs no new encode."""
+    return replace(key, radiological=True)
+
+
+def mirrored(key: SliceKey) -> bool:
+    """Whether this display slice is the features' slice mirrored left-right."""
+    return not key.radiological and key.plane != "sagittal"
+
+
+class SliceSource:
+    """A slice's pixels, made on first use by whichever worker needs them first (never
+    the GUI thread: a display slice of a large volume is a copy, a transpose and flips).
+    ``shape`` is known without making them."""
+
+    def __init__(self, shape, make=None, pixels: np.ndarray | None = None) -> None:
+        self.shape = (int(shape[0]), int(shape[1]))
+        self._make = make
+        self._pixels = pixels
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, pixels: np.ndarray) -> "SliceSource":
+        return cls(pixels.shape, pixels=pixels)
+
+    def pixels(self) -> np.ndarray:
+        if self._pixels is None:
+            with self._lock:
+                if self._pixels is None:
+                    thread_audit.record("slice")
+                    self._pixels = self._make()
+        return self._pixels
+
+    def peek(self) -> np.ndarray | None:
+        """The pixels if a worker made them already, else None (for the GUI thread)."""
+        return self._pixels
+
+
 @dataclass(frozen=True, eq=False)
 class FrameRequest:
     """Render ``region = (top, left, height, width)`` of the slice zoomed by
-    ``scale = (r_y, r_x)``.  ``generation`` orders requests: only the newest counts."""
+    ``scale = (r_y, r_x)``.  ``generation`` orders requests: only the newest counts.
+    ``source`` gives the pixels (made on a worker thread); ``slice_changed``: this
+    request shows another slice than the one before it (the user is stepping)."""
 
     generation: int
     key: SliceKey
-    pixels: np.ndarray = field(repr=False)
+    source: SliceSource = field(repr=False)
     scale: tuple[float, float]
     region: tuple[int, int, int, int]
     want_sr: bool = True
+    slice_changed: bool = False
+    #: only the slice differs from the request before (same plane, zoom, pan): a
+    #: step through the stack, whose every slice the reader should see
+    step: bool = False
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """The slice's pixels (workers only: they may have to be made)."""
+        return self.source.pixels()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.source.shape
 
     @property
     def grid_shape(self) -> tuple[int, int]:
-        return (output_size(self.pixels.shape[0], self.scale[0]), output_size(self.pixels.shape[1], self.scale[1]))
+        return (output_size(self.shape[0], self.scale[0]), output_size(self.shape[1], self.scale[1]))
+
+    def mirrored_region(self) -> tuple[int, int, int, int]:
+        """``region`` on the left-right mirrored grid."""
+        top, left, height, width = self.region
+        return (top, self.grid_shape[1] - left - width, height, width)
 
 
 @dataclass(eq=False)
@@ -57,20 +120,20 @@ class Frame:
 
 
 def sr_scale_for(scale: tuple[float, float]) -> tuple[float, float] | None:
-    """The factor the network runs at for a requested zoom: itself up to x4, capped
-    at x4 above; None where the network has nothing to add (zoom <= x1 on an axis)."""
-    if min(scale) <= SR_SCALE_MIN:
-        return None
-    return (min(scale[0], SR_SCALE_MAX), min(scale[1], SR_SCALE_MAX))
+    """The factor pair the network runs at for a requested zoom (``sr_policy``: per
+    axis, clamped into (1, 4]); None when no axis is enlarged."""
+    return sr_policy.sr_scale_for(scale)
 
 
 def bicubic_frame(pixels: np.ndarray, scale, region) -> np.ndarray:
+    thread_audit.record("bicubic")
     return bicubic(pixels, scale, region)
 
 
 def _axis_taps(n_in: int, n_target: int, n_sr: int, start: int, count: int):
     """Bicubic taps from the SR grid (``n_sr`` pixels) to target pixels
-    ``start .. start+count`` of an ``n_target`` grid of the same field of view."""
+    ``start .. start+count`` of an ``n_target`` grid of the same field of view
+    (fewer pixels than the SR grid above x4, more on an axis at x1 or below)."""
     i = np.arange(start, start + count, dtype=np.float64)
     if n_sr == n_target:  # this axis is not above x4: the SR pixels are the answer
         return i.astype(np.int64)[:, None], np.ones((count, 1), dtype=np.float32)
@@ -105,7 +168,7 @@ def _sr_plan(shape, scale, region):
     it renders, and (above x4) the bicubic taps from that grid to the frame."""
     sr_scale = sr_scale_for(scale)
     if sr_scale is None:
-        raise ValueError(f"no super-resolution at x{min(scale):.2f}: the network works above x1")
+        raise ValueError(f"no super-resolution at x{max(scale):.2f}: the network works where an axis is enlarged")
     if sr_scale == tuple(scale):
         return sr_scale, tuple(region), None
     top, left, height, width = region
@@ -125,10 +188,29 @@ def sr_window(upscaler, shape, scale, region):
     return upscaler.needs(shape, sr_scale, sub_region)
 
 
+def mirror_region(shape, scale, region) -> tuple[int, int, int, int]:
+    """``region`` of the ``scale`` zoom of a ``shape`` slice, on the left-right mirrored
+    grid.  The grid's pixel centres are symmetric (``engine.geometry``), so a frame
+    rendered there and flipped is exactly the mirror of the frame."""
+    top, left, height, width = region
+    return (top, output_size(shape[1], scale[1]) - left - width, height, width)
+
+
+def sr_frame_mirrored(upscaler, features, shape, scale, region, mirror: bool, band_rows: int | None = None, stale=None):
+    """``sr_frame`` of a display slice that is the features' slice mirrored left-right
+    when ``mirror``: rendered on the mirrored grid and flipped, so the radiological /
+    neurological switch reuses the features (no encode)."""
+    if not mirror:
+        return sr_frame(upscaler, features, shape, scale, region, band_rows, stale)
+    pixels, sr_scale = sr_frame(upscaler, features, shape, scale, mirror_region(shape, scale, region), band_rows, stale)
+    return (None if pixels is None else np.ascontiguousarray(pixels[:, ::-1])), sr_scale
+
+
 def sr_frame(upscaler, features, shape, scale, region, band_rows: int | None = None, stale=None):
     """The Meta-SRGAN frame of ``region`` at ``scale``; above x4 on an axis the network
     renders at x4 and bicubic takes it the rest of the way (on that axis only).
     With ``band_rows``, rendered in bands, and None when ``stale()`` turns true."""
+    thread_audit.record("render")
     sr_scale, sub_region, taps = _sr_plan(shape, scale, region)
     sub = _render_in_bands(upscaler, features, sr_scale, sub_region, band_rows, stale)
     if taps is None or sub is None:

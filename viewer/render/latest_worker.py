@@ -1,36 +1,50 @@
-"""A worker thread that only ever runs the newest job.
+"""A worker thread that only ever runs the newest job (or the newest few of a run).
 
 A mouse wheel sends requests faster than frames can be made; the ones that were
-overtaken before they started are dropped here, never computed.
+overtaken before they started are dropped here, never computed.  A run of jobs
+that ``chain`` (slice steps of the same view: each is a slice the reader wants to
+see) is kept in order, up to ``keep`` of them: only a user who outruns the worker by
+more than that loses slices.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from typing import Callable
 
 log = logging.getLogger(__name__)
 
 
 class LatestOnlyWorker:
-    def __init__(self, name: str, run: Callable[[object], None], on_start: Callable[[], None] | None = None) -> None:
+    def __init__(self, name: str, run: Callable[[object], None], on_start: Callable[[], None] | None = None,
+                 keep: int = 1, chain: Callable[[object, object], bool] | None = None) -> None:
         self._run = run
         self._on_start = on_start
+        self._keep = max(1, int(keep))
+        self._chain = chain
         self._cond = threading.Condition()
-        self._pending = None
-        self._has_pending = False
+        self._queue: deque = deque()
         self._busy = False
         self._stopped = False
         self.dropped = 0  # jobs replaced before they started
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
+    @property
+    def _has_pending(self) -> bool:
+        return bool(self._queue)
+
     def submit(self, job) -> None:
         with self._cond:
-            if self._has_pending:
+            if self._queue and not (self._chain is not None and self._chain(self._queue[-1], job)):
+                self.dropped += len(self._queue)
+                self._queue.clear()
+            self._queue.append(job)
+            while len(self._queue) > self._keep:
+                self._queue.popleft()
                 self.dropped += 1
-            self._pending, self._has_pending = job, True
             self._cond.notify()
 
     @property
@@ -46,7 +60,7 @@ class LatestOnlyWorker:
     def stop(self, timeout: float = 5.0) -> None:
         with self._cond:
             self._stopped = True
-            self._has_pending = False
+            self._queue.clear()
             self._cond.notify_all()
         self._thread.join(timeout)
 
@@ -58,7 +72,7 @@ class LatestOnlyWorker:
                 self._cond.wait_for(lambda: self._has_pending or self._stopped)
                 if self._stopped:
                     return
-                job, self._pending, self._has_pending = self._pending, None, False
+                job = self._queue.popleft()
                 self._busy = True
             try:
                 self._run(job)

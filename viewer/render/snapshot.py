@@ -12,7 +12,7 @@ from engine.windowing import window_to_uint8
 
 from ..model.viewport import Viewport
 from .feature_cache import encoded
-from .frames import bicubic_frame, sr_frame, sr_scale_for, sr_window
+from .frames import bicubic_frame, mirror_region, sr_frame_mirrored, sr_scale_for, sr_window
 
 GAP_RGB = (42, 45, 49)
 
@@ -47,10 +47,12 @@ def _canvas(vp: Viewport, frame: np.ndarray | None, region) -> np.ndarray:
     return out
 
 
-def render_panes(panes, shape, spacing, zoom, center, pixels, key, window, factor: float, upscaler, cache, swipe=0.5, diff_lut=None):
+def render_panes(panes, shape, spacing, zoom, center, pixels, key, window, factor: float, upscaler, cache, swipe=0.5, diff_lut=None,
+                 mirror: bool = False):
     """``panes``: [(role, (width, height))] as on screen; ``key``: the slice's key in
-    the feature ``cache``.  Returns [PaneShot] at ``factor`` times the pixels, the same
-    field of view."""
+    the feature ``cache``; ``mirror``: ``pixels`` are the features' slice mirrored
+    (see ``frames.features_key``).  Returns [PaneShot] at ``factor`` times the pixels,
+    the same field of view."""
     lo, hi = window[0] - window[1] / 2, window[0] + window[1] / 2
     shots = []
     frames = {}
@@ -62,8 +64,10 @@ def render_panes(panes, shape, spacing, zoom, center, pixels, key, window, facto
             bic = bicubic_frame(pixels, vp.scale, region) if region else None
             sr = None
             if region and upscaler is not None and sr_scale_for(vp.scale) is not None and role != "bicubic":
-                feats = encoded(cache, key, upscaler, lambda: pixels, sr_window(upscaler, pixels.shape, vp.scale, region))
-                sr, _ = sr_frame(upscaler, feats, pixels.shape, vp.scale, region)
+                stored = (lambda: np.ascontiguousarray(pixels[:, ::-1])) if mirror else (lambda: pixels)
+                at = mirror_region(pixels.shape, vp.scale, region) if mirror else region
+                feats = encoded(cache, key, upscaler, stored, sr_window(upscaler, pixels.shape, vp.scale, at))
+                sr, _ = sr_frame_mirrored(upscaler, feats, pixels.shape, vp.scale, region, mirror)
             frames[cache_key] = (_canvas(vp, bic, region), None if sr is None else _canvas(vp, sr, region))
         bic, sr = frames[cache_key]
         best = sr if sr is not None else bic

@@ -27,6 +27,7 @@ import os
 import threading
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numba
@@ -34,8 +35,10 @@ import numpy as np
 
 from engine.features import checked_window
 
-from .feature_cache import FeatureCache, encoded
-from .frames import Frame, FrameRequest, SliceKey, bicubic_frame, sr_frame, sr_scale_for, sr_window
+from .compact import CompactStore, default_store_bytes
+from .feature_cache import FeatureCache, encoded, encoded_in_strips
+from .frames import (Frame, FrameRequest, SliceKey, SliceSource, bicubic_frame, features_key, mirror_region, mirrored,
+                     sr_frame_mirrored, sr_scale_for, sr_window)
 from .latest_worker import LatestOnlyWorker
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,25 @@ PAN_MARGIN = 16
 #: 88% of a 512x512 slice it took longer than the whole), and leaves no ring to encode.
 WHOLE_SLICE_SHARE = 0.7
 
+
+#: Rows of the slice encoded at a time: an encode for a slice the user has scrolled
+#: past stops after the strip under way (each strip pays the trunk's halo at the cut,
+#: 18 rows with the bundled network: two strips of a 512-row slice compute 548 rows, 7%
+#: more than one encode).
+ENCODE_STRIP_ROWS = 256
+#: A slice the user stepped onto waits this long before its encode starts: at key
+#: repeat (30 slices/s) no encode starts until the keys stop, so the bicubic frames
+#: have the cores; a cached slice renders at once.
+SCROLL_SETTLE_S = 0.12
+
+#: Slice steps queued for bicubic frames before the oldest is skipped: at 30 slices/s
+#: a 4-frame lag (133 ms) is the most a reader sees before slices drop out.
+STEPS_KEPT = 4
+
+#: Niceness of the encode a frame waits for: the GUI thread and the bicubic worker
+#: (normal priority) go first when they need a core, so a key press is shown while a
+#: slice encodes; on an otherwise idle machine it changes nothing.
+ENCODE_NICE = 5
 
 #: Niceness of the background encodes (Linux): they take only what the frames and
 #: the GUI leave, so a prefetch in flight barely slows the frame the user waits for.
@@ -117,13 +139,20 @@ def default_sr_threads(waits_for_display: bool = True) -> int:
 
 class ZoomRenderer:
     def __init__(self, upscaler, on_frame: Callable[[Frame], None], cache_bytes: int = DEFAULT_CACHE_BYTES, sr_threads: int | None = None,
-                 waits_for_display: bool = False) -> None:
+                 waits_for_display: bool = False, store_bytes: int | None = None) -> None:
         """``waits_for_display``: the GUI calls ``bicubic_displayed`` once a bicubic
         frame is on screen, and the SR frame of the same request starts then (or after
         ``BICUBIC_FIRST_S``); otherwise it starts when the bicubic frame is made."""
         self.upscaler = upscaler
         self.on_frame = on_frame
-        self.cache = FeatureCache(cache_bytes)
+        # whole slices leaving the float32 cache are kept at half the size (every slice
+        # of the plane fits): ``store_bytes`` (default a quarter of RAM; 0 = none)
+        store = default_store_bytes() if store_bytes is None else int(store_bytes)
+        self.cache = FeatureCache(cache_bytes, CompactStore(max(0, store)))  # 0 keeps nothing
+        self._last_key = None
+        self.settle_s = SCROLL_SETTLE_S
+        #: while True (the user zooms or pans), background encodes wait
+        self.paused = False
         self._counter = itertools.count(1)
         self._engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> its cache token
         self._engine_counter = itertools.count(1)
@@ -133,28 +162,45 @@ class ZoomRenderer:
         self.waits_for_display = bool(waits_for_display)
         sr_threads = sr_threads or default_sr_threads(self.waits_for_display)
         self._sr_threads = max(1, min(sr_threads, numba.config.NUMBA_NUM_THREADS))
-        self._bicubic = LatestOnlyWorker("metazoom-bicubic", self._bicubic_job, _worker_setup(1))
+        # slice steps of one view are kept in order (every slice shown), up to a few
+        self._bicubic = LatestOnlyWorker("metazoom-bicubic", self._bicubic_job, _worker_setup(1), keep=STEPS_KEPT,
+                                         chain=lambda a, b: b.step)
         self._bicubic_done = 0  # generation of the newest finished bicubic frame
         self._bicubic_shown = 0  # ... and of the newest one the GUI has shown
         self._bicubic_cond = threading.Condition()
         self._sr = LatestOnlyWorker("metazoom-sr", self._sr_job, _worker_setup(sr_threads, torch_threads=sr_threads))
+        # the SR frame's encode runs here, at a lower priority than the GUI and the bicubic
+        # frames (a thread can lower its own priority, never raise it back)
+        self._encoder = ThreadPoolExecutor(1, thread_name_prefix="metazoom-encode",
+                                           initializer=_worker_setup(sr_threads, torch_threads=sr_threads, nice=ENCODE_NICE))
         # background encodes take one core, leaving the rest to the GUI and the frames
         self._prefetch = LatestOnlyWorker("metazoom-prefetch", self._prefetch_job, _worker_setup(1, torch_threads=1, nice=PREFETCH_NICE))
         if upscaler is not None:
             self._warm()
 
     def _warm(self) -> None:
-        threading.Thread(target=warm_up, args=(self.upscaler,), name="metazoom-warm-up", daemon=True).start()
+        self._warm_thread = threading.Thread(target=warm_up, args=(self.upscaler,), name="metazoom-warm-up", daemon=True)
+        self._warm_thread.start()
 
     # -- requests ---------------------------------------------------------------
     def request(self, key: SliceKey, pixels, scale, region, want_sr: bool = True) -> FrameRequest:
         """Queue a frame; the bicubic one comes back first, then (if ``want_sr`` and
-        the zoom is above x1) the Meta-SRGAN one.  Older requests become stale."""
+        the zoom is above x1) the Meta-SRGAN one.  Older requests become stale.
+        ``pixels``: the slice (an array), or a ``SliceSource`` that makes it on the
+        bicubic worker (the GUI thread never prepares a slice)."""
+        source = pixels if isinstance(pixels, SliceSource) else SliceSource.of(np.asarray(pixels))
         with self._lock:
             gen = next(self._counter)
             self._latest = gen
+            last = self._last_key
+            changed = last is not None and (last[0].scan, last[0].plane, last[0].index) != (key.scan, key.plane, key.index)
+            view = (key.scan, key.plane, key.radiological, tuple(scale), tuple(region))
+            step = changed and last[1] == view
+            self._last_key = (key, view)
         want_sr = bool(want_sr and self.upscaler is not None and sr_scale_for(tuple(scale)) is not None)
-        req = FrameRequest(gen, key, pixels, (float(scale[0]), float(scale[1])), tuple(int(v) for v in region), want_sr)
+        req = FrameRequest(gen, key, source, (float(scale[0]), float(scale[1])), tuple(int(v) for v in region), want_sr, changed, step)
+        with self._bicubic_cond:  # an SR job waiting for the user to settle sees it is stale
+            self._bicubic_cond.notify_all()
         self._bicubic.submit(req)
         if want_sr:
             self._sr.submit(req)
@@ -208,13 +254,19 @@ class ZoomRenderer:
             token = self._engines.get(upscaler)
             if token is None:
                 token = self._engines[upscaler] = next(self._engine_counter)
-        return (token, key)
+        return (token, features_key(key))
 
     def cached(self, key: SliceKey, window=None) -> bool:
         """Whether this slice's features (for the current engine) covering ``window``
-        (None = the whole slice) are in the cache."""
+        (None = the whole slice; of the stored orientation) are in the cache."""
         f = self.cache.peek(self.cache_key(self.upscaler, key))
         return f is not None and f.covers(window)
+
+    def ready_slices(self, scan: int, plane: str) -> int:
+        """How many slices of ``plane`` of this scan have all their features (hot or
+        compact) for the current engine: the overlay's "SR ready for n/N slices"."""
+        token = self.cache_key(self.upscaler, SliceKey(scan, plane, 0, True))[0]
+        return sum(1 for t, k in self.cache.complete_keys() if t == token and k.scan == scan and k.plane == plane)
 
     def view_window(self, shape, scale, region):
         """What to encode for a Meta-SRGAN frame of ``region`` at ``scale``: the input
@@ -244,6 +296,10 @@ class ZoomRenderer:
         self.cancel_prefetch()
         for w in (self._bicubic, self._sr, self._prefetch):
             w.stop(timeout)
+        self._encoder.shutdown(wait=True)
+        warm = getattr(self, "_warm_thread", None)
+        if warm is not None:
+            warm.join(timeout)
 
     # -- jobs (worker threads) -------------------------------------------------
     def _encode(self, upscaler, key: SliceKey, pixels_fn: Callable, window=None, alongside: bool = False):
@@ -251,11 +307,11 @@ class ZoomRenderer:
         return encoded(self.cache, self.cache_key(upscaler, key), upscaler, pixels_fn, window, alongside)
 
     def _bicubic_job(self, req: FrameRequest) -> None:
-        if self.is_stale(req):
+        if self.is_stale(req) and not req.step:  # a slice step is shown even when the next key came
             return
         t0 = time.perf_counter()
         try:
-            pixels = bicubic_frame(req.pixels, req.scale, req.region)
+            pixels = bicubic_frame(req.pixels, req.scale, req.region)  # (makes the slice first, here)
             frame = Frame(req, "bicubic", pixels, ms=(time.perf_counter() - t0) * 1e3)
         except Exception as e:  # shown in the overlay, the app goes on
             log.exception("bicubic frame failed")
@@ -289,23 +345,36 @@ class ZoomRenderer:
             self._prepare(upscaler, req)
         if self.is_stale(req):
             return
+        if req.step and not self._settled(req):
+            # stepping through the stack: an SR frame (and the features it may have to
+            # thaw or encode) waits until the user pauses on a slice; until then the
+            # cores are the bicubic frames'
+            return
+        mirror = mirrored(req.key)
+        at = req.mirrored_region() if mirror else req.region  # where on the features' grid
         try:
-            cached = self.cache.get(self.cache_key(upscaler, req.key))
+            fkey = self.cache_key(upscaler, req.key)
+            cached = self.cache.get(fkey)
             encode_ms = 0.0
-            need = sr_window(upscaler, req.pixels.shape, req.scale, req.region)
+            need = sr_window(upscaler, req.shape, req.scale, at)
             if cached is None or not cached.covers(need):
+                if req.slice_changed and not req.step and not self._settled(req):
+                    return  # the user moved on: a newer request has this slice's place
                 if self.waits_for_display:  # an encode takes a second: let the bicubic frame show first
                     wait_until_shown()
                 t0 = time.perf_counter()
                 # only what the view shows (and a margin for small pans): at x3 a third
                 # of the slice; the prefetcher encodes the rest once the view is still
-                window = _encode_window(need, req.pixels.shape)
+                window = _encode_window(need, req.shape)
+                pixels_fn = (lambda: np.ascontiguousarray(req.pixels[:, ::-1])) if mirror else (lambda: req.pixels)
                 # (a background encode of the rest of this slice may be under way: the
-                # strip this frame needs is encoded now, beside it, not after it)
-                cached = self._encode(upscaler, req.key, lambda: req.pixels, window, alongside=True)
+                # strip this frame needs is encoded now, beside it, not after it); in
+                # strips, dropped as soon as the user has moved on
+                cached = self._encoder.submit(encoded_in_strips, self.cache, fkey, upscaler, pixels_fn, req.shape, window,
+                                              ENCODE_STRIP_ROWS, stop=lambda: self.is_stale(req), alongside=True).result()
                 encode_ms = (time.perf_counter() - t0) * 1e3
-                if self.is_stale(req):
-                    return  # the features are cached now; the newer request renders
+                if cached is None or self.is_stale(req):
+                    return  # the features are cached now (or part of them); the newer request renders
             # a head start: the first bands render on one core while the GUI shows the
             # bicubic frame on the other; once it is on screen, every core
             # (a frame of one band has no later band to switch at: it waits instead)
@@ -324,8 +393,8 @@ class ZoomRenderer:
 
             t0 = time.perf_counter()
             try:
-                pixels, sr_scale = sr_frame(upscaler, cached, req.pixels.shape, req.scale, req.region,
-                                            band_rows=SR_BAND_ROWS, stale=stale)
+                pixels, sr_scale = sr_frame_mirrored(upscaler, cached, req.shape, req.scale, req.region, mirror,
+                                                     band_rows=SR_BAND_ROWS, stale=stale)
             finally:
                 numba.set_num_threads(self._sr_threads)
             if pixels is None:
@@ -346,27 +415,51 @@ class ZoomRenderer:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            prepare(req.pixels.shape, req.scale, req.region)
+            prepare(req.shape, req.scale, req.mirrored_region() if mirrored(req.key) else req.region)
         except Exception:  # the render reports it
             log.debug("prepare failed", exc_info=True)
         finally:
             torch.set_num_threads(threads)
 
+    def _settled(self, req: FrameRequest) -> bool:
+        """Wait until ``req`` has been the newest request for ``settle_s``;
+        False if a newer one came first."""
+        with self._bicubic_cond:
+            self._bicubic_cond.wait_for(lambda: self.is_stale(req), timeout=self.settle_s)
+        return not self.is_stale(req)
+
     def _prefetch_job(self, job) -> None:
         version, items = job
-        for key, pixels_fn, window in items:
-            if version != self._prefetch_version or self.upscaler is None:
-                return
-            # interactive frames first: wait while the SR worker is busy
-            while not self._sr.idle:
-                if version != self._prefetch_version:
-                    return
+
+        def gone() -> bool:
+            return version != self._prefetch_version
+
+        def wait_turn() -> bool:
+            """Interactive frames first, and nothing while the user zooms or pans:
+            wait while the SR worker is busy or the renderer is paused."""
+            while not self._sr.idle or self.paused:
+                if gone():
+                    return False
                 time.sleep(0.02)
+            return not gone()
+
+        for item in items:
+            key, pixels_fn, window = item[:3]
+            shape = item[3] if len(item) > 3 else None
+            if gone() or self.upscaler is None:
+                return
+            if not wait_turn():
+                return
             upscaler = self.upscaler
             if self.cached(key, window):
                 continue
+            stored = (lambda f=pixels_fn: np.ascontiguousarray(f()[:, ::-1])) if mirrored(key) else pixels_fn
             try:
-                self._encode(upscaler, key, pixels_fn, window)
+                if shape is None:
+                    self._encode(upscaler, key, stored, window)
+                else:  # in strips: a zoom, a pan or a new request holds it after the strip under way
+                    encoded_in_strips(self.cache, self.cache_key(upscaler, key), upscaler, stored, shape, window,
+                                      ENCODE_STRIP_ROWS, stop=lambda: not wait_turn())
             except Exception:
                 log.exception("prefetch of %s failed", key)
                 return

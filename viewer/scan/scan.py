@@ -8,8 +8,11 @@ from collections import OrderedDict
 from pathlib import Path
 
 from engine.io import display_slice, n_slices
+from engine.io.display import slice_geometry
 from engine.io.volume import PLANES, DisplaySlice, Volume, WindowPreset
 from engine.windowing import auto_window
+
+from ..model import thread_audit
 
 _tokens = itertools.count(1)
 
@@ -33,12 +36,25 @@ class Scan:
         self._lock = threading.Lock()
         self._auto = None
 
+    def geometry(self, plane: str, index: int, radiological: bool = True):
+        """Shape, spacing, letters and position of a display slice, without its pixels
+        (the GUI thread's share: no voxel is read)."""
+        return slice_geometry(self.volume, plane, int(index), radiological=bool(radiological))
+
+    def source(self, plane: str, index: int, radiological: bool = True):
+        """The slice's pixels, made when a worker first asks (``SliceSource``)."""
+        from ..render.frames import SliceSource
+
+        shape = self.geometry(plane, index, radiological).shape
+        return SliceSource(shape, lambda: self.display_slice(plane, index, radiological).pixels)
+
     def display_slice(self, plane: str, index: int, radiological: bool = True) -> DisplaySlice:
         key = (plane, int(index), bool(radiological))
         with self._lock:
             if key in self._slices:
                 self._slices.move_to_end(key)
                 return self._slices[key]
+        thread_audit.record("slice")
         ds = display_slice(self.volume, plane, int(index), radiological=bool(radiological))
         with self._lock:
             self._slices[key] = ds

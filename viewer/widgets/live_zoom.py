@@ -10,6 +10,7 @@ once the view has been still for a moment.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -18,11 +19,13 @@ from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 from engine import windowing
 
 from ..model.interaction import WheelInterpreter
-from ..model.readout import engine_text, slice_text, value_text, window_text, zoom_text
+from ..model.readout import difference_text, engine_text, slice_text, value_text, window_text, zoom_text
+from ..model.scan_notes import colour_note, has_geometry, quantitative_reason
+from ..model.sr_policy import AI_LABEL, sr_pane_state
 from ..model.view_state import ViewState
 from ..model.viewport import Viewport, clamp_zoom, fit_zoom
 from ..model.windowing import drag_window
-from ..render.frames import Frame, SliceKey, sr_scale_for
+from ..render.frames import Frame, SliceKey, mirror_region, mirrored, sr_scale_for
 from ..render.zoom_renderer import ZoomRenderer
 from .compare_view import CompareView
 from .mailbox import Mailbox
@@ -38,9 +41,18 @@ def frame_rect(frame: Frame) -> QRectF:
     """Where a frame sits in slice coordinates."""
     req = frame.request
     top, left, height, width = req.region
-    (gh, gw), (n_rows, n_cols) = req.grid_shape, req.pixels.shape
+    (gh, gw), (n_rows, n_cols) = req.grid_shape, req.shape
     sy, sx = n_rows / gh, n_cols / gw
     return QRectF(left * sx, top * sy, width * sx, height * sy)
+
+
+@dataclass(frozen=True)
+class ScanNotes:
+    """What the panes must say about the open scan (``model.scan_notes``)."""
+
+    quantitative: str | None = None
+    geometry: bool = True
+    colour: str | None = None
 
 
 class LiveZoom(QObject):
@@ -49,16 +61,20 @@ class LiveZoom(QObject):
     sr_shown = Signal(object)
     message = Signal(str)
 
-    def __init__(self, state: ViewState, view: CompareView, upscaler, cache_bytes: int, wheel_convention: str = "zoom") -> None:
+    def __init__(self, state: ViewState, view: CompareView, upscaler, cache_bytes: int, wheel_convention: str = "zoom",
+                 store_bytes: int | None = None) -> None:
         super().__init__()
         self.state = state
         self.view = view
         self.scan = None
-        self.slice = None  # DisplaySlice on screen
+        #: the slice on screen: its geometry (``SliceGeometry``: shape, spacing, letters,
+        #: position), not its pixels; ``source`` makes those on a worker thread
+        self.slice = None
+        self.source = None
         self.interpreter = WheelInterpreter(wheel_convention)
         self._mailbox = Mailbox(self)
         self.renderer = ZoomRenderer(upscaler, lambda frame: self._mailbox.post(lambda: self._on_frame(frame)), cache_bytes,
-                                     waits_for_display=True)
+                                     waits_for_display=True, store_bytes=store_bytes)
         windowing.warm_up()  # before the first frame: loading it holds the GIL
         self.request = None
         self.bicubic: Frame | None = None
@@ -69,6 +85,12 @@ class LiveZoom(QObject):
         #: why there is no engine, for the SR panes' titles: "loading", "unavailable" or None
         self.engine_note: str | None = "loading" if upscaler is None else None
         self.request_time = 0.0
+        self.notes = ScanNotes()
+        #: Meta-SRGAN on this scan (off by default on a quantitative map: ``sr_blocked`` says why)
+        self.sr_on = True
+        self.sr_blocked: str | None = None
+        #: encode other slices in the background (off for a headless screenshot: one frame, then exit)
+        self.background = True
         self._drag_start = None
         self._hover = None  # (pane, x, y)
         self._heading = 1  # +1 / -1: the way the user last stepped through slices
@@ -83,6 +105,12 @@ class LiveZoom(QObject):
         self._prefetch_timer.setSingleShot(True)
         self._prefetch_timer.setInterval(PREFETCH_DELAY_MS)
         self._prefetch_timer.timeout.connect(self._prefetch)
+        # the background encodes progress while nothing else changes: keep the count true
+        self._shown_progress = ""
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setInterval(1000)
+        self._progress_timer.timeout.connect(self._refresh_progress)
+        self._progress_timer.start()
         state.connect(self._on_state)
         for pane in view.panes:
             pane.wheeled.connect(self._on_wheel)
@@ -101,6 +129,12 @@ class LiveZoom(QObject):
         self.renderer.clear()
         self.scan = scan
         self.request, self.bicubic, self.sr = None, None, None
+        meta = scan.volume.meta
+        names = [p.name for p in scan.volume.source[:1]]
+        self.notes = ScanNotes(quantitative_reason(meta, names), has_geometry(meta, scan.volume.kind), colour_note(meta))
+        # a quantitative map: no enhancement until the user asks (it would invent values)
+        self.sr_blocked = self.notes.quantitative
+        self.sr_on = self.notes.quantitative is None
         with self.state.blocked():
             self.state.reset_scan(scan.slice_counts, plane, index)
             self.state.update(window=tuple(scan.initial_window()))
@@ -108,10 +142,14 @@ class LiveZoom(QObject):
         self.reset_view(zoom=zoom)
 
     def _load_slice(self) -> None:
+        """The new slice's geometry now, its pixels on the bicubic worker (a slice of a
+        large volume is a copy and flips: never on the GUI thread)."""
         s = self.state
-        self.slice = self.scan.display_slice(s.plane, s.index, s.radiological)
+        self.slice = self.scan.geometry(s.plane, s.index, s.radiological)
+        self.source = self.scan.source(s.plane, s.index, s.radiological)
+        letters = self.slice.letters if self.notes.geometry else ("", "", "", "")
         for pane in self.view.panes:
-            pane.overlay.set_letters(self.slice.letters)
+            pane.overlay.set_letters(letters)
 
     def key(self) -> SliceKey:
         s = self.state
@@ -126,13 +164,13 @@ class LiveZoom(QObject):
             size = (max(w for w, _ in sizes), max(h for _, h in sizes))
         else:
             size = pane.size_px
-        return Viewport(sl.pixels.shape, sl.spacing, s.zoom, s.center, size)
+        return Viewport(sl.shape, sl.spacing, s.zoom, s.center, size)
 
     def reset_view(self, zoom: float | None = None) -> None:
         """Fit the slice to the panes (R / Space), or centre it at ``zoom``."""
         if self.slice is None:
             return
-        rows, cols = self.slice.pixels.shape
+        rows, cols = self.slice.shape
         vp = self.viewport()
         z = fit_zoom(vp.size, (rows, cols), self.slice.spacing) if zoom is None else clamp_zoom(zoom)
         self.state.set_zoom(z, (cols / 2, rows / 2))
@@ -160,9 +198,9 @@ class LiveZoom(QObject):
                 pane.set_image(None, None, None, which="top")
             self._update_overlay()
             return
-        want_sr = not (self.state.compare == "single" and self.state.single_shows == "bicubic")
+        want_sr = self.sr_on and not (self.state.compare == "single" and self.state.single_shows == "bicubic")
         self.request_time = time.perf_counter()
-        self.request = self.renderer.request(self.key(), self.slice.pixels, big.scale, region, want_sr)
+        self.request = self.renderer.request(self.key(), self.source, big.scale, region, want_sr)
         self._pending_views = (self.request.generation, views)
         self._update_overlay()
 
@@ -187,7 +225,11 @@ class LiveZoom(QObject):
                 return
             if "radiological" in changed and old is not None and self.slice.plane != "sagittal":
                 with s.blocked():  # keep the same anatomy in the middle of the pane
-                    s.update(center=(self.slice.pixels.shape[1] - s.center[0], s.center[1]))
+                    s.update(center=(self.slice.shape[1] - s.center[0], s.center[1]))
+        if {"zoom", "center"} & changed:
+            # background encodes wait while the user zooms or pans (the prefetch timer
+            # resumes them once the view is still)
+            self.renderer.paused = True
         if "pan_mode" in changed:
             for pane in self.view.panes:
                 pane.pan_mode = s.pan_mode
@@ -202,8 +244,21 @@ class LiveZoom(QObject):
             self._update_overlay()
 
     # -- frames -------------------------------------------------------------------
+    def _between(self, frame: Frame) -> bool:
+        """A bicubic frame of a slice the user stepped over, newer than the one on
+        screen and of the same view: shown on the way (every slice of a scroll is seen)."""
+        req, cur = frame.request, self.request
+        return (frame.kind == "bicubic" and frame.pixels is not None and req.step and cur is not None
+                and (self.bicubic is None or req.generation > self.bicubic.request.generation)
+                and (req.scale, req.region, req.key.scan, req.key.plane) == (cur.scale, cur.region, cur.key.scan, cur.key.plane))
+
     def _on_frame(self, frame: Frame) -> None:
         if self.request is None or frame.request is not self.request:
+            if self._between(frame):
+                self.bicubic = frame
+                self._display()
+                self.bicubic_shown.emit(frame)
+                return
             self.stale_dropped += 1
             return
         if self._pending_views is not None and self._pending_views[0] == frame.request.generation:
@@ -316,29 +371,67 @@ class LiveZoom(QObject):
             return
         s, req = self.state, self.request
         scale = req.scale if req is not None else self.viewport().scale
-        ztext = zoom_text(s.zoom, scale, sr_scale_for(scale))
+        sr_scale = sr_scale_for(scale)
+        ztext = zoom_text(s.zoom, scale, sr_scale)
         if self.upscaler is None:  # the SR panes show bicubic then: say so, never pass it off as SR
             etext = {"loading": "Meta-SRGAN loading…"}.get(self.engine_note, "Meta-SRGAN unavailable")
         else:
             etext = engine_text(self.upscaler.device.type if hasattr(self.upscaler, "device") else "cpu",
                                 self.last_sr_ms, self.last_encode_ms, getattr(self.upscaler, "backend", None))
-        stext = slice_text(s.plane, s.index, s.n_slices, self.slice.position_mm)
+        self._shown_progress = self._progress_text()
+        etext += self._shown_progress
+        notes = self.notes
+        stext = slice_text(s.plane, s.index, s.n_slices, self.slice.position_mm if notes.geometry else None)
+        if notes.colour:
+            stext += f"<br><span style='color:#e0a030'>{notes.colour}</span>"
         wtext = window_text(s.window)
         untrained = self.upscaler is not None and not getattr(getattr(self.upscaler, "info", None), "trained", True)
+        # why the SR panes show bicubic, if they do (engine missing, SR off for this
+        # scan, the view not enlarged): a pane titled META-SRGAN never silently shows bicubic
+        bicubic_why = sr_pane_state(self.engine_note, self.upscaler is not None, sr_scale, self.sr_on,
+                                    None if self.sr_on else (self.sr_blocked or "turned off"))
         for pane in self.view.visible_panes():
             title = TITLES[pane.role]
             if untrained and pane.role != "bicubic":
                 title += " <span style='color:#ff6b5b'>· UNTRAINED WEIGHTS</span>"
-            if self.upscaler is None and pane.role in ("sr", "swipe"):
-                title += " <span style='color:#e0a030'>· showing bicubic</span>"
+            if bicubic_why and pane.role in ("sr", "swipe"):
+                title += f" <span style='color:#e0a030'>· showing bicubic ({bicubic_why})</span>"
+            elif bicubic_why and pane.role == "difference":
+                title += f" <span style='color:#e0a030'>· no SR frame ({bicubic_why})</span>"
             if pane.role in ("sr", "swipe", "difference") and self.sr_pending():
                 title += " <span style='color:#e0a030'>· rendering…</span>"
             if pane.role in ("sr", "swipe", "difference") and self.sr is not None and self.sr.error and self.sr.request is req:
                 title += " <span style='color:#e74c3c'>· SR failed</span>"
+            if pane.role != "bicubic":
+                title += f"<br><span style='color:#9aa4ae; font-size:8pt; font-weight:normal'>{AI_LABEL}</span>"
             pane.overlay.set_text("top_left", title)
-            pane.overlay.set_text("top_right", f"{ztext}<br>{etext}" if pane.role != "bicubic" else ztext)
+            if pane.role == "bicubic":
+                pane.overlay.set_text("top_right", zoom_text(s.zoom, scale, with_sr=False))
+            else:
+                pane.overlay.set_text("top_right", f"{ztext if not bicubic_why else zoom_text(s.zoom, scale, with_sr=False)}<br>{etext}")
             pane.overlay.set_text("bottom_left", stext)
-            pane.overlay.set_text("bottom_right", wtext + self._hover_text(pane))
+            if pane.role == "difference":  # not windowed: its own scale, not W/L
+                diff = self._diff_cache[2] if self._diff_cache is not None and self._diff_cache[0] is req else None
+                pane.overlay.set_text("bottom_right", difference_text(diff) + self._hover_text(pane))
+            else:
+                pane.overlay.set_text("bottom_right", wtext + self._hover_text(pane))
+
+    def _progress_text(self) -> str:
+        """'SR ready for 87/120 slices' while the background encodes fill the plane."""
+        if self.scan is None or self.upscaler is None or not self.sr_on or not self.background:
+            return ""
+        n = self.state.n_slices
+        ready = self.renderer.ready_slices(self.scan.token, self.state.plane)
+        return "" if ready >= n else f"<br>SR ready for {ready}/{n} slices"
+
+    def _refresh_progress(self) -> None:
+        if self.slice is not None and self._progress_text() != self._shown_progress:
+            self._update_overlay()
+
+    def set_sr_on(self, on: bool) -> None:
+        """Meta-SRGAN on this scan (off by default on quantitative maps)."""
+        self.sr_on = bool(on)
+        self.refresh()
 
     def _hover_text(self, pane) -> str:
         if self._hover is None or self.slice is None:
@@ -348,7 +441,10 @@ class LiveZoom(QObject):
         pixel = vp.pixel_at(x, y)
         if pixel is None:
             return ""
-        value = float(self.slice.pixels[pixel])
+        pixels = self.source.peek() if self.source is not None else None
+        if pixels is None:  # not made yet (a worker makes it within a frame)
+            return ""
+        value = float(pixels[pixel])
         sr_value = None
         if self._current(self.sr):
             top, left, height, width = self.sr.request.region
@@ -402,7 +498,7 @@ class LiveZoom(QObject):
         """Neighbours each side that fit the cache beside the current slice."""
         if self.slice is None:
             return 0
-        rows, cols = self.slice.pixels.shape
+        rows, cols = self.slice.shape
         per_slice = (rows + 2) * (cols + 2) * 64 * 4 + rows * cols * 4
         fit = self.renderer.cache.max_bytes // per_slice
         return int(max(0, min(2, (fit - 1) // 2)))
@@ -412,7 +508,11 @@ class LiveZoom(QObject):
         features the Meta-SRGAN frame of this view reads (None: no SR frame)."""
         big = self.viewport()
         region = big.region(pad=1)
-        return None if region is None else self.renderer.view_window(self.slice.pixels.shape, big.scale, region)
+        if region is None:
+            return None
+        if mirrored(self.key()):  # features are of the stored orientation
+            region = mirror_region(self.slice.shape, big.scale, region)
+        return self.renderer.view_window(self.slice.shape, big.scale, region)
 
     def neighbours(self) -> list[int]:
         """Slices to prefetch, nearest first: as many as the cache holds (``prefetch_radius``
@@ -431,21 +531,28 @@ class LiveZoom(QObject):
         """Encode in the background, in the order the user is likely to need it: the
         next slices each way (the part the view shows: ready for a scroll), the rest of
         this slice (for a pan or a zoom-out), then the rest of the neighbours."""
-        if self.scan is None or self.upscaler is None or self.slice is None:
+        if self.scan is None or self.upscaler is None or self.slice is None or not self.background:
             return
         s, scan = self.state, self.scan
         view = self.view_window()
+        shape = self.slice.shape
+        self.renderer.paused = False
 
         def item(i, window):
-            key = SliceKey(scan.token, s.plane, i, s.radiological)
-            return (key, lambda i=i, p=s.plane, r=s.radiological: scan.display_slice(p, i, r).pixels, window)
+            # the features' orientation (radiological): no flip to undo
+            key = SliceKey(scan.token, s.plane, i, True)
+            return (key, lambda i=i, p=s.plane: scan.display_slice(p, i, True).pixels, window, shape)
 
         near = self.neighbours()
         items = [item(i, view) for i in near[:2]] + [item(s.index, None)] + [item(i, view) for i in near[2:]]
         if view is not None:
             items += [item(i, None) for i in near]
+        # then every other slice of the plane, nearest first (features kept compactly)
+        rest = sorted((i for i in range(s.n_slices) if i != s.index and i not in near), key=lambda i: (abs(i - s.index), i))
+        items += [item(i, None) for i in rest]
         self.renderer.prefetch(items)
 
     def shutdown(self) -> None:
         self._prefetch_timer.stop()
+        self._progress_timer.stop()
         self.renderer.shutdown()

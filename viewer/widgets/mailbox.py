@@ -13,6 +13,7 @@ import threading
 from collections import deque
 from typing import Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 
@@ -27,13 +28,21 @@ class Mailbox(QObject):
         self._wake.connect(self._drain, Qt.QueuedConnection)
 
     def post(self, fn: Callable[[], None]) -> None:
-        """Call ``fn()`` soon on the thread that owns this mailbox (thread-safe)."""
+        """Call ``fn()`` soon on the thread that owns this mailbox (thread-safe).  Once
+        the mailbox's Qt object is deleted (its window closed while a worker ran) the
+        call is dropped: emitting from a deleted object raises "Signal source has been
+        deleted" in the worker, which aborted the process."""
         with self._lock:
             self._items.append(fn)
             if self._woken:
                 return
             self._woken = True
-        self._wake.emit()
+        try:
+            if shiboken6.isValid(self):
+                self._wake.emit()
+        except RuntimeError:  # deleted between the check and the emit
+            pass
+
 
     @Slot()
     def _drain(self) -> None:

@@ -49,7 +49,8 @@ class MainWindow(QMainWindow):
         mode = self.settings.compare_mode
         self.state.update(radiological=self.settings.radiological, compare=mode if mode in COMPARE_MODES else "side_by_side")
         self.view = CompareView()
-        self.live = LiveZoom(self.state, self.view, None, self.settings.cache_mb * 2**20, self.settings.wheel_convention)
+        self.live = LiveZoom(self.state, self.view, None, self.settings.cache_mb * 2**20, self.settings.wheel_convention,
+                             store_bytes=self.settings.store_mb * 2**20)
         self.live.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
 
         self.banner = QLabel("", objectName="untrainedBanner")
@@ -224,9 +225,11 @@ class MainWindow(QMainWindow):
         self.settings.radiological = bool(on)
 
     # -- opening ----------------------------------------------------------------------
-    def open_path(self, path, plane: str = "axial", index: int | None = None, zoom: float | None = None) -> None:
+    def open_path(self, path, plane: str = "axial", index: int | None = None, zoom: float | None = None,
+                  series: int | None = None, volume: int | None = None) -> None:
+        """``series`` / ``volume``: 1-based choices for a folder of several series / a 4D scan."""
         self.pending_view = {"plane": plane, "index": index, "zoom": zoom}
-        self.opener.open(path)
+        self.opener.open(path, series=series, volume=volume)
 
     def open_sample(self) -> None:
         self.open_path(SAMPLE_SCAN)
@@ -264,6 +267,9 @@ class MainWindow(QMainWindow):
             self.settings.last_folder = str(scan.path.parent)
             self.menus.rebuild_recent(self.settings.add_recent(scan.path))
         warnings = list(scan.volume.meta.warnings)
+        if self.live.sr_blocked:
+            warnings.insert(0, f"Meta-SRGAN is off: this looks like {self.live.sr_blocked}, whose values an enhancement would alter "
+                               "(View > Meta-SRGAN on this scan turns it on)")
         if warnings:  # all of them: one message each would leave only the last on screen
             self.statusBar().showMessage("Note: " + " · ".join(warnings), 15000)
         self.scan_shown.emit(scan)
@@ -326,6 +332,14 @@ class MainWindow(QMainWindow):
         if ok:
             self.settings.cache_mb = mb
             self.live.renderer.cache.max_bytes = mb * 2**20
+
+    def store_dialog(self) -> None:
+        mb, ok = QInputDialog.getInt(
+            self, "Background features", "Memory for every slice's features, kept at half size in the background\n"
+            "(MB; a 512x512 slice takes ~34 MB; 0 keeps only the feature cache):", self.settings.store_mb, 0, 1 << 20, 256)
+        if ok:
+            self.settings.store_mb = mb
+            self.live.renderer.cache.compact.max_bytes = mb * 2**20
 
     # -- drag and drop ------------------------------------------------------------------------
     def dragEnterEvent(self, ev) -> None:

@@ -63,6 +63,7 @@ class Menus:
         for mode in COMPARE_MODES:
             a = act(f"compare_{mode}", COMPARE_LABELS[mode], partial(self._compare, mode), COMPARE_KEYS[mode], True, m)
             self.compare_group.addAction(a)
+        act("sr_on", "&Meta-SRGAN on this scan (off by default on quantitative maps)", lambda on: win.live.set_sr_on(on), None, True, m)
         act("single_bicubic", "Single pane shows &bicubic", lambda on: s.update(single_shows="bicubic" if on else "sr"), "B", True, m)
         m.addSeparator()
         self.plane_group = QActionGroup(win)
@@ -105,6 +106,7 @@ class Menus:
         act("weights_open", "&Open weights…", win.weights_dialog, menu=weights)
         act("weights_bundled", "&Bundled weights", lambda: win.set_weights(None), menu=weights)
         act("cache", "Feature &cache size…", win.cache_dialog, menu=m)
+        act("store", "&Background features memory…", win.store_dialog, menu=m)
 
         # Help
         m = mb.addMenu("&Help")
@@ -188,6 +190,7 @@ class Menus:
             ("radiological", s.radiological),
             ("pan_mode", s.pan_mode),
             ("single_bicubic", s.single_shows == "bicubic"),
+            ("sr_on", self.win.live.sr_on),
             (f"wheel_{self.win.live.interpreter.convention}", True),
             (f"device_{self.win.device}", True),
         ):

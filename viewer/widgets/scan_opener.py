@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox, QWidget
 
 from engine.io import load, open_scan
 
+from ..model.choices import ChoiceError, choose, choose_volume
 from ..scan.scan import Scan
 from .background import Background
 from .series_picker import SeriesPicker
@@ -46,44 +47,55 @@ class ScanOpener(QObject):
     def busy(self) -> bool:
         return self.tasks.busy > 0
 
-    def open(self, path) -> None:
+    def open(self, path, series: int | None = None, volume: int | None = None) -> None:
+        """``series`` / ``volume``: 1-based choices made up front (the command line's
+        ``--series`` / ``--volume``); without them a folder of several series or a 4D
+        file asks, or, headless, fails at once naming the choices."""
         path = Path(path)
         self.started.emit(str(path))
         t0 = time.perf_counter()
         self.tasks.run(
             # one DICOM file picked in the viewer stands for its series (Horos, Slicer, FSLeyes)
             lambda: open_scan(path, whole_series=True),
-            lambda series: self._listed(path, series, t0),
+            lambda found: self._listed(path, found, t0, series, volume),
             lambda e: self._fail(path, e),
             name="metazoom-open",
         )
 
-    def _listed(self, path: Path, series: list, t0: float) -> None:
+    def _listed(self, path: Path, series: list, t0: float, series_choice: int | None = None, volume_choice: int | None = None) -> None:
         if not series:
             self._fail(path, FileNotFoundError(0, "no scan found here"))
             return
-        chosen = series[0]
-        if len(series) > 1:
-            picker = SeriesPicker(series, str(path), self.window)
-            if picker.exec() != QDialog.Accepted or picker.chosen() is None:
-                self.cancelled.emit()
-                return
-            chosen = picker.chosen()
-        volume_index = 0
-        if len(chosen.shape) >= 4 and chosen.shape[3] > 1:
-            number, ok = QInputDialog.getInt(
-                self.window, "Choose a volume", f"{path.name} holds {chosen.shape[3]} volumes; show volume:", 1, 1, chosen.shape[3]
-            )
-            if not ok:
-                self.cancelled.emit()
-                return
-            volume_index = number - 1  # the prompt counts from 1, as the overlay counts slices
+        headless = bool(getattr(self.window, "headless", False))
+        try:
+            chosen = choose(series, series_choice, ask=None if headless else self._pick_series(path))
+            volume_index = choose_volume(chosen, volume_choice, ask=None if headless else self._pick_volume(path))
+        except ChoiceError as e:
+            self._fail(path, e)
+            return
+        if chosen is None or volume_index is None:
+            self.cancelled.emit()
+            return
         self.tasks.run(
             lambda: Scan(load(chosen, volume_index=volume_index), path, chosen.description, series=chosen),
             lambda scan: self._loaded(scan, t0),
             lambda e: self._fail(path, e),
             name="metazoom-load",
         )
+
+    def _pick_series(self, path: Path):
+        def ask(series):
+            picker = SeriesPicker(series, str(path), self.window)
+            return picker.chosen() if picker.exec() == QDialog.Accepted else None
+
+        return ask
+
+    def _pick_volume(self, path: Path):
+        def ask(n: int):
+            index, ok = QInputDialog.getInt(self.window, "Choose a volume", f"{path.name} holds {n} volumes; show volume:", 1, 1, n)
+            return index - 1 if ok else None
+
+        return ask
 
     def _loaded(self, scan: Scan, t0: float) -> None:
         self.last_load_s = time.perf_counter() - t0

@@ -12,7 +12,8 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
 
 from ..model.readout import slice_text, window_text, zoom_text
-from ..render.frames import sr_scale_for
+from ..model.sr_policy import AI_LABEL
+from ..render.frames import mirrored, sr_scale_for
 from ..render.snapshot import render_panes, side_by_side
 from .background import Background
 from .live_zoom import DIFF_LUT, TITLES
@@ -38,18 +39,21 @@ def draw_overlay(img: QImage, shots, lefts, live, factor: float) -> None:
     lines = {
         "tl": None,
         "tr": zoom_text(s.zoom, scale, sr_scale_for(scale)),
-        "bl": slice_text(s.plane, s.index, s.n_slices, sl.position_mm),
+        "bl": slice_text(s.plane, s.index, s.n_slices, sl.position_mm if live.notes.geometry else None),
         "br": window_text(s.window),
     }
     for shot, x in zip(shots, lefts):
         h, w = shot.rgb.shape[:2]
         box = QRect(x + pad, pad, w - 2 * pad, h - 2 * pad)
         p.setPen(QColor("#e8e8e8"))
-        p.drawText(box, Qt.AlignLeft | Qt.AlignTop, _plain(TITLES[shot.role]))
-        p.drawText(box, Qt.AlignRight | Qt.AlignTop, lines["tr"])
+        title = _plain(TITLES[shot.role])
+        if shot.role != "bicubic":  # every SR picture carries it, saved or on screen
+            title += "\n" + AI_LABEL
+        p.drawText(box, Qt.AlignLeft | Qt.AlignTop, title)
+        p.drawText(box, Qt.AlignRight | Qt.AlignTop, lines["tr"] if shot.role != "bicubic" else zoom_text(s.zoom, scale, with_sr=False))
         p.drawText(box, Qt.AlignLeft | Qt.AlignBottom, lines["bl"])
         p.drawText(box, Qt.AlignRight | Qt.AlignBottom, lines["br"] if shot.diff_range is None else f"|SR-bicubic| 0 to {shot.diff_range[1]:.4g}")
-        top, bottom, left, right = sl.letters
+        top, bottom, left, right = sl.letters if live.notes.geometry else ("", "", "", "")
         p.drawText(box, Qt.AlignHCenter | Qt.AlignTop, top)
         p.drawText(box, Qt.AlignHCenter | Qt.AlignBottom, bottom)
         p.drawText(box, Qt.AlignLeft | Qt.AlignVCenter, left)
@@ -61,9 +65,10 @@ def render_screenshot(live, factor: float, overlay: bool = True) -> QImage:
     """The visible panes at ``factor`` x their size (runs the engine: call off the GUI thread)."""
     s, sl = live.state, live.slice
     panes = [(p.role, p.size_px) for p in live.view.visible_panes()]
+    pixels = live.scan.display_slice(s.plane, s.index, s.radiological).pixels
     shots = render_panes(
-        panes, sl.pixels.shape, sl.spacing, s.zoom, s.center, sl.pixels, live.renderer.cache_key(live.upscaler, live.key()), s.window, factor,
-        live.upscaler, live.renderer.cache, swipe=s.swipe, diff_lut=DIFF_LUT,
+        panes, pixels.shape, sl.spacing, s.zoom, s.center, pixels, live.renderer.cache_key(live.upscaler, live.key()), s.window, factor,
+        live.upscaler, live.renderer.cache, swipe=s.swipe, diff_lut=DIFF_LUT, mirror=mirrored(live.key()),
     )
     rgb, lefts = side_by_side(shots, gap=max(1, int(round(2 * factor))))
     img = qimage2ndarray.array2qimage(rgb).convertToFormat(QImage.Format_RGB32)
