@@ -203,9 +203,10 @@ class ConsistencyGuard:
         self.sigma = float(sigma) if sigma is not None else estimate_noise(lr, acquisition)
         self.magnitude = acquisition.kind == "kspace"
 
-    def residual(self, sr: np.ndarray, region=None, bicubic: np.ndarray | None = None):
+    def residual(self, sr: np.ndarray, region=None, bicubic: np.ndarray | None = None, linear: bool = False):
         """``(A(SR) - LR, lr_window)`` over the LR pixels of ``region`` (NaN where left out);
-        for a k-space (magnitude) acquisition ``sqrt(A(SR)^2 + 2 sigma^2) - LR``."""
+        for a k-space (magnitude) acquisition ``sqrt(A(SR)^2 + 2 sigma^2) - LR`` unless
+        ``linear``."""
         top, left, height, width = self.grid.region(region)
         sr = np.asarray(sr, np.float32)
         if sr.shape != (height, width):
@@ -220,7 +221,7 @@ class ConsistencyGuard:
             return np.zeros((0, 0), np.float32), (slice(y0, y0), slice(x0, x0))
         r = _banded(self.A_x, _banded(self.A_y, d, y0, y1, top, n_y, m_y, 0), x0, x1, left, n_x, m_x, 1)
         r += self.base[y0:y1, x0:x1]
-        if self.magnitude:
+        if self.magnitude and not linear:
             # a magnitude image of a noisy complex signal s has E[M^2] = s^2 + 2 sigma^2:
             # compare with that, or air (Rayleigh, mean 1.25 sigma) and Gibbs ripples
             # (negative s) read as departures
@@ -229,6 +230,8 @@ class ConsistencyGuard:
             np.sqrt(r * r + np.float32(2.0 * self.sigma**2), out=r)
             r -= acquired
         # rows/columns whose band reaches past a region edge that is not the slice's edge
+        if linear:
+            return r, (slice(y0, y1), slice(x0, x1))
         if top > 0:
             r[: min(BAND, r.shape[0])] = np.nan
         if top + height < n_y:
@@ -249,3 +252,21 @@ class ConsistencyGuard:
         n = int(ok.sum())
         within = float((ratio[ok] <= self.threshold).sum() / n) if n else float("nan")
         return ConsistencyMap(ratio, win, self.sigma, within, self.threshold)
+
+    def project(self, sr: np.ndarray, region=None, iterations: int = 3, bicubic: np.ndarray | None = None) -> np.ndarray:
+        """Data-consistent rendering: iterative back-projection (Irani & Peleg 1991) of
+        ``sr`` over ``region``, ``SR <- SR - bicubic(A(SR) - LR)``, so that re-acquired
+        it approaches the acquired pixels (the in-band content becomes the scanner's,
+        noise included; what lies above the acquired band stays the network's).
+        Converges because ``A bicubic`` passes the band with gains in (0, 1]."""
+        top, left, height, width = self.grid.region(region)
+        if bicubic is None:
+            bicubic = bicubic_zoom(self.lr, self.scale, (top, left, height, width))
+        out = np.array(sr, np.float32)
+        full = np.zeros_like(self.lr)
+        for _ in range(int(iterations)):
+            r, (ys, xs) = self.residual(out, (top, left, height, width), bicubic, linear=True)
+            full[:] = 0.0
+            full[ys, xs] = r
+            out -= bicubic_zoom(full, self.scale, (top, left, height, width))
+        return out
