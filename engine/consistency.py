@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from scipy.ndimage import binary_dilation, binary_erosion, convolve, sobel
 
-from .acquisition import Degradation, _axis_matrix, _dense, coarse_axis, tissue_mean, window
+from .acquisition import Degradation, _axis_matrix, coarse_axis, tissue_mean, window
 from .geometry import ZoomGrid
 from .render.bicubic import KEYS_A, taps
 from .render.bicubic import bicubic as bicubic_zoom
@@ -121,8 +122,9 @@ def estimate_noise(image: np.ndarray, acquisition: Degradation = DEFAULT_ACQUISI
 def _axis_operators(m: int, n: int, d: Degradation, slice_axis: bool):
     """(A, C) for one axis: A (m, n) acquires n SR pixels as m, C = A @ bicubic (m, m)."""
     A = np.asarray(_axis_matrix(d, n, m, slice_axis), np.float64)
-    B = _dense(*taps(m, n, a=KEYS_A, antialias=False), m)
-    A32, C = A.astype(np.float32), (A @ B).astype(np.float32)
+    idx, w = taps(m, n, a=KEYS_A, antialias=False)  # bicubic: 4 taps per SR pixel
+    B = csr_matrix((w.ravel().astype(np.float64), (np.repeat(np.arange(n), idx.shape[1]), idx.ravel())), shape=(n, m))
+    A32, C = A.astype(np.float32), np.asarray((B.T @ A.T).T, np.float32)
     A32.setflags(write=False)
     C.setflags(write=False)
     return A32, C
