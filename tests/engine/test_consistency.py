@@ -100,15 +100,17 @@ def test_region_matches_whole_slice_and_exact_operator(deg):
     assert np.max(np.abs(part.ratio[ok] - whole.ratio[ys, xs][ok])) < tol
 
 
-def test_shipped_weights_are_within_noise_on_held_out_slices():
-    """The fidelity weights on a held-out volume acquired in k-space at SNR 40
-    (numbers per scale in docs/RESULTS.md)."""
+def test_shipped_weights_on_a_held_out_slice():
+    """The fidelity weights on a slice held out from all their training (MR_Gd's last 20
+    axial slices), acquired in k-space at SNR 40: the true image passes (>= 99.5%), the
+    weights pass the 99% target at x1.5 only (98-94% at x2-x4: numbers per scale in
+    docs/RESULTS.md), and invented in-band texture fails."""
     import nibabel as nib
 
     from engine.upscaler import load_upscaler
 
-    vol = nib.load(str(shared_data("volumes", "mni152_t1_1mm.nii.gz"))).get_fdata(dtype=np.float32)
-    s = np.clip(vol[:, :, 90] / np.percentile(vol, 99.5), 0, 1)
+    vol = nib.load(str(shared_data("volumes", "MR_Gd.nii.gz"))).get_fdata(dtype=np.float32)
+    s = np.clip(vol[:, :, 124] / np.percentile(vol, 99.5), 0, 1)
     up = load_upscaler(device="cpu")
     d = named("kspace-noise")
     within = {}
@@ -117,6 +119,9 @@ def test_shipped_weights_are_within_noise_on_held_out_slices():
         hr = s[: output_size(m[0], r), : output_size(m[1], r)]
         lr = acquire(hr, m, d, np.random.default_rng(7))
         sr = up.render(up.encode(lr, intensity_range=(0.0, 1.0)), r)
-        within[r] = ConsistencyGuard(lr, r, d).check(sr).within
-    assert min(within[1.5], within[2], within[3]) >= 0.99, within
-    assert within[4] >= 0.95, within  # x4: below the 99% target (see RESULTS)
+        g = ConsistencyGuard(lr, r, d)
+        yy, xx = np.mgrid[: hr.shape[0], : hr.shape[1]]
+        fake = sr + 0.1 * np.sin(2 * np.pi * 0.15 * yy / r) * np.sin(2 * np.pi * 0.15 * xx / r) * (hr > 0.1)
+        within[r] = (g.check(hr).within, g.check(sr).within, g.check(fake).within)
+    assert all(t >= 0.995 and f < min(0.95, w) for t, w, f in within.values()), within
+    assert within[1.5][1] >= 0.99 and min(w for _, w, _ in within.values()) >= 0.9, within
