@@ -66,9 +66,11 @@ def _mask_gain(d: Degradation, m: int) -> float:
     return float(np.sqrt(np.mean(h2 * w * w) / (6.0 * np.mean(w * w))))
 
 
-def _flat_tissue_sigma(img: np.ndarray, top: float, acquisition: Degradation) -> float | None:
+def _flat_tissue_sigma(img: np.ndarray, top: float, acquisition: Degradation, filtered=(True, True)) -> float | None:
     r = convolve(img, _MASK, mode="reflect") / 6.0
-    r /= _mask_gain(acquisition, img.shape[0]) * _mask_gain(acquisition, img.shape[1])
+    for ax in (0, 1):
+        if filtered[ax]:
+            r /= _mask_gain(acquisition, img.shape[ax])
     tissue = binary_erosion(img > 0.1 * top, iterations=2)
     if tissue.sum() < 16:
         return None
@@ -89,7 +91,7 @@ def _background_sigma(img: np.ndarray, top: float) -> float | None:
     return med / np.sqrt(2.0 * np.log(2.0))  # Rayleigh: median = sigma sqrt(2 ln 2)
 
 
-def estimate_noise(image: np.ndarray, acquisition: Degradation = DEFAULT_ACQUISITION) -> float:
+def estimate_noise(image: np.ndarray, acquisition: Degradation = DEFAULT_ACQUISITION, filtered=(True, True)) -> float:
     """The per-channel noise sigma of a magnitude MR image, from the image alone.
 
     Two robust estimates, the smaller wins (each errs upward where it fails: texture
@@ -104,7 +106,8 @@ def estimate_noise(image: np.ndarray, acquisition: Degradation = DEFAULT_ACQUISI
       distributed there: sigma = median / sqrt(2 ln 2); skipped when the scanner zeroed
       the background or there is too little of it.
 
-    Floored at ``MIN_NOISE_FRACTION`` of the tissue mean."""
+    ``filtered``: per axis, whether the acquisition's k-space filter applies (not along a
+    thick-slice pair's slice axis).  Floored at ``MIN_NOISE_FRACTION`` of the tissue mean."""
     img = np.asarray(image, np.float64)
     if img.ndim != 2 or min(img.shape) < 5:
         raise ValueError(f"noise estimation needs a 2D image of at least 5x5 pixels, got {img.shape}")
@@ -112,7 +115,7 @@ def estimate_noise(image: np.ndarray, acquisition: Degradation = DEFAULT_ACQUISI
     floor = max(MIN_NOISE_FRACTION * tissue_mean(img), 1e-12)
     if top <= 0:
         return floor
-    found = [s for s in (_flat_tissue_sigma(img, top, acquisition), _background_sigma(img, top)) if s is not None]
+    found = [s for s in (_flat_tissue_sigma(img, top, acquisition, filtered), _background_sigma(img, top)) if s is not None]
     return max(min(found), floor) if found else floor
 
 
@@ -176,6 +179,8 @@ class ConsistencyMap:
         return int(np.isfinite(self.ratio).sum())
 
     def summary(self) -> str:
+        if not self.pixels:
+            return "consistent: n/a (too few acquired pixels in view)"
         return f"consistent: {100.0 * self.within:.1f}% of pixels within noise"
 
 
@@ -202,7 +207,8 @@ class ConsistencyGuard:
         self.A_y, C_y = _axis_operators(m_y, n_y, acquisition, slab == 0)
         self.A_x, C_x = _axis_operators(m_x, n_x, acquisition, slab == 1)
         self.base = C_y @ lr @ C_x.T - lr  # A(bicubic(LR)) - LR, float32
-        self.sigma = float(sigma) if sigma is not None else estimate_noise(lr, acquisition)
+        filtered = tuple(slab != ax or acquisition.profile == "kspace" for ax in (0, 1))
+        self.sigma = float(sigma) if sigma is not None else estimate_noise(lr, acquisition, filtered)
         self.magnitude = acquisition.kind == "kspace"
 
     def residual(self, sr: np.ndarray, region=None, bicubic: np.ndarray | None = None, linear: bool = False):

@@ -70,6 +70,23 @@ def test_the_truth_is_within_noise_and_invented_texture_is_not(r, deg):
     assert np.nanmedian(ratio) < 1.0
 
 
+def test_a_thick_slice_pair_is_judged_with_the_slice_profile():
+    d = Degradation("kspace", "hann", 1.2, snr=40.0)
+    hr = phantom(192)
+    lr = acquire(hr, (48, 128), d, np.random.default_rng(5))  # rows x4 (thick slices), columns x1.5
+    g = ConsistencyGuard(lr, (4, 1.5), d)
+    assert g.sigma == pytest.approx(noise_sigma(acquire(hr, lr.shape, Degradation("kspace", "hann", 1.2)), 40.0), rel=0.15)
+    assert g.check(hr).within >= 0.99
+    yy = np.arange(192)[:, None]
+    assert g.check(hr + 0.1 * np.sin(2 * np.pi * 0.15 * yy / 4) * (hr > 0.1)).within < 0.9
+    # data-consistent rendering brings bicubic closer to the acquired slices
+    from engine.render.bicubic import bicubic
+
+    before = np.nanmean(g.check(bicubic(lr, (4, 1.5))).ratio)
+    assert np.nanmean(g.check(g.project(bicubic(lr, (4, 1.5)), iterations=5)).ratio) < 0.9 * before
+    assert g.check(hr).summary().startswith("consistent: ")
+
+
 def test_texture_above_the_acquired_band_is_invisible_to_the_guard():
     """What the scanner did not measure cannot disagree with it: the guard's limit."""
     d = named("kspace-noise")
