@@ -17,6 +17,8 @@ the numbers compare models with one another on one VGG, not with published LPIPS
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import torch
 
@@ -48,11 +50,14 @@ def hf_power_ratio(sr: np.ndarray, hr: np.ndarray, scale) -> float:
 class PerceptualDistance:
     """``d(sr, hr)`` for unit-range 2D images with a ``trainer.vgg.VGGFeatures``."""
 
+    CACHE = 512  # HR crops whose features are kept
+
     def __init__(self, vgg):
         self.vgg = vgg.eval()
         layers = list(vgg.features)
         # taps: the ReLU before each max-pool (relu1_2, relu2_2, ...) and the last layer
         self.taps = {i - 1 for i, m in enumerate(layers) if isinstance(m, torch.nn.MaxPool2d)} | {len(layers) - 1}
+        self._cache: dict = {}
 
     @torch.no_grad()
     def features(self, img: np.ndarray) -> list[torch.Tensor]:
@@ -66,6 +71,15 @@ class PerceptualDistance:
                 out.append(x / (x.norm(dim=1, keepdim=True) + 1e-10))
         return out
 
+    def _reference(self, hr: np.ndarray) -> list[torch.Tensor]:
+        # every method is scored against the same HR crops: their features once each
+        key = hashlib.sha1(np.ascontiguousarray(hr, np.float32).tobytes()).digest() + bytes(str(hr.shape), "ascii")
+        if key not in self._cache:
+            if len(self._cache) >= self.CACHE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = self.features(hr)
+        return self._cache[key]
+
     def __call__(self, sr: np.ndarray, hr: np.ndarray) -> float:
-        a, b = self.features(sr), self.features(hr)
+        a, b = self.features(sr), self._reference(hr)
         return float(np.mean([((fa - fb) ** 2).sum(dim=1).mean().item() for fa, fb in zip(a, b)]))
