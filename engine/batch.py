@@ -2,7 +2,7 @@
 
     metazoom-upscale INPUT... --scale S -o OUT [--method meta-srgan|bicubic]
         [--format nifti|dicom|png|tiff] [--plane axial|coronal|sagittal] [--slices A:B]
-        [--device auto|cpu|cuda] [--weights FILE] [--include-bicubic] [--anonymize]
+        [--device auto|cpu|cuda] [--model fidelity|perceptual|FILE] [--include-bicubic] [--anonymize]
         [--accept-burned-in] [--overwrite] [--jobs N] [--quiet] [--send SERVER]
 
 Each INPUT is a NIfTI file, a DICOM file, or a folder/tree (every series in it is
@@ -115,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "plane (axes permuted, geometry exact; default the stored ones)")
     p.add_argument("--slices", metavar="A:B", help="0-based, B excluded; N for one slice (default: all); file names count from 1, as the viewer's overlay")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    p.add_argument("--weights", type=Path, help="Meta-SRGAN weights (.safetensors; default: the bundled ones)")
+    p.add_argument("--model", metavar="fidelity|perceptual|FILE",
+                   help="Meta-SRGAN model: fidelity (default, the bundled weights), perceptual (the GAN-trained "
+                   "weights, when shipped) or a site's .safetensors file")
+    p.add_argument("--weights", type=Path, help="Meta-SRGAN weights file (.safetensors; same as --model FILE)")
     p.add_argument("--include-bicubic", action="store_true", help="also write the bicubic result")
     p.add_argument("--anonymize", action="store_true", help="de-identify (DICOM PS3.15 basic profile)")
     p.add_argument("--accept-burned-in", action="store_true",
@@ -142,6 +145,15 @@ def _parse(argv) -> Options:
         raise UsageError(str(e)) from None
     if a.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {a.jobs}")
+    if a.model is not None and a.weights is not None:
+        raise UsageError("give --model or --weights, not both")
+    if a.model is not None:
+        from .models import resolve_model
+
+        try:
+            a.weights = resolve_model(a.model)
+        except MetaZoomError as e:
+            raise UsageError(f"--model {a.model}: {getattr(e, 'reason', e)}") from None
     try:
         check_scale(a.scale, a.method == "meta-srgan")
     except MetaZoomError as e:

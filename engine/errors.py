@@ -36,5 +36,10 @@ class WeightsError(PathError):
     """A weights file is missing, corrupt, truncated, foreign or mismatched."""
 
 
+class ModelNotShipped(WeightsError):
+    """A named Meta-SRGAN model (``--model perceptual``) whose weights file is not in
+    this installation; ``.path`` is the file looked for."""
+
+
 class UntrainedWeightsWarning(UserWarning):
     """The weights were never trained: the 'SR' output is the network's initial state."""

@@ -103,7 +103,7 @@ def _eval(args) -> int:
         if len(models) != len(args.model):
             raise ValueError("--model takes NAME=PATH")
         degs = [d.strip() for d in args.degradations.split(",") if d.strip()]
-        evaluate_degradations(load_config(args.config, args.set), models, parse_scales(args.scales), degs, args.out)
+        evaluate_degradations(load_config(args.config, args.set), models, parse_scales(args.scales), degs, args.out, vgg=args.vgg)
         return 0
     from .report import run_eval
 
@@ -171,6 +171,9 @@ def main(argv=None) -> int:
     v.add_argument("--degradations", default="", metavar="NAMES",
                    help="score under each of these ways of making the LR input (engine.acquisition.NAMED: bicubic, area, "
                         "kspace, kspace-hamming, kspace-noise, ...) against bicubic, Lanczos-3 and zero-fill, per held-out group")
+    v.add_argument("--vgg", default=None, metavar="FILE",
+                   help="with --degradations: VGG weights (.safetensors from python -m trainer.vgg, .pth or .onnx) for an "
+                        "LPIPS-style perceptual distance; without it that column is skipped")
     v.add_argument("-o", "--out", required=True, help="folder for results.json, results.md and the PNGs")
     v.set_defaults(fn=_eval)
 

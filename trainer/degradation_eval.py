@@ -25,6 +25,7 @@ from engine.geometry import ZoomGrid, is_pair, parse_scale_key, scale_key, scale
 
 from .data.dataset import Source, load_crops
 from .evaluate import bicubic_predict, test_pair
+from .fidelity_measures import PerceptualDistance, hf_power_ratio
 from .metrics import DATA_RANGE, psnr, ssim
 
 BASELINES = ("bicubic", "lanczos3", "zerofill")
@@ -71,25 +72,31 @@ def _group_crops(cfg: dict):
     return {g: load_crops(srcs, d["root"], d["crop"], d["min_foreground"]).images for g, srcs in groups.items()}
 
 
-def score_all(predict, crops, scale, degradation) -> dict:
-    p, s, noise = [], [], []
+def score_all(predict, crops, scale, degradation, perceptual: PerceptualDistance | None = None) -> dict:
+    p, s, noise, hf, lp = [], [], [], [], []
     for i, crop in enumerate(crops):
         lr, hr = test_pair(crop, scale, degradation, i)
         sr = np.clip(predict(lr, scale), 0.0, 1.0)
         hr = np.clip(hr, 0.0, 1.0)
         p.append(psnr(sr, hr))
         s.append(ssim(sr, hr))
+        hf.append(hf_power_ratio(sr, hr, scale))
+        if perceptual is not None:
+            lp.append(perceptual(sr, hr))
         flat = flat_tissue(hr)
         if flat.sum() >= 20:
             noise.append(float(np.std((sr - hr)[flat])))
     p, s = np.asarray(p), np.asarray(s)
     return {"psnr_mean": float(p.mean()), "psnr_std": float(p.std()), "ssim_mean": float(s.mean()),
-            "ssim_std": float(s.std()), "flat_noise": float(np.mean(noise)) if noise else float("nan"), "n": int(p.size)}
+            "ssim_std": float(s.std()), "flat_noise": float(np.mean(noise)) if noise else float("nan"), "n": int(p.size),
+            "hf_power": float(np.nanmean(hf)) if np.isfinite(hf).any() else float("nan"),
+            "perceptual": float(np.mean(lp)) if lp else None}
 
 
-def evaluate_degradations(cfg: dict, models: dict, scales, degradations, out: Path, quiet: bool = False) -> dict:
+def evaluate_degradations(cfg: dict, models: dict, scales, degradations, out: Path, quiet: bool = False, vgg=None) -> dict:
     """Every group x degradation x scale x method (see the module's doc); returns the
-    results dict written to ``out/results.json``."""
+    results dict written to ``out/results.json``.  ``vgg``: a VGG file for the perceptual
+    distance (``trainer.vgg.load_vgg``); None skips it, said so in the tables."""
     from .report import load_model
 
     if not cfg["data"]["test"]:
@@ -102,6 +109,11 @@ def evaluate_degradations(cfg: dict, models: dict, scales, degradations, out: Pa
             raise ValueError(f"model name {name!r} is a baseline's; pick another")
         preds[name], params[name], descs[name] = load_model(path)
     methods = {**BASELINE_FNS, **preds}
+    perceptual = None
+    if vgg:
+        from .vgg import load_vgg
+
+        perceptual = PerceptualDistance(load_vgg(vgg))
     groups = _group_crops(cfg)
     results: dict = {}
     for g, crops in groups.items():
@@ -111,13 +123,14 @@ def evaluate_degradations(cfg: dict, models: dict, scales, degradations, out: Pa
                 for m, fn in methods.items():
                     if hasattr(fn, "supports") and not fn.supports(r):
                         continue
-                    row[m] = score_all(fn, crops, r, deg)
+                    row[m] = score_all(fn, crops, r, deg, perceptual)
                 if not quiet:
                     print(f"{g} | {deg} | {scale_label(r)}: " + ", ".join(
                         f"{m} {v['psnr_mean']:.2f}" for m, v in row.items()), flush=True)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     doc = {"data_range": DATA_RANGE, "groups": {g: len(c) for g, c in groups.items()}, "parameters": params, "models": descs,
+           "vgg": perceptual.vgg.source if perceptual is not None else None,
            "degradations": {d: vars(named(d)) for d in degradations}, "results": results}
     (out / "results.json").write_text(json.dumps(doc, indent=1))
     md = write_markdown(doc)
@@ -153,8 +166,28 @@ def write_markdown(doc: dict) -> str:
                          for m in methods if m != "bicubic"]
                 lines.append(f"| {scale_label(parse_scale_key(r))} | " + " | ".join(cells + gains + noise) + " |")
             lines.append("")
-    lines += ["Models:"] + [f"- {m}: {d}" for m, d in doc["models"].items()]
+            lines += _spectral_table(per_scale, methods, doc.get("vgg"))
+    vgg = doc.get("vgg")
+    lines += [f"Perceptual distance: LPIPS-style, unweighted, on {vgg}." if vgg else
+              "Perceptual distance: skipped (no VGG file given: `--vgg FILE`).", "",
+              "Models:"] + [f"- {m}: {d}" + (f" ({doc['parameters'][m]:,} parameters)" if m in doc.get("parameters", {}) else "")
+                            for m, d in doc["models"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _spectral_table(per_scale: dict, methods, vgg) -> list[str]:
+    """High-frequency power of SR over HR (1 right, < 1 blur, > 1 invented texture) and,
+    with a VGG file, the perceptual distance (lower is closer), per scale and method."""
+    head = "| scale | " + " | ".join(f"{m} HF power" for m in methods)
+    if vgg:
+        head += " | " + " | ".join(f"{m} perceptual" for m in methods)
+    lines = [head + " |", "|---|" + "---|" * (len(methods) * (2 if vgg else 1))]
+    for r, row in per_scale.items():
+        cells = [f"{row[m]['hf_power']:.2f}" if m in row else "-" for m in methods]
+        if vgg:
+            cells += [f"{row[m]['perceptual']:.4f}" if m in row and row[m].get("perceptual") is not None else "-" for m in methods]
+        lines.append(f"| {scale_label(parse_scale_key(r))} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def plot_gain(results: dict, methods, out: Path) -> Path:

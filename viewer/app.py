@@ -26,7 +26,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--slice", type=int, default=None, help="0-based slice index in the plane (default: the middle)")
     ap.add_argument("--zoom", type=float, default=None, help="zoom factor relative to native pixels (default: fit)")
     ap.add_argument("--compare", choices=COMPARE_MODES, default=None, help="pane layout (default: last used)")
-    ap.add_argument("--weights", type=Path, default=None, help="Meta-SRGAN weights (.safetensors; default: bundled)")
+    ap.add_argument("--model", default=None, metavar="fidelity|perceptual|FILE",
+                    help="Meta-SRGAN model for this run: fidelity (the bundled weights), perceptual (GAN-trained, when "
+                    "shipped) or a site's .safetensors file (default: the one chosen in Settings)")
+    ap.add_argument("--weights", type=Path, default=None, help="Meta-SRGAN weights (.safetensors; same as --model FILE)")
     ap.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None, help="compute device (default: setting, auto)")
     ap.add_argument("--screenshot", type=Path, default=None, metavar="OUT.png", help="save the window once the SR frame is shown, then exit")
     ap.add_argument("--size", default="1600x900", help="window size for --screenshot, WIDTHxHEIGHT (default 1600x900)")
@@ -35,6 +38,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--series", type=int, default=None, metavar="N", help="which series of a folder holding several (1-based, as the picker lists them)")
     ap.add_argument("--volume", type=int, default=None, metavar="N", help="which volume of a 4D scan (1-based)")
     args = ap.parse_args(argv)
+    if args.model is not None:
+        if args.weights is not None:
+            ap.error("give --model or --weights, not both")
+        from engine.errors import ModelNotShipped
+        from engine.models import resolve_model
+
+        try:
+            args.weights = resolve_model(args.model)
+        except ModelNotShipped as e:
+            ap.error(f"--model {args.model}: {e.reason}")
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
         args.size = (w, h)

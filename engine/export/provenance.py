@@ -31,8 +31,11 @@ def weights_record(upscaler) -> dict | None:
     """What identifies the network: file name, sha256, architecture, trained or not."""
     if upscaler is None:
         return None
+    from ..models import model_key
+
     info = upscaler.info
     return {
+        "model": model_key(info.path),
         "file": info.path.name if info.path is not None else None,
         "sha256": info.sha256 or None,
         "arch": info.arch.get("name"),
@@ -78,7 +81,7 @@ class Provenance:
         ]
         if self.weights:
             w = self.weights
-            parts.append(f"weights {w.get('file') or '?'} sha256 {w.get('sha256') or '?'}")
+            parts.append(f"model {w.get('model') or '?'}, weights {w.get('file') or '?'} sha256 {w.get('sha256') or '?'}")
             if not w.get("trained"):
                 parts.append("UNTRAINED weights")
         parts.append(f"{SOFTWARE} {software_version()}")
@@ -86,7 +89,8 @@ class Provenance:
 
     def short(self) -> str:
         """<= 80 characters (NIfTI descrip)."""
-        s = f"{SOFTWARE} {self.method} x{scale_key(self.scale)}"
+        model = (self.weights or {}).get("model") if self.sr_scale is not None else None
+        s = f"{SOFTWARE} {self.method}{':' + model if model else ''} x{scale_key(self.scale)}"
         if self.weights and self.weights.get("sha256"):
             s += f" w:{self.weights['sha256'][:12]}"
         return s[:80]

@@ -71,6 +71,9 @@ def weights_html(info) -> str:
         )
     arch = info.arch
     # the whole digest: a reader checks it against the sidecar or a site's records
+    from engine.models import model_name
+
+    parts.append(f"<p><b>Model</b>: {e(model_name(info.path))}</p>")
     parts.append(f"<p><b>File</b>: {e(str(info.path))}<br><b>sha256</b> (tensors): <code>{e(info.sha256)}</code></p>")
     parts.append(f"<p><b>Network</b>: {e(arch.get('name', '?'))} ({readable(arch.get('args', {}))})<br>")
     parts.append(f"<b>Scales</b>: x{info.scale_range[0]:g} to x{info.scale_range[1]:g} (above: SR at x{info.scale_range[1]:g}, then bicubic)<br>")

@@ -102,9 +102,12 @@ class Menus:
             a = act(f"device_{d}", d.upper() if d != "auto" else "Auto (GPU when present)", partial(self._device, d), None, True, dev)
             self.device_group.addAction(a)
         dev.aboutToShow.connect(self._enable_present_devices)
-        weights = m.addMenu("Meta-SRGAN &weights")
-        act("weights_open", "&Open weights…", win.weights_dialog, menu=weights)
-        act("weights_bundled", "&Bundled weights", lambda: win.set_weights(None), menu=weights)
+        weights = m.addMenu("Meta-SRGAN &model")
+        act("weights_bundled", "&Fidelity (bundled weights)", lambda: win.set_weights(None), menu=weights)
+        act("model_perceptual", "&Perceptual (GAN-trained)", self._perceptual, menu=weights)
+        act("weights_open", "A &site's weights file…", win.weights_dialog, menu=weights)
+        weights.aboutToShow.connect(self._enable_shipped_models)
+        self._enable_shipped_models()
         act("cache", "Feature &cache size…", win.cache_dialog, menu=m)
         act("store", "&Background features memory…", win.store_dialog, menu=m)
 
@@ -163,6 +166,20 @@ class Menus:
     def _wheel(self, conv: str, on: bool) -> None:
         if on:
             self.win.set_wheel_convention(conv)
+
+    def _perceptual(self) -> None:
+        from engine.models import PERCEPTUAL
+
+        self.win.set_weights(PERCEPTUAL)
+
+    def _enable_shipped_models(self) -> None:
+        """Perceptual is greyed out where its weights file is not shipped."""
+        from engine import models
+
+        shipped = models.shipped("perceptual")
+        a = self.actions["model_perceptual"]
+        a.setEnabled(shipped)
+        a.setToolTip("" if shipped else f"not shipped: no {models.PERCEPTUAL.name} in {models.PERCEPTUAL.parent}")
 
     def _enable_present_devices(self) -> None:
         """Grey out devices this machine lacks (asking torch only once the engine has
