@@ -124,7 +124,7 @@ def estimate_noise(image: np.ndarray, acquisition: Degradation = DEFAULT_ACQUISI
 @lru_cache(maxsize=64)
 def _axis_operators(m: int, n: int, d: Degradation, slice_axis: bool):
     """(A, C) for one axis: A (m, n) acquires n SR pixels as m, C = A @ bicubic (m, m)."""
-    A = np.asarray(_axis_matrix(d, n, m, slice_axis), np.float64)
+    A = np.asarray(_axis_matrix(d, n, m, slice_axis, "periodic"), np.float64)
     idx, w = taps(m, n, a=KEYS_A, antialias=False)  # bicubic: 4 taps per SR pixel
     B = csr_matrix((w.ravel().astype(np.float64), (np.repeat(np.arange(n), idx.shape[1]), idx.ravel())), shape=(n, m))
     A32, C = A.astype(np.float32), np.asarray((B.T @ A.T).T, np.float32)

@@ -8,7 +8,7 @@ from engine.acquisition import acquire, named
 from engine.consistency import ConsistencyGuard
 from engine.render.bicubic import bicubic
 from viewer.render.consistency import ConsistencyChecker, display_map
-from viewer.render.frames import Frame, FrameRequest, SliceKey
+from viewer.render.frames import Frame, FrameRequest, SliceKey, SliceSource
 
 
 def _slice():
@@ -21,7 +21,7 @@ def _slice():
 def test_checker_matches_the_engine_guard_and_maps_onto_the_frame():
     hr, lr = _slice()
     region = (30, 20, 180, 200)  # of the x2.5 grid (240 x 240)
-    req = FrameRequest(1, SliceKey(0, "axial", 0, True), lr, (2.5, 2.5), region)
+    req = FrameRequest(1, SliceKey(0, "axial", 0, True), SliceSource.of(lr), (2.5, 2.5), region)
     sr = Frame(req, "sr", (hr * 1000.0)[30:210, 20:220].astype(np.float32))
     bic = Frame(req, "bicubic", bicubic(lr, 2.5, region))
     got = []
@@ -45,7 +45,7 @@ def test_checker_matches_the_engine_guard_and_maps_onto_the_frame():
 
 def test_display_map_of_the_whole_grid_has_every_pixel():
     hr, lr = _slice()
-    req = FrameRequest(1, SliceKey(0, "axial", 0, True), lr, (2.5, 2.5), (0, 0, 240, 240))
+    req = FrameRequest(1, SliceKey(0, "axial", 0, True), SliceSource.of(lr), (2.5, 2.5), (0, 0, 240, 240))
     cm = ConsistencyGuard(lr, 2.5).check((hr * 1000.0).astype(np.float32))
     d = display_map(cm, req)
     j = np.floor((np.arange(240) + 0.5) * 96 / 240).astype(int)  # the LR pixel under each SR pixel's centre
