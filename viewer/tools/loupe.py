@@ -177,17 +177,18 @@ class LoupeTool(QObject):
         sl, s = self.live.slice, self.win.state
         u, v = self.live.viewport(pane).to_slice(x, y)
         zoom = s.zoom * MAGNIFY
-        plan = loupe_region(sl.pixels.shape, sl.spacing, zoom, (u, v))
+        plan = loupe_region(sl.shape, sl.spacing, zoom, (u, v))
         self._gen += 1
         if plan is None:
             w.image = None
             w.update()
             return
         scale, region, offset = plan
-        self._worker.submit((self._gen, pane, self.live.key(), sl.pixels, scale, region, offset, zoom))
+        self._worker.submit((self._gen, pane, self.live.key(), self.live.source, scale, region, offset, zoom))
 
     def _job(self, job) -> None:
-        gen, pane, key, pixels, scale, region, offset, zoom = job
+        gen, pane, key, source, scale, region, offset, zoom = job
+        pixels = source.pixels()  # on this worker: the slice may still have to be cut
         if gen != self._gen:
             return
         bic = bicubic_frame(pixels, scale, region)

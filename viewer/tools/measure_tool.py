@@ -85,7 +85,7 @@ class MeasureTool(QObject):
         """A measurement on the displayed slice from ``p0`` to ``p1`` (slice coordinates)."""
         s, sl = self.win.state, self.live.slice
         m = measure.Measurement(shape, tuple(map(float, p0)), tuple(map(float, p1)), s.plane, s.index, s.radiological,
-                                sl.pixels.shape[1])
+                                sl.shape[1])
         self.items.append(m)
         self.redraw()
         return m
@@ -94,9 +94,9 @@ class MeasureTool(QObject):
         sl = self.live.slice
         units = self.live.scan.volume.meta.units if self.live.scan is not None else ""
         if m.shape == "ruler":
-            return measure.describe(m, sl.pixels, sl.spacing, units)
+            return measure.describe(m, self.live.source.pixels(), sl.spacing, units)
         sr = sr_frame_stats(self.live, m.shape, m.box)
-        lines = measure.describe(m, sl.pixels, sl.spacing, units, sr)
+        lines = measure.describe(m, self.live.source.pixels(), sl.spacing, units, sr)
         if sr is None:
             req = self.live.request
             lines.append("SR: rendering…" if req is not None and req.want_sr else "SR: none at this zoom")
@@ -166,7 +166,7 @@ class MeasureTool(QObject):
         if self._preview is not None and self.live.slice is not None:
             shape, a, b = self._preview
             s = self.win.state
-            shown.append(measure.Measurement(shape, a, b, s.plane, s.index, s.radiological, self.live.slice.pixels.shape[1]))
+            shown.append(measure.Measurement(shape, a, b, s.plane, s.index, s.radiological, self.live.slice.shape[1]))
         if not shown and not any(self._graphics.values()):
             return  # nothing drawn, nothing to draw: the common case, on every frame
         wanted = [(m, self._text(m)) for m in shown]  # once, for both panes
