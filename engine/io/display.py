@@ -60,6 +60,32 @@ def n_slices(volume: Volume, plane: str) -> int:
 
 
 @dataclass(frozen=True)
+class PlaneAxes:
+    """How one plane of a volume is displayed: for its normal, the screen's rows and its
+    columns, ``(voxel axis, flipped)``; flipped: the display counts that voxel axis from
+    its far end.  The one layout ``display_slice``, ``slice_geometry``, ``reoriented`` and
+    the viewer's crosshair share, so none can disagree with the picture."""
+
+    plane: str
+    normal: tuple[int, bool]
+    rows: tuple[int, bool]
+    cols: tuple[int, bool]
+    letters: tuple[str, str, str, str]
+    normal_world: int
+
+
+def plane_axes(volume: Volume, plane: str, radiological: bool = True) -> PlaneAxes:
+    plane = _check_plane(plane)
+    normal_w, row_w, col_w, row_dir, col_dir = _LAYOUT[plane]
+    if plane != "sagittal" and not radiological:
+        col_dir = -col_dir
+    axes = _axes(volume)
+    (nv, n_sign), (rv, r_sign), (cv, c_sign) = axes[normal_w], axes[row_w], axes[col_w]
+    return PlaneAxes(plane, (nv, n_sign < 0), (rv, r_sign != row_dir), (cv, c_sign != col_dir),
+                     _letters(row_w, col_w, row_dir, col_dir), normal_w)
+
+
+@dataclass(frozen=True)
 class SliceGeometry:
     """What a display slice is, without its pixels (cheap: no voxel is read).
     ``shape``: (rows, columns) on screen; the rest as in ``DisplaySlice``."""
@@ -72,29 +98,27 @@ class SliceGeometry:
     position_mm: float
 
 
+def _locate(volume: Volume, plane: str, index: int, radiological: bool) -> tuple[PlaneAxes, int, int]:
+    """The plane's axes, the checked display index and the stored index along the normal."""
+    ax = plane_axes(volume, plane, radiological)
+    nv, flipped = ax.normal
+    n, index = volume.shape[nv], int(index)
+    if not 0 <= index < n:
+        raise IndexError(f"{ax.plane} slice {index} is outside 0..{n - 1}")
+    return ax, index, (n - 1 - index if flipped else index)
+
+
+def _described(volume: Volume, ax: PlaneAxes, index: int, k: int) -> dict:
+    sizes = np.linalg.norm(volume.affine[:3, :3], axis=0)
+    return {"spacing": (float(sizes[ax.rows[0]]), float(sizes[ax.cols[0]])), "letters": ax.letters,
+            "plane": ax.plane, "index": index, "position_mm": _position(volume, ax.normal[0], k, ax.normal_world)}
+
+
 def slice_geometry(volume: Volume, plane: str, index: int, radiological: bool = True) -> SliceGeometry:
     """The geometry ``display_slice`` would give, without making the slice."""
-    plane = _check_plane(plane)
-    normal_w, row_w, col_w, row_dir, col_dir = _LAYOUT[plane]
-    if plane != "sagittal" and not radiological:
-        col_dir = -col_dir
-    axes = _axes(volume)
-    nv, n_sign = axes[normal_w]
-    rv, cv = axes[row_w][0], axes[col_w][0]
-    n = volume.shape[nv]
-    index = int(index)
-    if not 0 <= index < n:
-        raise IndexError(f"{plane} slice {index} is outside 0..{n - 1}")
-    k = index if n_sign > 0 else n - 1 - index
-    sizes = np.linalg.norm(volume.affine[:3, :3], axis=0)
-    return SliceGeometry(
-        shape=(int(volume.shape[rv]), int(volume.shape[cv])),
-        spacing=(float(sizes[rv]), float(sizes[cv])),
-        letters=_letters(row_w, col_w, row_dir, col_dir),
-        plane=plane,
-        index=index,
-        position_mm=_position(volume, nv, k, normal_w),
-    )
+    ax, index, k = _locate(volume, plane, index, radiological)
+    shape = (int(volume.shape[ax.rows[0]]), int(volume.shape[ax.cols[0]]))
+    return SliceGeometry(shape=shape, **_described(volume, ax, index, k))
 
 
 def _letters(row_w, col_w, row_dir, col_dir) -> tuple[str, str, str, str]:
@@ -108,41 +132,19 @@ def _letters(row_w, col_w, row_dir, col_dir) -> tuple[str, str, str, str]:
 
 def display_slice(volume: Volume, plane: str, index: int, radiological: bool = True) -> DisplaySlice:
     """Slice ``index`` of ``plane`` as a 2D float32 image, rows top to bottom, columns left to right."""
-    plane = _check_plane(plane)
-    normal_w, row_w, col_w, row_dir, col_dir = _LAYOUT[plane]
-    if plane != "sagittal" and not radiological:
-        col_dir = -col_dir
-    axes = _axes(volume)
-    nv, n_sign = axes[normal_w]
-    rv, r_sign = axes[row_w]
-    cv, c_sign = axes[col_w]
-    n = volume.shape[nv]
-    index = int(index)
-    if not 0 <= index < n:
-        raise IndexError(f"{plane} slice {index} is outside 0..{n - 1}")
-    k = index if n_sign > 0 else n - 1 - index
-
+    ax, index, k = _locate(volume, plane, index, radiological)
+    (nv, _), (rv, row_flip), (cv, col_flip) = ax.normal, ax.rows, ax.cols
     # a view, not np.take: take makes the whole volume C-contiguous first, a copy of
     # every voxel per slice (~1 s for a 512x512x120 DICOM series stored in F order)
     img = volume.voxels[(slice(None),) * nv + (k,)]
     # the two remaining voxel axes keep their order: put the screen-row one first
     if rv > cv:
         img = img.T
-    if r_sign != row_dir:
+    if row_flip:
         img = img[::-1, :]
-    if c_sign != col_dir:
+    if col_flip:
         img = img[:, ::-1]
-
-    sizes = np.linalg.norm(volume.affine[:3, :3], axis=0)
-    letters = _letters(row_w, col_w, row_dir, col_dir)
-    return DisplaySlice(
-        pixels=np.ascontiguousarray(img, dtype=np.float32),
-        spacing=(float(sizes[rv]), float(sizes[cv])),
-        letters=letters,
-        plane=plane,
-        index=index,
-        position_mm=_position(volume, nv, k, normal_w),
-    )
+    return DisplaySlice(pixels=np.ascontiguousarray(img, dtype=np.float32), **_described(volume, ax, index, k))
 
 
 def plane_slices(volume: Volume, plane: str, keep: slice | None = None, radiological: bool = True) -> list[np.ndarray]:
@@ -159,13 +161,9 @@ def reoriented(volume: Volume, plane: str, radiological: bool = True) -> Volume:
     ``display_slice(volume, plane, k)`` (transposed: voxel i runs along the screen's
     columns, j down its rows), with the affine that keeps every voxel where it was in
     the world.  No resampling, so a NIfTI export of a reformatted plane stays exact."""
-    plane = _check_plane(plane)
-    normal_w, row_w, col_w, row_dir, col_dir = _LAYOUT[plane]
-    if plane != "sagittal" and not radiological:
-        col_dir = -col_dir
-    axes = _axes(volume)
-    (nv, n_sign), (rv, r_sign), (cv, c_sign) = axes[normal_w], axes[row_w], axes[col_w]
-    flips = (c_sign != col_dir, r_sign != row_dir, n_sign < 0)
+    ax = plane_axes(volume, plane, radiological)
+    (nv, n_flip), (rv, r_flip), (cv, c_flip) = ax.normal, ax.rows, ax.cols
+    flips = (c_flip, r_flip, n_flip)
     voxels = np.transpose(volume.voxels, (cv, rv, nv))
     # new voxel (a, b, c) is old voxel T @ (a, b, c, 1): a permutation, each flipped axis
     # counted from its far end

@@ -11,30 +11,9 @@ one whose pixels the point falls in.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 # the display module's own layout, so the mapping can never disagree with the picture
-from engine.io.display import _LAYOUT, _axes  # noqa: PLC2701
-
-
-@dataclass(frozen=True)
-class PlaneAxes:
-    """For one plane as displayed: (voxel axis, flipped) of the normal, rows and columns."""
-
-    normal: tuple[int, bool]
-    rows: tuple[int, bool]
-    cols: tuple[int, bool]
-
-
-def plane_axes(volume, plane: str, radiological: bool = True) -> PlaneAxes:
-    normal_w, row_w, col_w, row_dir, col_dir = _LAYOUT[plane]
-    if plane != "sagittal" and not radiological:
-        col_dir = -col_dir
-    axes = _axes(volume)
-    nv, n_sign = axes[normal_w]
-    rv, r_sign = axes[row_w]
-    cv, c_sign = axes[col_w]
-    return PlaneAxes((nv, n_sign < 0), (rv, r_sign != row_dir), (cv, c_sign != col_dir))
+from engine.io.display import plane_axes
 
 
 def _flip(x: float, n: int, flipped: bool) -> float:
