@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.acquisition import FILTERS, KINDS, PROFILES, SLAB_RATIO, Degradation, acquire, named, random_filter
+from engine.acquisition import FILTERS, KINDS, PROFILES, SLAB_RATIO, Degradation, acquire, named, profile_taps, random_filter
 from engine.geometry import parse_scale
 from engine.render.bicubic import KEYS_A, downscale, taps
 from engine.render.cpu_kernel import separable_kernel
@@ -33,16 +33,8 @@ from engine.render.cpu_kernel import separable_kernel
 def slab_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     """Box (area) weights: output pixel ``i`` averages input ``[i s, (i+1) s)`` in
     pixel-edge coordinates, ``s = n_in / n_out``, weighting each input pixel by its
-    overlap.  Centred where the engine's geometry puts the LR pixel."""
-    s = n_in / n_out
-    lo = np.arange(n_out) * s
-    first = np.floor(lo).astype(np.int64)
-    T = int(np.ceil(s)) + 1
-    idx = first[:, None] + np.arange(T)[None, :]
-    overlap = np.minimum(idx + 1, lo[:, None] + s) - np.maximum(idx, lo[:, None])
-    w = np.clip(overlap, 0.0, None)
-    w /= w.sum(axis=1, keepdims=True)
-    return np.clip(idx, 0, n_in - 1).astype(np.int64), w.astype(np.float32)
+    overlap: the acquisition model's box slice profile with no gaps."""
+    return profile_taps(n_in, n_out, "box", 1.0)
 
 
 def make_lr(hr: np.ndarray, lr_shape, scale) -> np.ndarray:
