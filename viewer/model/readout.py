@@ -7,17 +7,18 @@ from .sr_policy import sr_note
 PLANE_NAMES = {"axial": "Axial", "coronal": "Coronal", "sagittal": "Sagittal"}
 
 
-def zoom_text(zoom: float, scale: tuple[float, float], sr_scale: tuple[float, float] | None = None, with_sr: bool = True) -> str:
+def zoom_text(zoom: float, scale: tuple[float, float], sr_scale: tuple[float, float] | None = None, with_sr: bool = True,
+              sep: str = " · ") -> str:
     """``x2.37``; per-axis factors when the pixels are not square; and, for a pane that
     shows Meta-SRGAN (``with_sr``), what the network ran at when that is not the zoom
     itself (above x4, or an axis at x1 or below: ``sr_policy``).  A bicubic pane gets
-    the zoom only."""
+    the zoom only.  ``sep`` joins the two (a line break where the text is narrow room)."""
     ry, rx = scale
     text = f"x{zoom:.2f}" if abs(ry - rx) < 1e-9 else f"x{zoom:.2f} (rows x{ry:.2f}, cols x{rx:.2f})"
     if not with_sr:
         return text
     note = sr_note(scale, sr_scale)
-    return text + (f" · {note}" if note else "")
+    return text + (f"{sep}{note}" if note else "")
 
 
 def slice_text(plane: str, index: int, count: int, position_mm: float | None) -> str:

@@ -372,7 +372,9 @@ class LiveZoom(QObject):
         s, req = self.state, self.request
         scale = req.scale if req is not None else self.viewport().scale
         sr_scale = sr_scale_for(scale)
-        ztext = zoom_text(s.zoom, scale, sr_scale)
+        # the SR note on a line of its own: one line collided with the pane's title in a
+        # half-width pane (a coronal view of thick slices reads rows and columns apart)
+        ztext = zoom_text(s.zoom, scale, sr_scale, sep="<br>")
         if self.upscaler is None:  # the SR panes show bicubic then: say so, never pass it off as SR
             etext = {"loading": "Meta-SRGAN loading…"}.get(self.engine_note, "Meta-SRGAN unavailable")
         else:

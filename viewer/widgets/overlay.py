@@ -72,6 +72,8 @@ class PaneOverlay:
     def __init__(self, host: QWidget) -> None:
         self.host = host
         self.corners = {c: _label(host, 10, bold=(c == "top_left")) for c in CORNERS}
+        for c in ("top_right", "bottom_right"):  # short lines keep to the edge, clear of the title
+            self.corners[c].setAlignment(Qt.AlignRight | Qt.AlignTop)
         self.letters = {e: _label(host, 13, bold=True, letter=True) for e in EDGES}
         self.scale = ColourScale(host)
         self.scale.hide()
@@ -102,13 +104,23 @@ class PaneOverlay:
         x = MARGIN if corner.endswith("left") else w - lab.width() - MARGIN
         y = MARGIN if corner.startswith("top") else h - lab.height() - MARGIN
         lab.move(x, y)
+        if corner.startswith("top"):
+            self._unstack_top()
+
+    def _unstack_top(self) -> None:
+        """A top-right block too wide for the pane beside the title goes under it."""
+        left, right = self.corners["top_left"], self.corners["top_right"]
+        y = MARGIN
+        if left.text() and right.text() and right.x() < MARGIN + left.width() + MARGIN:
+            y = MARGIN + left.height() + 2
+        right.move(right.x(), y)
 
     def _place_letters(self) -> None:
         w, h = self.host.width(), self.host.height()
         L = self.letters
         # below the corner row, so a long title never runs into the letter
-        tops = [c.height() for n, c in self.corners.items() if n.startswith("top") and c.text()]
-        corner_row = max(tops, default=0)
+        bottoms = [c.y() + c.height() - MARGIN for n, c in self.corners.items() if n.startswith("top") and c.text()]
+        corner_row = max(bottoms, default=0)
         L["top"].move((w - L["top"].width()) // 2, MARGIN + corner_row + 2)
         L["bottom"].move((w - L["bottom"].width()) // 2, h - L["bottom"].height() - MARGIN)
         L["left"].move(MARGIN, (h - L["left"].height()) // 2)
