@@ -246,3 +246,30 @@ def test_the_cache_keeps_evicted_slices_compact_and_brings_them_back(monkeypatch
 
 def test_default_store_is_a_quarter_of_the_memory():
     assert default_store_bytes() == int(physical_memory_bytes() * 0.25) > 0
+
+
+def test_a_step_after_a_pause_renders_without_waiting_to_settle():
+    """A reader going to the next slice (not a held key) gets its Meta-SRGAN frame after
+    the encode alone; a step during a burst waits for the keys to stop."""
+    from viewer.render.zoom_renderer import BURST_GAP_S
+
+    up, frames = RecordingUpscaler(), []
+    r = _renderer(up, frames)
+    r.settle_s = 30.0  # a wait this long would time the test out
+    px = np.zeros((64, 64), np.float32)
+    first = r.request(SliceKey(1, "axial", 0, True), px, (2.0, 2.0), (0, 0, 128, 128))
+    assert _wait(lambda: any(f.kind == "sr" and f.request is first for f in frames), 10)
+    time.sleep(BURST_GAP_S + 0.05)
+    paused = r.request(SliceKey(1, "axial", 1, True), px, (2.0, 2.0), (0, 0, 128, 128))
+    burst = r.request(SliceKey(1, "axial", 2, True), px, (2.0, 2.0), (0, 0, 128, 128))
+    assert paused.step and not paused.in_burst and burst.step and burst.in_burst
+    # the burst's step waits (30 s); the step after the pause is stale now, so send one more
+    # after a pause and see it through
+    time.sleep(BURST_GAP_S + 0.05)
+    t0 = time.monotonic()
+    last = r.request(SliceKey(1, "axial", 3, True), px, (2.0, 2.0), (0, 0, 128, 128))
+    assert not last.in_burst
+    assert _wait(lambda: any(f.kind == "sr" and f.request is last for f in frames), 10)
+    assert time.monotonic() - t0 < 10
+    r.shutdown()
+    assert not any(f.kind == "sr" and f.request is burst for f in frames)

@@ -83,6 +83,9 @@ class FrameRequest:
     #: only the slice differs from the request before (same plane, zoom, pan): a
     #: step through the stack, whose every slice the reader should see
     step: bool = False
+    #: a step that came soon after the request before it: the user is scrolling through
+    #: the stack, so its SR frame waits until the keys stop (``ZoomRenderer.settle_s``)
+    in_burst: bool = False
 
     @property
     def pixels(self) -> np.ndarray:

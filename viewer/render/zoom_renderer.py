@@ -68,6 +68,11 @@ ENCODE_STRIP_ROWS = 256
 #: repeat (30 slices/s) no encode starts until the keys stop, so the bicubic frames
 #: have the cores; a cached slice renders at once.
 SCROLL_SETTLE_S = 0.12
+#: A step within this long of the request before it is part of a burst (key repeat, a
+#: held wheel) and waits ``SCROLL_SETTLE_S``; a step after a longer pause is a reader
+#: going to the next slice, whose encode starts at once.  Above the usual key-repeat
+#: delays (250-500 ms), so a held key's first repeat is counted in the burst.
+BURST_GAP_S = 0.5
 
 #: Slice steps queued for bicubic frames before the oldest is skipped: at 30 slices/s
 #: a 4-frame lag (133 ms) is the most a reader sees before slices drop out.
@@ -150,6 +155,7 @@ class ZoomRenderer:
         store = default_store_bytes() if store_bytes is None else int(store_bytes)
         self.cache = FeatureCache(cache_bytes, CompactStore(max(0, store)))  # 0 keeps nothing
         self._last_key = None
+        self._last_request_t = -float("inf")
         self.settle_s = SCROLL_SETTLE_S
         #: while True (the user zooms or pans), background encodes wait
         self.paused = False
@@ -196,9 +202,13 @@ class ZoomRenderer:
             changed = last is not None and (last[0].scan, last[0].plane, last[0].index) != (key.scan, key.plane, key.index)
             view = (key.scan, key.plane, key.radiological, tuple(scale), tuple(region))
             step = changed and last[1] == view
+            now = time.monotonic()
+            in_burst = step and now - self._last_request_t < BURST_GAP_S
+            self._last_request_t = now
             self._last_key = (key, view)
         want_sr = bool(want_sr and self.upscaler is not None and sr_scale_for(tuple(scale)) is not None)
-        req = FrameRequest(gen, key, source, (float(scale[0]), float(scale[1])), tuple(int(v) for v in region), want_sr, changed, step)
+        req = FrameRequest(gen, key, source, (float(scale[0]), float(scale[1])), tuple(int(v) for v in region), want_sr, changed, step,
+                           in_burst)
         with self._bicubic_cond:  # an SR job waiting for the user to settle sees it is stale
             self._bicubic_cond.notify_all()
         self._bicubic.submit(req)
@@ -345,8 +355,8 @@ class ZoomRenderer:
             self._prepare(upscaler, req)
         if self.is_stale(req):
             return
-        if req.step and not self._settled(req):
-            # stepping through the stack: an SR frame (and the features it may have to
+        if req.in_burst and not self._settled(req):
+            # scrolling through the stack: an SR frame (and the features it may have to
             # thaw or encode) waits until the user pauses on a slice; until then the
             # cores are the bicubic frames'
             return
