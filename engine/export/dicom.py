@@ -1,7 +1,7 @@
 """DICOM export: a new series of derived images, one file per stored slice.
 
 From a DICOM source whose IOD we can keep (MR Image, CT Image) each image starts as
-a copy of its source slice's header (``volume.meta.extra["dicom_headers"][k]``)
+a copy of its source slice's header (``volume.meta.dicom.headers[k]``)
 and keeps the IOD, the patient and study modules, the frame of reference and the
 orientation; it gets ImageType DERIVED\\SECONDARY, new Series/SOP Instance UIDs,
 the derivation (description naming method, scale and weights sha256; code

@@ -10,7 +10,7 @@ What does not carry over is the per-slice DICOM metadata: each new slice takes o
 line of pixels from every source image.  So every new slice gets the same *template*
 header (the middle source image's, without its position, orientation, slice location
 and instance identity; slice thickness and spacing become the new slice step), and
-references every source image it was cut from (``reformat_sources``).
+references every source image it was cut from (``Reformat.references``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
-from ..io.dicom_series import MISSING_SLICES, UNEVEN_SPACING
 from ..io.display import normal_axis, reoriented
+from ..io.sources import DicomSource, ImageReference, Reformat
 from ..io.volume import Volume
 
 #: Attributes that describe one source image (its place, identity, the directions of
@@ -45,49 +45,38 @@ def _template(header, slice_step_mm: float):
     return t
 
 
-def _sources(extra: dict) -> list[tuple[str, str, int | None]]:
+def _references(source: DicomSource) -> tuple[ImageReference, ...]:
     """(SOP Class, SOP Instance, frame) of every source image, each once, in stored order."""
-    headers = extra.get("dicom_headers") or []
-    frames = extra.get("dicom_frames") or [None] * len(headers)
+    images = source.images or [None] * len(source.headers)
     out, seen = [], set()
-    for h, f in zip(headers, frames):
+    for h, image in zip(source.headers, images):
         uid = str(h.get("SOPInstanceUID", "") or "")
         if not uid:
             continue
-        frame = f[1] if f is not None else None
+        frame = image.frame if image is not None else None
         if (uid, frame) in seen:
             continue
         seen.add((uid, frame))
-        out.append((str(h.get("SOPClassUID", "") or extra.get("sop_class_uid", "")), uid, frame))
-    return out
-
-
-def irregular_stack(volume: Volume) -> str | None:
-    """The reader's warning when the stored slices are not evenly spaced (missing slices,
-    uneven spacing): its affine then only approximates where each slice lies, which is
-    fine per stored slice (each keeps its own header) but not across them."""
-    for w in volume.meta.warnings:
-        if MISSING_SLICES in w or UNEVEN_SPACING in w:
-            return w
-    return None
+        out.append((str(h.get("SOPClassUID", "") or source.sop_class_uid), uid, frame))
+    return tuple(out)
 
 
 def reformatted(volume: Volume, plane: str) -> Volume:
     """``volume`` with the slices of ``plane`` (radiological display) as its stored slices,
-    and metadata that describes them (``reformat_plane``, ``reformat_sources``, template
-    ``dicom_headers``; ``source_dicom_headers`` keeps the originals for what every source
-    image must agree on, such as the rescale)."""
+    and metadata that describes them: ``meta.reformat`` (the plane, the source's DICOM
+    slices and every image they reference) and, for a DICOM source, a ``meta.dicom``
+    whose every slice has the template header."""
     out = reoriented(volume, plane)
-    extra = {k: v for k, v in volume.meta.extra.items()
-             if k not in ("dicom_headers", "dicom_frames", "sop_instance_uids")}
-    extra["reformat_plane"] = plane
-    headers = volume.meta.extra.get("dicom_headers") or []
-    if headers:
-        template = _template(headers[len(headers) // 2], out.spacing[2])
-        extra["dicom_headers"] = [template] * out.shape[2]
-        extra["source_dicom_headers"] = headers
-        extra["reformat_sources"] = _sources(volume.meta.extra)
-    return replace(out, meta=replace(volume.meta, extra=extra))
+    meta = replace(volume.meta, reformat=Reformat(plane))
+    source = volume.meta.dicom
+    if source is not None:  # per-slice values of the source images do not carry over
+        dicom = replace(source, images=(), sop_instance_uids=())
+        if source.headers:
+            template = _template(source.headers[len(source.headers) // 2], out.spacing[2])
+            dicom = replace(dicom, headers=(template,) * out.shape[2])
+            meta = replace(meta, reformat=Reformat(plane, source, _references(source)))
+        meta = replace(meta, dicom=dicom)
+    return replace(out, meta=meta)
 
 
 def stored_range(volume: Volume, plane: str, indices) -> tuple[int, int] | None:

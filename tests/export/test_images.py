@@ -180,5 +180,7 @@ def test_a_pair_for_stored_slices_is_refused(nifti_volume, tmp_path, fmt):
 
 
 def test_an_equal_pair_is_the_plain_zoom(nifti_volume, tmp_path):
-    plan = plan_export(ExportRequest(nifti_volume, tmp_path, None, (2.5, 2.5), "png", plane="axial", slices=0))
+    request = ExportRequest(nifti_volume, tmp_path, None, (2.5, 2.5), "png", plane="axial", slices=0)
+    plan = plan_export(request)
+    assert request.scale == (2.5, 2.5)  # the caller's request is left as it was
     assert plan.request.scale == 2.5 and [p.name for p in plan.files()] == ["scan_x2.5_axial_bicubic_0001.png"]
