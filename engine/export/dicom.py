@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import copy
 import io
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pydicom
@@ -39,10 +39,8 @@ from .deidentify import Deidentifier
 from .dicom_codes import MULTIPLANAR_REFORMATTING, SOURCE_IMAGE, SPATIAL_RESAMPLING, code_item
 from .dicom_geometry import ImagePlane, patient_orientation
 from .dicom_text import clean_text
-from .provenance import SOFTWARE, software_version
-
-if TYPE_CHECKING:
-    from .dicom_series import DicomSeries
+from .provenance import SOFTWARE, Provenance, software_version
+from .value_mapping import ValueMapping
 
 MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -76,6 +74,21 @@ _PATIENT_STUDY = (
 )
 
 
+@dataclass
+class ExportedSeries:
+    """The series-level values every image of one exported series (SR or bicubic) carries."""
+
+    uid: str
+    number: int
+    description: str
+    provenance: Provenance
+    mapping: ValueMapping
+    window: object  # WindowPreset: used where the source has none
+    created: datetime
+    anonymize: bool
+    burned_in: bool = False  # the pixels may carry burned-in text (``burned_in``)
+
+
 def ds_str(x: float) -> str:
     """A number as DICOM DS (at most 16 characters, as exact as they allow)."""
     x = float(x)
@@ -104,7 +117,7 @@ def _set_plane(ds: Dataset, plane: ImagePlane, keep_iop=None) -> None:
         ds.ImageOrientationPatient = [ds_str(round(v, 10)) for v in iop]
 
 
-def _set_pixels(ds: Dataset, pixels_u16: np.ndarray, series: DicomSeries, always_rescale: bool) -> None:
+def _set_pixels(ds: Dataset, pixels_u16: np.ndarray, series: ExportedSeries, always_rescale: bool) -> None:
     # the Image Pixel module: samples, bits, representation, rows and columns from the array
     ds.set_pixel_data(np.ascontiguousarray(pixels_u16, dtype=np.uint16), "MONOCHROME2", 16, generate_instance_uid=False)
     m = series.mapping
@@ -119,7 +132,7 @@ def _set_pixels(ds: Dataset, pixels_u16: np.ndarray, series: DicomSeries, always
         ds.WindowWidth = ds_str(max(w.width, 1e-6))
 
 
-def _set_derivation(ds: Dataset, series: DicomSeries, sources, reformatted: bool, plane: ImagePlane) -> None:
+def _set_derivation(ds: Dataset, series: ExportedSeries, sources, reformatted: bool, plane: ImagePlane) -> None:
     # the image's rows run along the stored j axis when it is the stored slice transposed
     ds.DerivationDescription = series.provenance.summary(rows_axis=1 if plane.transpose else 0)
     derivation = [code_item(SPATIAL_RESAMPLING)]
@@ -160,7 +173,7 @@ def derived_image(
     header: Dataset | None,
     pixels: np.ndarray,
     plane: ImagePlane,
-    series: DicomSeries,
+    series: ExportedSeries,
     *,
     sop_uid: str,
     instance_number: int,
@@ -251,7 +264,7 @@ def _fix_laterality(ds: Dataset) -> None:
         ds.Laterality = ""
 
 
-def _secondary_capture_modules(ds: Dataset, plane: ImagePlane, series: DicomSeries, study_uid: str, for_uid: str) -> None:
+def _secondary_capture_modules(ds: Dataset, plane: ImagePlane, series: ExportedSeries, study_uid: str, for_uid: str) -> None:
     ds.SOPClassUID = SECONDARY_CAPTURE
     for kw in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
                "ReferringPhysicianName", "StudyID", "AccessionNumber"):

@@ -3,26 +3,23 @@ new UIDs, and the writer that turns each enlarged stored slice into a file.
 
 ``DicomExportContext`` holds what all series of one export share; ``series_writer``
 builds the writer of one stream; ``DicomWriter`` places each image exactly
-(``dicom_geometry``) and builds it (``dicom.derived_image``).
+(``dicom_geometry``) and builds it (``dicom.derived_image``, from the series' ``dicom.ExportedSeries``).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 import numpy as np
 
 from ..geometry import scale_key
 from .burned_in import burned_in_reason
 from .deidentify import Deidentifier
-from .dicom import derived_image, write_dataset
+from .dicom import ExportedSeries, derived_image, write_dataset
 from .dicom_text import as_text
 from .dicom_geometry import ImagePlane, image_plane, plane_from_header
 from .nifti import scaled_affine
-from .provenance import Provenance
-from .values import ValueMapping
 
 _NAMESPACE = uuid.UUID("0c7f6e52-9a3e-4d8e-b0a4-6d657461a00e")
 
@@ -55,21 +52,6 @@ class UidMaker:
         return "2.25." + str(uuid.uuid5(_NAMESPACE, "|".join([self.seed, *(str(p) for p in parts)])).int)
 
 
-@dataclass
-class DicomSeries:
-    """Series-level values of one exported series (SR or bicubic)."""
-
-    uid: str
-    number: int
-    description: str
-    provenance: Provenance
-    mapping: ValueMapping
-    window: object  # WindowPreset: used where the source has none
-    created: datetime
-    anonymize: bool
-    burned_in: bool = False  # the pixels may carry burned-in text (``burned_in``)
-
-
 class DicomWriter:
     """Writes one stream's enlarged stored slices as a DICOM series, one staged file per slice.
 
@@ -78,7 +60,7 @@ class DicomWriter:
     reader's ``volume.meta.dicom``.
     """
 
-    def __init__(self, staging, finals: dict, volume, scaled: np.ndarray, out_shape: tuple[int, int], series: DicomSeries,
+    def __init__(self, staging, finals: dict, volume, scaled: np.ndarray, out_shape: tuple[int, int], series: ExportedSeries,
                  uids: UidMaker, tag: str, study_uid: str, frame_of_reference_uid: str, deid: Deidentifier | None,
                  patient: dict | None):
         self.staging, self.finals, self.volume = staging, finals, volume
@@ -190,7 +172,7 @@ class DicomExportContext:
 
 
 def series_writer(plan, stream, staging, provenance, mapping, window, created, shared: DicomExportContext):
-    """The writer of one stream's series (``plan``: an ``ExportPlan``; ``stream``: a ``slices.Method``)."""
+    """The writer of one stream's series (``plan``: an ``ExportPlan``; ``stream``: an ``enlarge.Method``)."""
     req = plan.request
     volume = req.volume
     meta = volume.meta
@@ -210,7 +192,7 @@ def series_writer(plan, stream, staging, provenance, mapping, window, created, s
         label += f" [{part}]"
     src_desc = "" if req.anonymize else as_text(getattr(first, "SeriesDescription", "") if first is not None else meta.description)
     key = images_key(volume)
-    series = DicomSeries(
+    series = ExportedSeries(
         uid=shared.uids.new("series", stream.tag, key),
         number=number + offset,
         description=f"{src_desc[: 63 - len(label)].strip()} {label}" if src_desc else label,  # LO: 64 characters

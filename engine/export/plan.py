@@ -20,14 +20,15 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..geometry import scale_key
-from ..io.display import display_slice, n_slices
+from ..io.planes import display_slice, n_slices
 from ..io.volume import PLANES
 from .burned_in import burned_in_reason
 from .errors import BurnedInTextError, ExportRequestError
 from .paths import refuse_existing, refuse_source
 from .reformat import reformatted, stored_range
 from .request import FORMATS, PLANE_FORMATS, ExportRequest
-from .slices import Method, check_scale, check_size, check_values, slice_indices, sr_part
+from .enlarge import Method, sr_part
+from .request_checks import check_scale, check_size, check_values, slice_indices
 
 _SUFFIXES = {"nifti": (".nii.gz", ".nii"), "tiff": (".tif", ".tiff"), "png": (".png",), "dicom": (".dcm",)}
 

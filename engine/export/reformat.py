@@ -3,7 +3,7 @@ the plane's slices become the stored slices of a volume with permuted axes.  A p
 that is the stored one keeps the acquired slices (``stored_range``).
 
 Voxels are permuted and flipped, never resampled, and the affine keeps every voxel
-where it was (``engine.io.display.reoriented``), so NIfTI and DICOM writers place the
+where it was (``engine.io.planes.reoriented``), so NIfTI and DICOM writers place the
 new slices exactly with the geometry code they use for stored slices.
 
 What does not carry over is the per-slice DICOM metadata: each new slice takes one
@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
-from ..io.display import normal_axis, reoriented
+from ..io.planes import normal_axis, reoriented
 from ..io.sources import DicomSource, ImageReference, Reformat
 from ..io.volume import Volume
 
@@ -90,3 +90,17 @@ def stored_range(volume: Volume, plane: str, indices) -> tuple[int, int] | None:
     n = volume.shape[2]
     ks = sorted(i if sign > 0 else n - 1 - i for i in (min(indices), max(indices)))
     return (ks[0], ks[1] + 1)
+
+
+def stored_index(volume, plane: str, index: int) -> int | None:
+    """The stored slice ``k`` that display slice ``index`` of ``plane`` shows, when the
+    plane cuts along the stored slices (so a NIfTI/DICOM export of "the current slice"
+    is possible); None when the plane is another (PNG/TIFF only)."""
+    from nibabel.orientations import io_orientation
+
+    normal_world = {"axial": 2, "coronal": 1, "sagittal": 0}[plane]
+    ornt = io_orientation(volume.affine)  # per voxel axis: (world axis, +1/-1)
+    if int(ornt[2, 0]) != normal_world:
+        return None
+    n = volume.shape[2]
+    return int(index) if ornt[2, 1] > 0 else n - 1 - int(index)

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from ..io.display import display_slice
+from ..io.planes import display_slice
 from .dicom_series import DicomExportContext, series_writer
 from .errors import ExportWriteError
 from .nifti import NiftiValues, NiftiWriter, nifti_header, scaled_affine, source_codes
@@ -28,9 +28,9 @@ from .plan import ExportPlan, plan_export
 from .png import PngWriter
 from .provenance import Provenance, weights_record
 from .request import ExportRequest, Progress
-from .slices import Method, clean, enlarge, volume_intensity_range
+from .enlarge import Method, clean, enlarge, volume_intensity_range
 from .tiff import TiffWriter
-from .values import ValueMapping, pick_window, volume_stats
+from .value_mapping import ValueMapping, pick_window, volume_stats
 
 
 def _source_record(request: ExportRequest) -> dict | None:

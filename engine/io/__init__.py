@@ -16,7 +16,7 @@ source header, file, frame and tile of each slice of a DICOM series; a NIfTI fil
 header, scaling and sform/qform codes).
 """
 
-from .display import display_slice, n_slices, plane_slices
+from .planes import display_slice, n_slices, plane_slices
 from .errors import (
     CorruptScanError,
     MultipleSeriesError,

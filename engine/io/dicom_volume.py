@@ -18,7 +18,7 @@ from .dicom_series import DicomSeries, frame_of_reference
 from .errors import VolumeIndexError
 from .limits import check_affine, check_memory, check_shape
 from .sources import DicomSource, StoredImage
-from .values import replace_non_finite
+from .finite import replace_non_finite
 from .volume import SeriesMeta, Volume, WindowPreset
 
 

@@ -21,7 +21,7 @@ from .errors import CorruptScanError, UnsupportedScanError, VolumeIndexError
 from .files import NOT_REGULAR, is_regular_file, open_regular
 from .limits import check_affine, check_memory, check_shape
 from .sources import NiftiSource
-from .values import replace_non_finite
+from .finite import replace_non_finite
 from .volume import SeriesInfo, SeriesMeta, Volume, WindowPreset
 
 SUFFIXES = (".nii", ".nii.gz")

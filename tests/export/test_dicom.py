@@ -168,7 +168,7 @@ def test_dicom_of_a_reformatted_plane(tmp_path, plane):
     is the plane's display slice enlarged, placed where it lies in the patient, marked as a
     multiplanar reformat and referencing every source image it was cut from."""
     from engine.io import load
-    from engine.io.display import display_slice, reoriented
+    from engine.io.planes import display_slice, reoriented
 
     paths = write_dicom_series(tmp_path / "src", n_slices=5)
     vol = volume_from_dicom(paths)

@@ -13,7 +13,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 import engine.io as eio
-from engine.io.dicom_header import read_file
+from engine.io.dicom_file import read_file
 from engine.io.dicom_pixels import _read_native, _read_with_pydicom
 from engine.io.dicom_series import LPS_TO_RAS
 from tests.conftest import shared_data

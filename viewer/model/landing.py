@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.io.volume import PLANES
 
-from engine.io.display import plane_axes
+from engine.io.planes import plane_axes
 
 
 def _same(a, b) -> bool:

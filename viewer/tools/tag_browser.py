@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout
 
-from engine.io.display import plane_axes
+from engine.io.planes import plane_axes
 
 from ..model.crosshair import to_voxel, voxel_index
 from ..model.dicom_tree import count, filtered, header_nodes, nifti_nodes
