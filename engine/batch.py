@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _parse(argv) -> Options:
     from .export import parse_slices
-    from .export.slices import check_scale
+    from .export.request_checks import check_scale
 
     parser = build_parser()
     a = parser.parse_args(argv)

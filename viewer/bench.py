@@ -253,7 +253,7 @@ class Bench:
 #: What froze the window (found with py-spy on the running viewer, 2026-12-04, before the fix).
 SCROLL_CAUSE = [
     "What froze the window at 30 keys/s (issue 18): `py-spy record --threads` on the viewer showed the GUI thread "
-    "in `engine.io.display.display_slice` -> `np.take` for 873 of 1113 samples. `np.take` along the slice axis first "
+    "in `engine.io.planes.display_slice` -> `np.take` for 873 of 1113 samples. `np.take` along the slice axis first "
     "makes the whole volume C-contiguous: the DICOM series is stored Fortran-ordered (columns, rows, slices), so every "
     "slice copied all 125 MB: 0.9-1.3 s a slice (axial; 0.5-1.0 s coronal/sagittal), on the GUI thread at each key, and "
     "again on the prefetch thread. Cut as a view it takes 1.3 ms (axial). Since then the GUI thread also no longer makes "

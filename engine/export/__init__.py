@@ -13,7 +13,9 @@ from .errors import BurnedInTextError, ExportError, ExportRequestError, ExportWr
 from .request import FORMATS, PLANE_FORMATS, ExportRequest, Progress
 from .plan import ExportPlan, plan_export
 from .run import run_export
-from .slices import parse_slices, stored_index, volume_intensity_range
+from .enlarge import volume_intensity_range
+from .reformat import stored_index
+from .request_checks import parse_slices
 
 __all__ = [
     "BurnedInTextError",

@@ -21,7 +21,7 @@ SECONDARY_CAPTURE_CLASSES = {
 def burned_in_reason(volume) -> str | None:
     """Why ``volume``'s pixels may carry burned-in text, or None when its source says
     (or its kind implies) they do not."""
-    headers = volume.meta.extra.get("source_dicom_headers") or volume.meta.extra.get("dicom_headers") or []
+    headers = volume.meta.acquired_headers
     seen = set()
     for h in headers:
         if id(h) in seen:

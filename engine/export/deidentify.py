@@ -48,6 +48,8 @@ from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 from pydicom.uid import UID
 
+from .dicom_codes import BASIC_PROFILE, code_item
+
 #: The edition of PS3.15 Table E.1-1 we apply (a module of ``dicom-anonymizer``).
 TABLE = "dicomfields_2026c"
 METHOD = "PS3.15 E.1-1 Basic Profile, 2026c table (MetaZoom)"  # LO: 64 characters
@@ -255,8 +257,4 @@ class Deidentifier:
             return
         ds.PatientIdentityRemoved = "YES"
         ds.DeidentificationMethod = METHOD
-        code = Dataset()
-        code.CodeValue = "113100"
-        code.CodingSchemeDesignator = "DCM"
-        code.CodeMeaning = "Basic Application Confidentiality Profile"
-        ds.DeidentificationMethodCodeSequence = Sequence([code])
+        ds.DeidentificationMethodCodeSequence = Sequence([code_item(BASIC_PROFILE)])

@@ -1,11 +1,11 @@
 """DICOM export: a new series of derived images, one file per stored slice.
 
 From a DICOM source whose IOD we can keep (MR Image, CT Image) each image starts as
-a copy of its source slice's header (``volume.meta.extra["dicom_headers"][k]``)
+a copy of its source slice's header (``volume.meta.dicom.headers[k]``)
 and keeps the IOD, the patient and study modules, the frame of reference and the
 orientation; it gets ImageType DERIVED\\SECONDARY, new Series/SOP Instance UIDs,
-the derivation (description naming method, scale and weights sha256; code
-113085 "Spatial resampling"), a SourceImageSequence pointing at its source
+the derivation (description naming method, scale and weights sha256; the code
+"Spatial resampling", ``dicom_codes``), a SourceImageSequence pointing at its source
 instance, the new Rows/Columns/PixelSpacing, ImagePositionPatient at the new first
 pixel centre, and 16-bit unsigned MONOCHROME2 pixels after clipping and rounding
 (``ValueMapping``).  Private tags, overlays and attributes about the old pixels
@@ -14,15 +14,19 @@ pixel centre, and 16-bit unsigned MONOCHROME2 pixels after clipping and rounding
 Anything else (a NIfTI source, enhanced multi-frame or other IODs) becomes
 Secondary Capture with the same provenance, plus the Image Plane attributes and the
 frame of reference as extra attributes (SC has no Image Plane module; dciodvfy
-warns about them) so readers still recover the geometry.
+warns about them) so readers still recover the geometry.  It is built here, not with
+highdicom's ``SCImage``: that stamps the wall clock into six date/time attributes
+(identical requests would no longer give identical files, and a de-identified file
+would carry dates), and sets a conversion type, image type and contributing equipment
+that are not this export's.
 """
 
 from __future__ import annotations
 
 import copy
 import io
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pydicom
@@ -32,12 +36,11 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 from pydicom.valuerep import format_number_as_ds
 
 from .deidentify import Deidentifier
+from .dicom_codes import MULTIPLANAR_REFORMATTING, SOURCE_IMAGE, SPATIAL_RESAMPLING, code_item
 from .dicom_geometry import ImagePlane, patient_orientation
 from .dicom_text import clean_text
-from .provenance import SOFTWARE, software_version
-
-if TYPE_CHECKING:
-    from .dicom_series import DicomSeries
+from .provenance import SOFTWARE, Provenance, software_version
+from .value_mapping import ValueMapping
 
 MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -71,6 +74,21 @@ _PATIENT_STUDY = (
 )
 
 
+@dataclass
+class ExportedSeries:
+    """The series-level values every image of one exported series (SR or bicubic) carries."""
+
+    uid: str
+    number: int
+    description: str
+    provenance: Provenance
+    mapping: ValueMapping
+    window: object  # WindowPreset: used where the source has none
+    created: datetime
+    anonymize: bool
+    burned_in: bool = False  # the pixels may carry burned-in text (``burned_in``)
+
+
 def ds_str(x: float) -> str:
     """A number as DICOM DS (at most 16 characters, as exact as they allow)."""
     x = float(x)
@@ -79,14 +97,6 @@ def ds_str(x: float) -> str:
     if x == round(x) and abs(x) < 1e15:
         return str(int(round(x)))
     return format_number_as_ds(x)
-
-
-def _code(value: str, meaning: str, scheme: str = "DCM") -> Dataset:
-    c = Dataset()
-    c.CodeValue = value
-    c.CodingSchemeDesignator = scheme
-    c.CodeMeaning = meaning
-    return c
 
 
 def keeps_iod(header) -> bool:
@@ -107,13 +117,9 @@ def _set_plane(ds: Dataset, plane: ImagePlane, keep_iop=None) -> None:
         ds.ImageOrientationPatient = [ds_str(round(v, 10)) for v in iop]
 
 
-def _set_pixels(ds: Dataset, pixels_u16: np.ndarray, series: DicomSeries, always_rescale: bool) -> None:
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = 16
-    ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 0
+def _set_pixels(ds: Dataset, pixels_u16: np.ndarray, series: ExportedSeries, always_rescale: bool) -> None:
+    # the Image Pixel module: samples, bits, representation, rows and columns from the array
+    ds.set_pixel_data(np.ascontiguousarray(pixels_u16, dtype=np.uint16), "MONOCHROME2", 16, generate_instance_uid=False)
     m = series.mapping
     if always_rescale or (m.slope, m.intercept) != (1.0, 0.0):
         ds.RescaleIntercept = ds_str(m.intercept)
@@ -124,17 +130,15 @@ def _set_pixels(ds: Dataset, pixels_u16: np.ndarray, series: DicomSeries, always
         w = series.window
         ds.WindowCenter = ds_str(w.center)
         ds.WindowWidth = ds_str(max(w.width, 1e-6))
-    ds.PixelData = np.ascontiguousarray(pixels_u16, dtype="<u2").tobytes()
-    ds["PixelData"].VR = "OW"
 
 
-def _set_derivation(ds: Dataset, series: DicomSeries, sources, reformatted: bool, plane: ImagePlane) -> None:
+def _set_derivation(ds: Dataset, series: ExportedSeries, sources, reformatted: bool, plane: ImagePlane) -> None:
     # the image's rows run along the stored j axis when it is the stored slice transposed
     ds.DerivationDescription = series.provenance.summary(rows_axis=1 if plane.transpose else 0)
-    codes = [_code("113085", "Spatial resampling")]
+    derivation = [code_item(SPATIAL_RESAMPLING)]
     if reformatted:
-        codes.append(_code("113072", "Multiplanar reformatting"))
-    ds.DerivationCodeSequence = Sequence(codes)
+        derivation.append(code_item(MULTIPLANAR_REFORMATTING))
+    ds.DerivationCodeSequence = Sequence(derivation)
     refs = []
     for sop_class, sop_uid, frame in sources:
         ref = Dataset()
@@ -142,7 +146,7 @@ def _set_derivation(ds: Dataset, series: DicomSeries, sources, reformatted: bool
         ref.ReferencedSOPInstanceUID = sop_uid
         if frame is not None:
             ref.ReferencedFrameNumber = int(frame)
-        ref.PurposeOfReferenceCodeSequence = Sequence([_code("121322", "Source image for image processing operation")])
+        ref.PurposeOfReferenceCodeSequence = Sequence([code_item(SOURCE_IMAGE)])
         refs.append(ref)
     if refs:
         ds.SourceImageSequence = Sequence(refs)
@@ -169,7 +173,7 @@ def derived_image(
     header: Dataset | None,
     pixels: np.ndarray,
     plane: ImagePlane,
-    series: DicomSeries,
+    series: ExportedSeries,
     *,
     sop_uid: str,
     instance_number: int,
@@ -189,6 +193,7 @@ def derived_image(
     keep = keeps_iod(header)
     if keep:
         ds = copy.deepcopy(header)
+        ds.file_meta = FileMetaDataset()  # the source file's transfer syntax is not this image's (``write_dataset``)
         ds.remove_private_tags()
         for tag in [t for t in ds.keys() if t.group in range(0x5000, 0x5100) or t.group in range(0x6000, 0x6100)]:
             del ds[tag]
@@ -259,7 +264,7 @@ def _fix_laterality(ds: Dataset) -> None:
         ds.Laterality = ""
 
 
-def _secondary_capture_modules(ds: Dataset, plane: ImagePlane, series: DicomSeries, study_uid: str, for_uid: str) -> None:
+def _secondary_capture_modules(ds: Dataset, plane: ImagePlane, series: ExportedSeries, study_uid: str, for_uid: str) -> None:
     ds.SOPClassUID = SECONDARY_CAPTURE
     for kw in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
                "ReferringPhysicianName", "StudyID", "AccessionNumber"):

@@ -3,26 +3,23 @@ new UIDs, and the writer that turns each enlarged stored slice into a file.
 
 ``DicomExportContext`` holds what all series of one export share; ``series_writer``
 builds the writer of one stream; ``DicomWriter`` places each image exactly
-(``dicom_geometry``) and builds it (``dicom.derived_image``).
+(``dicom_geometry``) and builds it (``dicom.derived_image``, from the series' ``dicom.ExportedSeries``).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 import numpy as np
 
 from ..geometry import scale_key
 from .burned_in import burned_in_reason
 from .deidentify import Deidentifier
-from .dicom import derived_image, write_dataset
+from .dicom import ExportedSeries, derived_image, write_dataset
 from .dicom_text import as_text
 from .dicom_geometry import ImagePlane, image_plane, plane_from_header
 from .nifti import scaled_affine
-from .provenance import Provenance
-from .values import ValueMapping
 
 _NAMESPACE = uuid.UUID("0c7f6e52-9a3e-4d8e-b0a4-6d657461a00e")
 
@@ -36,9 +33,9 @@ def images_key(volume) -> str:
     """What names the exported images in seeded UIDs: the source, the image set of a
     source holding several under one SeriesInstanceUID, and the plane of a reformat
     (an axial and a coronal export of one series are different series)."""
-    extra = volume.meta.extra
-    plane = extra.get("reformat_plane")
-    part = extra.get("series_part")
+    meta = volume.meta
+    plane = meta.reformat.plane if meta.reformat is not None else None
+    part = meta.dicom.part if meta.dicom is not None else ""
     return source_key(volume) + (f"|part {part}" if part else "") + (f"|{plane}" if plane else "")
 
 
@@ -55,44 +52,28 @@ class UidMaker:
         return "2.25." + str(uuid.uuid5(_NAMESPACE, "|".join([self.seed, *(str(p) for p in parts)])).int)
 
 
-@dataclass
-class DicomSeries:
-    """Series-level values of one exported series (SR or bicubic)."""
-
-    uid: str
-    number: int
-    description: str
-    provenance: Provenance
-    mapping: ValueMapping
-    window: object  # WindowPreset: used where the source has none
-    created: datetime
-    anonymize: bool
-    burned_in: bool = False  # the pixels may carry burned-in text (``burned_in``)
-
-
 class DicomWriter:
     """Writes one stream's enlarged stored slices as a DICOM series, one staged file per slice.
 
     ``scaled``: the affine of the enlarged volume (``nifti.scaled_affine`` with k0 = 0);
-    source headers come from the readers' ``volume.meta.extra["dicom_headers"]`` (one
-    per k) and frame numbers of multi-frame sources from ``["dicom_frames"]`` (per k:
-    ``(path, frame or None, mosaic tile or None)``).
+    source headers (one per k) and frame numbers of multi-frame sources come from the
+    reader's ``volume.meta.dicom``.
     """
 
-    def __init__(self, staging, finals: dict, volume, scaled: np.ndarray, out_shape: tuple[int, int], series: DicomSeries,
+    def __init__(self, staging, finals: dict, volume, scaled: np.ndarray, out_shape: tuple[int, int], series: ExportedSeries,
                  uids: UidMaker, tag: str, study_uid: str, frame_of_reference_uid: str, deid: Deidentifier | None,
                  patient: dict | None):
         self.staging, self.finals, self.volume = staging, finals, volume
         self.scaled, self.out_shape, self.series = scaled, out_shape, series
         self.uids, self.tag, self.deid, self.patient = uids, tag, deid, patient
         self.study_uid, self.for_uid = study_uid, frame_of_reference_uid
-        extra = volume.meta.extra
-        self.headers = extra.get("dicom_headers")
-        self.frames = [f[1] for f in extra["dicom_frames"]] if extra.get("dicom_frames") else None
+        source, reformat = volume.meta.dicom, volume.meta.reformat
+        self.headers = (source.headers or None) if source is not None else None
+        self.frames = [image.frame for image in source.images] if source is not None and source.images else None
         self.source_key = images_key(volume)
         #: a reformat cuts across the source images: each of its images references them all (``export.reformat``)
-        self.reformat = extra.get("reformat_plane") is not None
-        self.reformat_sources = extra.get("reformat_sources") or []
+        self.reformat = reformat is not None
+        self.reformat_sources = list(reformat.references) if reformat is not None else []
         self.written = 0
 
     def _header(self, k: int):
@@ -191,26 +172,27 @@ class DicomExportContext:
 
 
 def series_writer(plan, stream, staging, provenance, mapping, window, created, shared: DicomExportContext):
-    """The writer of one stream's series (``plan``: an ``ExportPlan``; ``stream``: a ``slices.Method``)."""
+    """The writer of one stream's series (``plan``: an ``ExportPlan``; ``stream``: an ``enlarge.Method``)."""
     req = plan.request
     volume = req.volume
     meta = volume.meta
-    headers = meta.extra.get("dicom_headers") or []
+    source = meta.dicom
+    headers = source.headers if source is not None else ()
     first = headers[plan.indices[0]] if len(headers) > plan.indices[0] else None
     number = int(getattr(first, "SeriesNumber", 0) or 0) if first is not None else 0
-    plane = meta.extra.get("reformat_plane")
+    plane = meta.reformat.plane if meta.reformat is not None else None
     # SR +1000, bicubic +2000; a reformat's +100 (coronal) or +200 (sagittal), so a
     # PACS list tells the planes of one source apart by number too
     # one of several image sets of one source series (field map, magnitude): +10 per set after the first
-    part = meta.extra.get("series_part") or ""
+    part = source.part if source is not None else ""
     offset = 1000 * (1 + [s.tag for s in plan.streams].index(stream.tag)) + {"coronal": 100, "sagittal": 200}.get(plane, 0)
-    offset += 10 * min(int(meta.extra.get("series_part_index") or 0), 9)
+    offset += 10 * min(source.part_index if source is not None else 0, 9)
     label = f"MetaZoom {'SR' if stream.sr_scale is not None else 'bicubic'} x{scale_key(req.scale)}{' ' + plane if plane else ''}"
     if part:
         label += f" [{part}]"
     src_desc = "" if req.anonymize else as_text(getattr(first, "SeriesDescription", "") if first is not None else meta.description)
     key = images_key(volume)
-    series = DicomSeries(
+    series = ExportedSeries(
         uid=shared.uids.new("series", stream.tag, key),
         number=number + offset,
         description=f"{src_desc[: 63 - len(label)].strip()} {label}" if src_desc else label,  # LO: 64 characters

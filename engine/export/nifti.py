@@ -34,6 +34,7 @@ from fractions import Fraction
 import nibabel as nib
 import numpy as np
 
+from ..io.sources import NiftiSource
 from .provenance import Provenance
 
 #: the integer types a DICOM series' stored values go into, smallest first
@@ -58,10 +59,11 @@ class NiftiValues:
         shares, with the voxels on its grid (None when they do not share one)."""
         float32 = cls(np.dtype(np.float32))
         if volume.kind == "nifti":
-            hdr = volume.meta.extra.get("nifti_header")
-            if hdr is None or hdr.get_data_dtype().kind not in "iu":
+            source = volume.meta.nifti
+            if source is None or source.header.get_data_dtype().kind not in "iu":
                 return float32
-            slope, inter = volume.meta.extra.get("scaling", (1.0, 0.0))
+            hdr = source.header
+            slope, inter = source.scaling
             return cls(np.dtype(hdr.get_data_dtype().newbyteorder("<")), slope, inter, lo, hi)
         if volume.kind == "dicom" and dicom_rescale is not None:
             slope, inter = dicom_rescale
@@ -90,15 +92,11 @@ def scaled_affine(affine: np.ndarray, factors: tuple[Fraction | float, Fraction 
     return np.asarray(affine, dtype=np.float64) @ s
 
 
-def source_codes(extra: dict, kind: str) -> tuple[int, int]:
-    """(sform_code, qform_code) to keep: the source's, else scanner (1) for DICOM and
-    aligned (2) for anything else."""
-    hdr = extra.get("nifti_header")
-    s = extra.get("sform_code", int(hdr["sform_code"]) if hdr is not None else None)
-    q = extra.get("qform_code", int(hdr["qform_code"]) if hdr is not None else None)
+def source_codes(source: NiftiSource | None, kind: str) -> tuple[int, int]:
+    """(sform_code, qform_code) to keep: the source NIfTI file's, else scanner (1) for
+    DICOM and aligned (2) for anything else."""
     default = 1 if kind == "dicom" else 2
-    s = default if s is None else int(s)
-    q = default if q is None else int(q)
+    s, q = (source.sform_code, source.qform_code) if source is not None else (default, default)
     if s == 0 and q == 0:  # the reader used pixdim only: say so, but keep a usable affine
         s = 2
     return s, q

@@ -20,14 +20,15 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..geometry import scale_key
-from ..io.display import display_slice, n_slices
+from ..io.planes import display_slice, n_slices
 from ..io.volume import PLANES
 from .burned_in import burned_in_reason
 from .errors import BurnedInTextError, ExportRequestError
 from .paths import refuse_existing, refuse_source
-from .reformat import irregular_stack, reformatted, stored_range
+from .reformat import reformatted, stored_range
 from .request import FORMATS, PLANE_FORMATS, ExportRequest
-from .slices import Method, check_scale, check_size, check_values, slice_indices, sr_part
+from .enlarge import Method, sr_part
+from .request_checks import check_scale, check_size, check_values, slice_indices
 
 _SUFFIXES = {"nifti": (".nii.gz", ".nii"), "tiff": (".tif", ".tiff"), "png": (".png",), "dicom": (".dcm",)}
 
@@ -69,10 +70,10 @@ def base_name(request: ExportRequest) -> str:
         return _clean_name(request.name)
     v = request.volume
     src = v.source[0] if v.source else None
-    part = v.meta.extra.get("series_part") or ""  # one of several image sets of one file or series
+    part = v.meta.dicom.part if v.meta.dicom is not None else ""  # one of several image sets of one series
     if request.anonymize:  # salted: nobody can recompute it from a guessed source path
         salt = request.uid_seed or secrets.token_hex(16)
-        key = f"{salt}|{src}|{v.meta.series_uid}|{part}|{v.meta.extra.get('volume_index', 0)}"
+        key = f"{salt}|{src}|{v.meta.series_uid}|{part}|{v.meta.volume_index}"
         return "deid-" + hashlib.sha256(key.encode()).hexdigest()[:10]
     if src is None:
         return "scan"
@@ -96,7 +97,9 @@ def _with_tag(path: Path, tag: str) -> Path:
 
 
 def plan_export(request: ExportRequest) -> ExportPlan:
-    """Check the request and decide every output file; raises ``ExportError``s."""
+    """Check the request and decide every output file; raises ``ExportError``s.  The
+    plan's ``request`` is the one to carry out: the checked scale, and for a plane
+    other than the stored one the reformatted volume (``request`` itself is unchanged)."""
     fmt = request.format
     if fmt not in FORMATS:
         raise ExportRequestError(None, f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -116,7 +119,7 @@ def plan_export(request: ExportRequest) -> ExportPlan:
     reformat = None
     sr = request.upscaler is not None
     scale = check_scale(request.scale, sr)
-    request.scale = scale
+    request = replace(request, scale=scale)
     check_values(request.window, request.intensity_range if sr else None)
 
     if fmt in PLANE_FORMATS:
@@ -140,10 +143,10 @@ def plan_export(request: ExportRequest) -> ExportPlan:
             if stored is not None:  # the acquired plane: its own slices, headers and all
                 request = replace(request, plane=None, slices=stored)
             else:  # the plane's slices as the stored ones of a volume with permuted axes: exact, no resampling
-                irregular = irregular_stack(volume)
-                if irregular:
+                if volume.meta.dicom is not None and volume.meta.dicom.irregular_stack:
                     raise ExportRequestError(
-                        None, f"the stored slices are not evenly spaced ({irregular}), so a {fmt} volume of "
+                        None, f"the stored slices are not evenly spaced (slices missing or uneven spacing: see the "
+                        f"scan's notes), so a {fmt} volume of "
                         f"{request.plane} slices would place them wrongly; export the stored plane, or PNG/TIFF pictures")
                 reformat = request.plane
                 request = replace(request, volume=reformatted(volume, reformat), plane=None)

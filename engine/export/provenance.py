@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..geometry import scale_key
-from .slices import zoom_text
+from .enlarge import zoom_text
 
 SOFTWARE = "MetaZoom"
 

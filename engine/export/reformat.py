@@ -3,14 +3,14 @@ the plane's slices become the stored slices of a volume with permuted axes.  A p
 that is the stored one keeps the acquired slices (``stored_range``).
 
 Voxels are permuted and flipped, never resampled, and the affine keeps every voxel
-where it was (``engine.io.display.reoriented``), so NIfTI and DICOM writers place the
+where it was (``engine.io.planes.reoriented``), so NIfTI and DICOM writers place the
 new slices exactly with the geometry code they use for stored slices.
 
 What does not carry over is the per-slice DICOM metadata: each new slice takes one
 line of pixels from every source image.  So every new slice gets the same *template*
 header (the middle source image's, without its position, orientation, slice location
 and instance identity; slice thickness and spacing become the new slice step), and
-references every source image it was cut from (``reformat_sources``).
+references every source image it was cut from (``Reformat.references``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
-from ..io.dicom_series import MISSING_SLICES, UNEVEN_SPACING
-from ..io.display import normal_axis, reoriented
+from ..io.planes import normal_axis, reoriented
+from ..io.sources import DicomSource, ImageReference, Reformat
 from ..io.volume import Volume
 
 #: Attributes that describe one source image (its place, identity, the directions of
@@ -45,49 +45,38 @@ def _template(header, slice_step_mm: float):
     return t
 
 
-def _sources(extra: dict) -> list[tuple[str, str, int | None]]:
+def _references(source: DicomSource) -> tuple[ImageReference, ...]:
     """(SOP Class, SOP Instance, frame) of every source image, each once, in stored order."""
-    headers = extra.get("dicom_headers") or []
-    frames = extra.get("dicom_frames") or [None] * len(headers)
+    images = source.images or [None] * len(source.headers)
     out, seen = [], set()
-    for h, f in zip(headers, frames):
+    for h, image in zip(source.headers, images):
         uid = str(h.get("SOPInstanceUID", "") or "")
         if not uid:
             continue
-        frame = f[1] if f is not None else None
+        frame = image.frame if image is not None else None
         if (uid, frame) in seen:
             continue
         seen.add((uid, frame))
-        out.append((str(h.get("SOPClassUID", "") or extra.get("sop_class_uid", "")), uid, frame))
-    return out
-
-
-def irregular_stack(volume: Volume) -> str | None:
-    """The reader's warning when the stored slices are not evenly spaced (missing slices,
-    uneven spacing): its affine then only approximates where each slice lies, which is
-    fine per stored slice (each keeps its own header) but not across them."""
-    for w in volume.meta.warnings:
-        if MISSING_SLICES in w or UNEVEN_SPACING in w:
-            return w
-    return None
+        out.append((str(h.get("SOPClassUID", "") or source.sop_class_uid), uid, frame))
+    return tuple(out)
 
 
 def reformatted(volume: Volume, plane: str) -> Volume:
     """``volume`` with the slices of ``plane`` (radiological display) as its stored slices,
-    and metadata that describes them (``reformat_plane``, ``reformat_sources``, template
-    ``dicom_headers``; ``source_dicom_headers`` keeps the originals for what every source
-    image must agree on, such as the rescale)."""
+    and metadata that describes them: ``meta.reformat`` (the plane, the source's DICOM
+    slices and every image they reference) and, for a DICOM source, a ``meta.dicom``
+    whose every slice has the template header."""
     out = reoriented(volume, plane)
-    extra = {k: v for k, v in volume.meta.extra.items()
-             if k not in ("dicom_headers", "dicom_frames", "sop_instance_uids")}
-    extra["reformat_plane"] = plane
-    headers = volume.meta.extra.get("dicom_headers") or []
-    if headers:
-        template = _template(headers[len(headers) // 2], out.spacing[2])
-        extra["dicom_headers"] = [template] * out.shape[2]
-        extra["source_dicom_headers"] = headers
-        extra["reformat_sources"] = _sources(volume.meta.extra)
-    return replace(out, meta=replace(volume.meta, extra=extra))
+    meta = replace(volume.meta, reformat=Reformat(plane))
+    source = volume.meta.dicom
+    if source is not None:  # per-slice values of the source images do not carry over
+        dicom = replace(source, images=(), sop_instance_uids=())
+        if source.headers:
+            template = _template(source.headers[len(source.headers) // 2], out.spacing[2])
+            dicom = replace(dicom, headers=(template,) * out.shape[2])
+            meta = replace(meta, reformat=Reformat(plane, source, _references(source)))
+        meta = replace(meta, dicom=dicom)
+    return replace(out, meta=meta)
 
 
 def stored_range(volume: Volume, plane: str, indices) -> tuple[int, int] | None:
@@ -101,3 +90,17 @@ def stored_range(volume: Volume, plane: str, indices) -> tuple[int, int] | None:
     n = volume.shape[2]
     ks = sorted(i if sign > 0 else n - 1 - i for i in (min(indices), max(indices)))
     return (ks[0], ks[1] + 1)
+
+
+def stored_index(volume, plane: str, index: int) -> int | None:
+    """The stored slice ``k`` that display slice ``index`` of ``plane`` shows, when the
+    plane cuts along the stored slices (so a NIfTI/DICOM export of "the current slice"
+    is possible); None when the plane is another (PNG/TIFF only)."""
+    from nibabel.orientations import io_orientation
+
+    normal_world = {"axial": 2, "coronal": 1, "sagittal": 0}[plane]
+    ornt = io_orientation(volume.affine)  # per voxel axis: (world axis, +1/-1)
+    if int(ornt[2, 0]) != normal_world:
+        return None
+    n = volume.shape[2]
+    return int(index) if ornt[2, 1] > 0 else n - 1 - int(index)

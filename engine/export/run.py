@@ -14,11 +14,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import numpy as np
 
-from ..io.display import display_slice
+from ..io.planes import display_slice
 from .dicom_series import DicomExportContext, series_writer
 from .errors import ExportWriteError
 from .nifti import NiftiValues, NiftiWriter, nifti_header, scaled_affine, source_codes
@@ -27,9 +28,9 @@ from .plan import ExportPlan, plan_export
 from .png import PngWriter
 from .provenance import Provenance, weights_record
 from .request import ExportRequest, Progress
-from .slices import Method, clean, enlarge, volume_intensity_range
+from .enlarge import Method, clean, enlarge, volume_intensity_range
 from .tiff import TiffWriter
-from .values import ValueMapping, pick_window, volume_stats
+from .value_mapping import ValueMapping, pick_window, volume_stats
 
 
 def _source_record(request: ExportRequest) -> dict | None:
@@ -55,6 +56,7 @@ def run_export(request: ExportRequest) -> Iterator[Progress]:
     ``finished=True`` and the files now in place.
     """
     plan = plan_export(request)
+    request = replace(request, scale=plan.request.scale)  # checked; the source volume, not a reformat of it
     volume = request.volume
     total = len(plan.indices)
     yield Progress(0, total, "preparing")
@@ -130,8 +132,7 @@ def _source_rescale(volume) -> tuple[float, float] | None:
     functional groups its top-level header does not show: "no RescaleSlope" there does
     not mean whole numbers, and storing its 0.01-step values with slope 1 would round
     them away.)"""
-    extra = volume.meta.extra
-    headers = extra.get("source_dicom_headers") or extra.get("dicom_headers") or []  # a reformat's: the sources'
+    headers = volume.meta.acquired_headers
     pairs = set()
     for h in headers:
         try:
@@ -190,11 +191,11 @@ def _make_writer(plan: ExportPlan, stream: Method, staging, provenance, mapping,
     volume = req.volume
     if fmt == "nifti":
         affine = scaled_affine(volume.affine, plan.factors, plan.indices[0])
-        extra = volume.meta.extra
+        nifti = volume.meta.nifti
         values = NiftiValues.for_source(volume, mapping.lo, mapping.hi, _source_rescale(volume))
         hdr = nifti_header(
-            (H, W, len(plan.indices)), affine, source_codes(extra, volume.kind), window, provenance,
-            extra.get("nifti_header"), values, anonymize=req.anonymize,
+            (H, W, len(plan.indices)), affine, source_codes(nifti, volume.kind), window, provenance,
+            nifti.header if nifti is not None else None, values, anonymize=req.anonymize,
         )
         return NiftiWriter(staging, target, hdr, len(plan.indices), values)
     return series_writer(plan, stream, staging, provenance, mapping, window, created, shared)

@@ -16,7 +16,7 @@ import numpy as np
 import tifffile
 
 from .provenance import SOFTWARE, Provenance, software_version
-from .values import ValueMapping
+from .value_mapping import ValueMapping
 
 #: Above this many bytes of pixels, write BigTIFF (classic TIFF stops at 4 GiB).
 _BIGTIFF_BYTES = 3 << 30

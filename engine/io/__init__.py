@@ -10,13 +10,13 @@ Every failure on bad input is a ``ScanError`` (a ``MetaZoomError``) with
 ``CorruptScanError``, ``ScanTooLargeError``, ``MultipleSeriesError`` (``.series``),
 ``VolumeIndexError``.
 
-What export needs is in ``Volume.meta``: identifiers in its fields, and
-``meta.extra`` as documented in ``dicom_volume`` (DICOM: ``dicom_headers``,
-``dicom_frames``, ``sop_instance_uids`` aligned with voxel axis k, ``sop_class_uid``...)
-and ``nifti.load`` (``nifti_header``, ``sform_code``, ``qform_code``).
+What export needs is in ``Volume.meta``: identifiers in its fields, and what the
+reader kept of its source in ``meta.dicom`` or ``meta.nifti`` (``sources``: the
+source header, file, frame and tile of each slice of a DICOM series; a NIfTI file's
+header, scaling and sform/qform codes).
 """
 
-from .display import display_slice, n_slices, plane_slices
+from .planes import display_slice, n_slices, plane_slices
 from .errors import (
     CorruptScanError,
     MultipleSeriesError,

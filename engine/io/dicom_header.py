@@ -1,4 +1,5 @@
-"""One DICOM file's header: what it is, where its pixels are, and the 2D slices it holds.
+"""One DICOM file's header: what it is, where its pixels are, and the values its
+slices are described by (``DicomFile``, ``Slice``; ``dicom_file.read_file`` fills them).
 
 A file is read once, without its pixel data (``stop_before_pixels``).  Where the
 pixels are stored uncompressed we note their byte offset and check their length
@@ -29,7 +30,6 @@ from .volume import WindowPreset
 NATIVE_SYNTAXES = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
 _PIXEL_TAGS = {0x7FE00010: "PixelData", 0x7FE00008: "FloatPixelData", 0x7FE00009: "DoubleFloatPixelData"}
 _LONG_VRS = {b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN", b"SQ", b"UT", b"UC", b"UR"}
-DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 #: Compressed pixels: a declared size beyond this ratio to the file size (plus slack
 #: for blank images) is a lying header, refused before the volume is allocated.
 _MAX_COMPRESSION = 10_000
@@ -301,9 +301,9 @@ def read_header(path: Path, force: bool | None = None) -> tuple[Dataset, tuple[s
             ds = pydicom.dcmread(fp, stop_before_pixels=True, force=force)
             pos = fp.tell()
             implicit, little = ds.original_encoding
-            syntax = _syntax(ds)
+            syntax = transfer_syntax(ds)
             if syntax is not None and not syntax.is_transfer_syntax:
-                probe = ("unknown", None, None)  # a private or garbled syntax: refused in read_file
+                probe = ("unknown", None, None)  # a private or garbled syntax: refused in dicom_file.read_file
             elif syntax in NATIVE_SYNTAXES and implicit is not None:
                 probe = _probe_pixel_element(fp, pos, implicit, little)
             elif syntax is not None and syntax.is_deflated:
@@ -321,7 +321,7 @@ def read_header(path: Path, force: bool | None = None) -> tuple[Dataset, tuple[s
     return ds, probe, force
 
 
-def _syntax(ds) -> UID | None:
+def transfer_syntax(ds) -> UID | None:
     """The transfer syntax; for a file without meta, the encoding pydicom found."""
     tsu = get(getattr(ds, "file_meta", Dataset()), "TransferSyntaxUID")
     if tsu:
@@ -340,16 +340,6 @@ def sop_class_name(ds) -> str:
         return ""
     name = UID(uid).name
     return name if name != uid else f"SOP class {uid}"
-
-
-def _classify_no_pixels(path: Path, ds) -> Exception:
-    uid = text(ds, "SOPClassUID") or text(getattr(ds, "file_meta", Dataset()), "MediaStorageSOPClassUID")
-    name = sop_class_name(ds)
-    if uid == DICOMDIR_CLASS or "DirectoryRecordSequence" in ds:
-        return UnsupportedScanError(path, "a DICOMDIR is an index of files, not an image (open the folder that holds the images)")
-    if "Image Storage" in name or (get(ds, "Rows") and get(ds, "Columns")):
-        return CorruptScanError(path, f"{name or 'image'} without pixel data")
-    return UnsupportedScanError(path, f"{name or 'this DICOM object'} holds no image")
 
 
 def pixel_info(path: Path, ds, probe, syntax: UID) -> PixelInfo:
@@ -410,30 +400,3 @@ def pixel_info(path: Path, ds, probe, syntax: UID) -> PixelInfo:
                 path, f"declares {rows}x{cols}x{frames} pixels ({declared} bytes) but the file holds only {size} bytes of compressed data"
             )
     return info
-
-
-def read_file(path: Path, force: bool | None = None) -> DicomFile:
-    """Read one DICOM file's header and list its slices; typed errors for anything unusable."""
-    from .dicom_slices import slices_of  # slices need the mosaic/multi-frame rules
-
-    ds, probe, forced = read_header(path, force)
-    syntax = _syntax(ds)
-    if syntax is None:
-        raise CorruptScanError(path, "no transfer syntax and no recognisable encoding")
-    try:
-        if probe[0] is None or (probe[0] == "unknown" and get(ds, "Rows") is None):
-            raise _classify_no_pixels(path, ds)
-        if not syntax.is_transfer_syntax:
-            raise UnsupportedScanError(path, f"unknown transfer syntax {syntax} (private or damaged); cannot decode its pixels")
-        info = pixel_info(path, ds, probe, syntax)
-        dfile = DicomFile(path=path, header=ds, pixels=info, force=forced)
-        if info.excess:
-            dfile.notes.append(
-                f"{path.name}: its pixel data is {info.excess} bytes longer than {info.rows}x{info.cols}x{info.frames} "
-                f"pixels at {info.bits_allocated} bits need; the extra bytes are ignored (the header may be wrong)"
-            )
-        dfile.slices = slices_of(dfile)
-    except (CorruptScanError, UnsupportedScanError) as e:
-        e.series_uid = text(ds, "SeriesInstanceUID")  # so a folder scan can tell that series
-        raise
-    return dfile

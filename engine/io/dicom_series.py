@@ -19,11 +19,6 @@ import numpy as np
 from .dicom_header import DicomFile, Slice, get, number, text
 from .volume import SeriesInfo
 
-#: How the warnings about an irregular stack read (export refuses to reformat one: its
-#: regular affine is only an approximation there)
-MISSING_SLICES = "slice(s) missing"
-UNEVEN_SPACING = "uneven slice spacing"
-
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 #: Slices closer than this along the normal (mm) share a position (4D repeats).
 _SAME_POSITION_MM = 0.01
@@ -44,6 +39,9 @@ class DicomSeries:
     #: what tells this series apart from the others of its SeriesInstanceUID ("" when it is the only one)
     part: str = ""
     part_index: int = 0
+    #: the slices are not evenly spaced (missing slices, uneven spacing): the regular affine
+    #: only approximates where each lies, so export refuses to reformat it
+    irregular_stack: bool = False
 
     @property
     def first(self) -> Slice:
@@ -147,7 +145,7 @@ def _assemble(uid: str, slices: list[Slice]) -> DicomSeries:
         volumes = _by_position(slices, warnings)
     else:
         volumes = [sorted(slices, key=lambda s: (s.instance if s.instance is not None else 0, s.order, str(s.file.path)))]
-    affine = _affine(volumes[0], warnings)
+    affine, irregular = _affine(volumes[0], warnings)
     for f in {id(s.file): s.file for s in slices}.values():
         warnings.extend(f.notes)
     return DicomSeries(
@@ -157,6 +155,7 @@ def _assemble(uid: str, slices: list[Slice]) -> DicomSeries:
         warnings=list(dict.fromkeys(warnings)),
         modality=text(hdr, "Modality"),
         number=number(hdr, "SeriesNumber", 0, kind=int),
+        irregular_stack=irregular,
     )
 
 
@@ -213,7 +212,8 @@ def _without_outliers(clusters: list[list[Slice]], normal, warnings: list[str]) 
     return clusters
 
 
-def _affine(volume: list[Slice], warnings: list[str]) -> np.ndarray:
+def _affine(volume: list[Slice], warnings: list[str]) -> tuple[np.ndarray, bool]:
+    """The voxel -> RAS+ affine, and whether the stack is irregular (not evenly spaced)."""
     first = volume[0]
     a = np.eye(4)
     if first.pixel_spacing is None:
@@ -225,7 +225,7 @@ def _affine(volume: list[Slice], warnings: list[str]) -> np.ndarray:
         warnings.append("no ImagePositionPatient/ImageOrientationPatient: shown as axial, slices in InstanceNumber order")
         gap = first.gap or 1.0
         a[:3, :3] = np.diag([ps_cols, ps_rows, gap])
-        return LPS_TO_RAS @ a
+        return LPS_TO_RAS @ a, False
     row_dir, col_dir = first.orientation[:3], first.orientation[3:]
     normal = first.normal
     a[:3, 0] = row_dir * ps_cols  # i runs along a row (column index)
@@ -234,7 +234,7 @@ def _affine(volume: list[Slice], warnings: list[str]) -> np.ndarray:
     n = len(volume)
     if n == 1:
         a[:3, 2] = normal * (first.gap or 1.0)
-        return LPS_TO_RAS @ a
+        return LPS_TO_RAS @ a, False
     pos = np.array([s.position for s in volume])
     d = pos @ normal
     steps = np.diff(d)
@@ -246,10 +246,10 @@ def _affine(volume: list[Slice], warnings: list[str]) -> np.ndarray:
         missing = int(np.sum(np.maximum(gaps - 1, 0)))
         if missing:
             warnings.append(
-                f"about {missing} {MISSING_SLICES}: gaps up to {steps.max():.4g} mm where slices are {med:.4g} mm apart"
+                f"about {missing} slice(s) missing: gaps up to {steps.max():.4g} mm where slices are {med:.4g} mm apart"
             )
         else:
-            warnings.append(f"{UNEVEN_SPACING} ({steps.min():.4g} to {steps.max():.4g} mm); shown at {med:.4g} mm")
+            warnings.append(f"uneven slice spacing ({steps.min():.4g} to {steps.max():.4g} mm); shown at {med:.4g} mm")
         a[:3, 2] = span / np.linalg.norm(span) * med
     else:
         a[:3, 2] = span / (n - 1)
@@ -259,7 +259,7 @@ def _affine(volume: list[Slice], warnings: list[str]) -> np.ndarray:
             f"slices are offset along the image plane (gantry tilt {np.rad2deg(np.arccos(min(cos, 1.0))):.1f} deg): "
             "the affine is sheared, no resampling"
         )
-    return LPS_TO_RAS @ a
+    return LPS_TO_RAS @ a, bool(uneven.any())
 
 
 def series_warnings_for_skipped(series: list[DicomSeries], skipped: list[tuple[Path, str, str]]) -> None:

@@ -31,7 +31,8 @@ from .errors import CorruptScanError
 from .limits import MAX_POSITION_MM
 
 
-def slices_of(dfile: DicomFile) -> list[Slice]:
+def file_slices(dfile: DicomFile) -> list[Slice]:
+    """The 2D slices ``dfile`` holds, in the file's order."""
     ds = dfile.header
     if get(ds, "PerFrameFunctionalGroupsSequence") is not None or get(ds, "SharedFunctionalGroupsSequence") is not None:
         return _enhanced(dfile)

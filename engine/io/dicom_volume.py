@@ -1,21 +1,8 @@
 """Load one volume of a DICOM series into a ``Volume``, with what export needs.
 
-``meta.extra`` keys (lists are aligned with voxel axis k, i.e. ``voxels[:, :, k]``):
-
-- ``dicom_headers``: list of ``pydicom.Dataset``, the source header of slice k
-  without pixel data (read with ``stop_before_pixels``).  For a multi-frame or
-  mosaic file the same Dataset appears for each of its slices; see ``dicom_frames``.
-- ``dicom_frames``: list of ``(path: str, frame: int | None, tile: int | None)``:
-  the 1-based frame number in a multi-frame file (None for single-frame files)
-  and the 0-based mosaic tile (None unless a Siemens mosaic).
-- ``sop_instance_uids``: list of str, SOPInstanceUID of slice k's source file.
-- ``sop_class_uid``: str, the series' SOPClassUID (e.g. MR Image Storage).
-- ``study_description``, ``series_number``, ``manufacturer``: str / int.
-- ``series_part``, ``series_part_index``: for one of several image sets sharing a
-  SeriesInstanceUID (magnitude and field map), what tells it apart and its 0-based
-  index; "" and 0 otherwise.
-- ``volume_index``, ``n_volumes``: which volume of a 4D series this is.
-- ``pixel_to_lps``: 4x4 float64, voxel -> DICOM LPS mm (the affine before the x/y flip).
+What export needs of the source is ``meta.dicom`` (a ``sources.DicomSource``: the
+source header, file, frame and tile of each slice k, i.e. ``voxels[:, :, k]``) and
+``meta.volume_index``, ``meta.n_volumes``: which volume of a 4D series this is.
 
 Voxels: ``voxels[i, j, k]`` = column i, row j of slice k, rescaled
 (RescaleSlope/Intercept per slice), float32; slices ordered along the normal.
@@ -27,10 +14,11 @@ import numpy as np
 
 from .dicom_header import text
 from .dicom_pixels import decode_into
-from .dicom_series import LPS_TO_RAS, DicomSeries, frame_of_reference
+from .dicom_series import DicomSeries, frame_of_reference
 from .errors import VolumeIndexError
 from .limits import check_affine, check_memory, check_shape
-from .values import replace_non_finite
+from .sources import DicomSource, StoredImage
+from .finite import replace_non_finite
 from .volume import SeriesMeta, Volume, WindowPreset
 
 
@@ -58,7 +46,7 @@ def load(series: DicomSeries, volume_index: int = 0) -> Volume:
     if n_vol > 1:
         meta.warnings.append(f"4D series: showing volume {volume_index} of {n_vol}")
     meta.warnings = list(dict.fromkeys(meta.warnings))
-    meta.extra.update(volume_index=volume_index, n_volumes=n_vol, pixel_to_lps=LPS_TO_RAS @ series.affine)
+    meta.volume_index, meta.n_volumes = volume_index, n_vol
     paths = list(dict.fromkeys(s.file.path for s in slices))
     return Volume(voxels=voxels, affine=series.affine.copy(), meta=meta, source=paths, kind="dicom")
 
@@ -82,19 +70,17 @@ def _meta(series: DicomSeries, slices) -> SeriesMeta:
         frame_of_reference_uid=frame_of_reference(files),
         study_date=text(hdr, "StudyDate"),
         units=units,
-        extra={
-            "dicom_headers": [s.file.header for s in slices],
-            "dicom_frames": [
-                (str(s.file.path), s.frame + 1 if s.file.pixels.frames > 1 else None, s.tile) for s in slices
-            ],
-            "sop_instance_uids": [text(s.file.header, "SOPInstanceUID") for s in slices],
-            "sop_class_uid": text(hdr, "SOPClassUID") or text(getattr(hdr, "file_meta", None) or {}, "MediaStorageSOPClassUID"),
-            "study_description": text(hdr, "StudyDescription"),
-            "series_number": series.number,
+        dicom=DicomSource(
+            headers=tuple(s.file.header for s in slices),
+            images=tuple(
+                StoredImage(str(s.file.path), s.frame + 1 if s.file.pixels.frames > 1 else None, s.tile) for s in slices
+            ),
+            sop_instance_uids=tuple(text(s.file.header, "SOPInstanceUID") for s in slices),
+            sop_class_uid=text(hdr, "SOPClassUID") or text(getattr(hdr, "file_meta", None) or {}, "MediaStorageSOPClassUID"),
             # one of several image sets under one SeriesInstanceUID (a field map and its magnitude):
             # which one, so its export gets a series of its own
-            "series_part": series.part,
-            "series_part_index": series.part_index,
-            "manufacturer": text(hdr, "Manufacturer"),
-        },
+            part=series.part,
+            part_index=series.part_index,
+            irregular_stack=series.irregular_stack,
+        ),
     )

@@ -20,7 +20,8 @@ import numpy as np
 from .errors import CorruptScanError, UnsupportedScanError, VolumeIndexError
 from .files import NOT_REGULAR, is_regular_file, open_regular
 from .limits import check_affine, check_memory, check_shape
-from .values import replace_non_finite
+from .sources import NiftiSource
+from .finite import replace_non_finite
 from .volume import SeriesInfo, SeriesMeta, Volume, WindowPreset
 
 SUFFIXES = (".nii", ".nii.gz")
@@ -171,10 +172,9 @@ def _open_raw(path: Path):
 def load(path: Path, volume_index: int = 0) -> Volume:
     """Read one 3D volume (``volume_index`` of a 4D file) as float32, scaled, NaN-free.
 
-    Metadata in ``meta.extra``: ``nifti_header`` (a copy of nibabel's header, for
-    export: the sform/qform codes, units and stored data type), ``scaling`` (the
-    file's ``(scl_slope, scl_inter)``: nibabel's header copy no longer holds them),
-    ``sform_code``, ``qform_code``, ``volume_index``, ``n_volumes``.
+    What export needs of the file is ``meta.nifti`` (a ``sources.NiftiSource``: a copy
+    of nibabel's header, the file's scaling, its sform and qform codes), and
+    ``meta.volume_index``, ``meta.n_volumes``.
     """
     img = _open_image(path)
     layout = _Layout(path, img)
@@ -228,14 +228,13 @@ def load(path: Path, volume_index: int = 0) -> Volume:
             index = np.unravel_index(volume_index, layout.volume_dims, order="F")
             where = f" (index {tuple(int(i) + 1 for i in index)} along dimensions 4-{3 + len(layout.volume_dims)}, from 1)"
         meta.warnings.append(f"{3 + len(layout.volume_dims)}D file: showing volume {volume_index + 1} of {layout.n_volumes}{where}")
-    meta.extra.update(
-        nifti_header=hdr.copy(),
+    meta.nifti = NiftiSource(
+        header=hdr.copy(),
         scaling=(layout.slope, layout.inter),
         sform_code=int(hdr["sform_code"]),
         qform_code=int(hdr["qform_code"]),
-        volume_index=volume_index,
-        n_volumes=layout.n_volumes,
     )
+    meta.volume_index, meta.n_volumes = volume_index, layout.n_volumes
     return Volume(voxels=voxels, affine=affine, meta=meta, source=[path], kind="nifti")
 
 

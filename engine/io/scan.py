@@ -12,7 +12,8 @@ from collections import Counter
 from pathlib import Path
 
 from . import dicom_volume, limits, nifti
-from .dicom_header import DicomFile, read_file, sniff, text
+from .dicom_file import read_file
+from .dicom_header import DicomFile, sniff, text
 from .dicom_series import group, series_warnings_for_skipped
 from .errors import (
     CorruptScanError,

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .sources import DicomSource, NiftiSource, Reformat
+
 PLANES = ("axial", "coronal", "sagittal")
 
 
@@ -40,8 +42,21 @@ class SeriesMeta:
     units: str = ""
     #: free-form notices for the user (missing slices, uneven spacing, RGB converted...)
     warnings: list[str] = field(default_factory=list)
-    #: anything reader-specific the exporters need (e.g. DICOM source datasets per slice)
-    extra: dict = field(default_factory=dict)
+    #: which volume of a 4D series (or a NIfTI file with more dimensions) this is, of how many
+    volume_index: int = 0
+    n_volumes: int = 1
+    #: what the reader keeps of its source (one of the two), and of the stored plane when export reformatted it
+    dicom: DicomSource | None = None
+    nifti: NiftiSource | None = None
+    reformat: Reformat | None = None
+
+    @property
+    def acquired_headers(self) -> tuple:
+        """The DICOM headers of the acquired images (a reformat's: those it was cut
+        from), for what every source image says (rescale, burned-in text)."""
+        if self.reformat is not None and self.reformat.source is not None:
+            return self.reformat.source.headers
+        return self.dicom.headers if self.dicom is not None else ()
 
 
 @dataclass

@@ -89,10 +89,7 @@ def _synthetic(folder: Path, n: int) -> list[Path]:
         ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
         ds.PatientName, ds.PatientID = f"BENCH^{i:04d}", f"B{i:04d}"
         ds.StudyDate, ds.Modality, ds.StudyDescription = f"2020{1 + i % 12:02d}{1 + i % 28:02d}", "MR", "synthetic"
-        ds.Rows = ds.Columns = 16
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.PixelData = np.full((16, 16), i, dtype=np.uint16).tobytes()
+        ds.set_pixel_data(np.full((16, 16), i, dtype=np.uint16), "MONOCHROME2", 16, generate_instance_uid=False)
         out.append(folder / f"{i:05d}.dcm")
         ds.save_as(out[-1], enforce_file_format=True)
     return out

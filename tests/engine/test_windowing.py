@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from engine.export.values import pick_window
+from engine.export.value_mapping import pick_window
 from engine.io.volume import SeriesMeta, Volume
 from engine.windowing import auto_window, levels, window_to_uint8
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from engine.export.dicom_geometry import affine_from_planes, plane_from_header
+from engine.io.sources import DicomSource, NiftiSource
 from engine.io.volume import SeriesMeta, Volume, WindowPreset
 
 #: Identifying values planted in the synthetic source; none may survive de-identification.
@@ -144,7 +145,7 @@ def volume_from_dicom(paths: list[Path], flip_j: bool = False) -> Volume:
         series_uid=str(d0.SeriesInstanceUID),
         frame_of_reference_uid=str(d0.FrameOfReferenceUID),
         study_date=str(d0.StudyDate),
-        extra={"dicom_headers": headers},
+        dicom=DicomSource(headers=tuple(headers)),
     )
     return Volume(np.asfortranarray(vox), affine, meta, list(paths), "dicom")
 
@@ -172,7 +173,7 @@ def make_nifti(path: Path, shape=(24, 20, 3), seed=0, affine=None) -> Volume:
     img.header.set_qform(affine, code=1)
     nib.save(img, str(path))
     hdr = nib.load(str(path)).header
-    meta = SeriesMeta(description="test", extra={"nifti_header": hdr.copy(), "sform_code": 4, "qform_code": 1})
+    meta = SeriesMeta(description="test", nifti=NiftiSource(hdr.copy(), sform_code=4, qform_code=1))
     return Volume(np.asfortranarray(data), np.asarray(img.affine, float), meta, [path], "nifti")
 
 

@@ -89,7 +89,7 @@ def _planted_volume(tmp_path, sop_class=None):
     vol = volume_from_dicom(paths)
     keep = {kw: None for kw in ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID",
                                 "FrameOfReferenceUID", "ImagePositionPatient")}
-    for h in vol.meta.extra["dicom_headers"]:
+    for h in vol.meta.dicom.headers:
         saved = {kw: copy.deepcopy(h[kw].value) for kw in keep if kw in h}
         _plant(h)
         nested = Dataset()
@@ -155,7 +155,7 @@ def test_probed_attributes_are_removed_and_the_files_stay_valid(tmp_path):
     value goes, the clinical trial module stays complete (dummies), dciodvfy reports nothing."""
     paths = write_dicom_series(tmp_path / "src", n_slices=2)
     vol = volume_from_dicom(paths)
-    for h in vol.meta.extra["dicom_headers"]:
+    for h in vol.meta.dicom.headers:
         for kw, v in PROBED.items():
             setattr(h, kw, v)
         reason = Dataset()
@@ -184,7 +184,7 @@ def test_table_actions_follow_the_standard():
 def _us_volume(tmp_path, flag):
     paths = write_dicom_series(tmp_path / "src", n_slices=1)
     vol = volume_from_dicom(paths)
-    for h in vol.meta.extra["dicom_headers"]:
+    for h in vol.meta.dicom.headers:
         h.Modality = "US"
         h.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture
         if flag is not None:
@@ -215,7 +215,7 @@ def test_burned_in_text_is_refused_unless_accepted(tmp_path, flag):
 def test_mr_with_burned_in_yes_is_refused_and_kept_yes_when_accepted(tmp_path):
     paths = write_dicom_series(tmp_path / "src", n_slices=1)
     vol = volume_from_dicom(paths)
-    vol.meta.extra["dicom_headers"][0].BurnedInAnnotation = "YES"
+    vol.meta.dicom.headers[0].BurnedInAnnotation = "YES"
     with pytest.raises(BurnedInTextError):
         list(run_export(ExportRequest(vol, tmp_path / "no", None, 2.0, "dicom", anonymize=True)))
     *_, last = run_export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", anonymize=True, accept_burned_in=True))

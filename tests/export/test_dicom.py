@@ -118,7 +118,7 @@ def test_fine_values_without_a_header_rescale_keep_their_precision(tmp_path):
     groups, not in the top-level header: the export must not round to whole numbers."""
     paths = write_dicom_series(tmp_path / "src")
     vol = volume_from_dicom(paths)
-    for h in vol.meta.extra["dicom_headers"]:
+    for h in vol.meta.dicom.headers:
         for kw in ("RescaleSlope", "RescaleIntercept"):
             if kw in h:
                 delattr(h, kw)
@@ -154,7 +154,7 @@ def test_real_series_one_slice(tmp_path):
     vol = load(shared_data("dicom", "vs-seg-001-t1"))
     dss, outs = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", slices=(60, 61)))
     _no_errors(outs)
-    src = vol.meta.extra["dicom_headers"][60]
+    src = vol.meta.dicom.headers[60]
     d = dss[0]
     assert (d.Rows, d.Columns) == (1024, 1024)
     assert d.SourceImageSequence[0].ReferencedSOPInstanceUID == src.SOPInstanceUID
@@ -168,7 +168,7 @@ def test_dicom_of_a_reformatted_plane(tmp_path, plane):
     is the plane's display slice enlarged, placed where it lies in the patient, marked as a
     multiplanar reformat and referencing every source image it was cut from."""
     from engine.io import load
-    from engine.io.display import display_slice, reoriented
+    from engine.io.planes import display_slice, reoriented
 
     paths = write_dicom_series(tmp_path / "src", n_slices=5)
     vol = volume_from_dicom(paths)
@@ -235,7 +235,7 @@ def test_reformat_of_an_enhanced_multiframe_file_references_each_frame(tmp_path,
         assert d.SOPClassUID == SECONDARY_CAPTURE
         refs = d.SourceImageSequence
         assert sorted(int(r.ReferencedFrameNumber) for r in refs) == [1, 2, 3, 4]
-        assert {r.ReferencedSOPInstanceUID for r in refs} == {vol.meta.extra["sop_instance_uids"][0]}
+        assert {r.ReferencedSOPInstanceUID for r in refs} == {vol.meta.dicom.sop_instance_uids[0]}
         assert (d.Rows, d.Columns) == (8, 12)  # 4 slices x 2 down (S -> I), 6 rows x 2 across (A -> P)
 
 
@@ -247,11 +247,11 @@ def test_reformat_of_a_ct_series_drops_what_described_each_axial_image(tmp_path)
 
     paths = write_dicom_series(tmp_path / "src", n_slices=4)
     vol = volume_from_dicom(paths)
-    for h in vol.meta.extra["dicom_headers"]:
+    for h in vol.meta.dicom.headers:
         h.SOPClassUID, h.Modality, h.ImageType = CT_IMAGE, "CT", ["ORIGINAL", "PRIMARY", "AXIAL"]
         h.PatientOrientation, h.XRayTubeCurrent, h.KVP = ["L", "P"], 200, 120
-    src_uids = {str(h.SOPInstanceUID) for h in vol.meta.extra["dicom_headers"]}
-    series_number = int(vol.meta.extra["dicom_headers"][0].SeriesNumber)
+    src_uids = {str(h.SOPInstanceUID) for h in vol.meta.dicom.headers}
+    series_number = int(vol.meta.dicom.headers[0].SeriesNumber)
     dss, _ = _export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", plane="coronal", slices=(0, 1)))
     d = dss[0]
     assert d.SOPClassUID == CT_IMAGE and list(d.ImageType) == ["DERIVED", "SECONDARY", "REFORMATTED"]
@@ -266,8 +266,12 @@ def test_reformat_of_a_ct_series_drops_what_described_each_axial_image(tmp_path)
 def test_a_stack_with_missing_slices_is_not_reformatted(tmp_path):
     from engine.export import ExportRequestError, plan_export
 
-    vol = volume_from_dicom(write_dicom_series(tmp_path / "src", n_slices=4))
-    vol.meta.warnings.append("about 1 slice(s) missing: gaps up to 3 mm where slices are 1.5 mm apart")
+    import engine.io as eio
+
+    paths = write_dicom_series(tmp_path / "src", n_slices=5)
+    paths[2].unlink()
+    vol = eio.load(tmp_path / "src")  # the reader sees the gap and says so
+    assert vol.meta.dicom.irregular_stack and any("missing" in w for w in vol.meta.warnings)
     with pytest.raises(ExportRequestError, match="not evenly spaced"):
         plan_export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", plane="coronal"))
     plan_export(ExportRequest(vol, tmp_path / "out", None, 2.0, "dicom", plane="axial"))  # the stored plane is fine

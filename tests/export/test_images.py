@@ -12,7 +12,7 @@ import tifffile
 from PIL import Image
 
 from engine.export import ExportRequest, ExportRequestError, plan_export, run_export
-from engine.export.slices import enlarge
+from engine.export.enlarge import enlarge
 from engine.geometry import output_size
 from engine.io import display_slice, n_slices
 from engine.io.volume import WindowPreset
@@ -121,7 +121,7 @@ def test_same_request_same_bytes(dicom_series, tmp_path, small_upscaler, fmt):
 
 
 def test_value_mapping_covers_the_range():
-    from engine.export.values import ValueMapping, VolumeStats
+    from engine.export.value_mapping import ValueMapping, VolumeStats
 
     ct = ValueMapping.for_stats(VolumeStats(-1024.0, 3071.0, True))
     assert (ct.slope, ct.intercept) == (1.0, -1024.0)
@@ -180,5 +180,7 @@ def test_a_pair_for_stored_slices_is_refused(nifti_volume, tmp_path, fmt):
 
 
 def test_an_equal_pair_is_the_plain_zoom(nifti_volume, tmp_path):
-    plan = plan_export(ExportRequest(nifti_volume, tmp_path, None, (2.5, 2.5), "png", plane="axial", slices=0))
+    request = ExportRequest(nifti_volume, tmp_path, None, (2.5, 2.5), "png", plane="axial", slices=0)
+    plan = plan_export(request)
+    assert request.scale == (2.5, 2.5)  # the caller's request is left as it was
     assert plan.request.scale == 2.5 and [p.name for p in plan.files()] == ["scan_x2.5_axial_bicubic_0001.png"]

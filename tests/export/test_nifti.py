@@ -12,7 +12,7 @@ import pytest
 
 from engine.export import ExportRequest, ExportRequestError, plan_export, run_export
 from engine.export.nifti import scaled_affine
-from engine.export.slices import enlarge
+from engine.export.enlarge import enlarge
 from engine.geometry import output_size
 
 
@@ -107,7 +107,7 @@ def test_gz_bytes_depend_only_on_content(nifti_volume, tmp_path):
 def test_nifti_of_a_plane_holds_its_slices_where_they_were(nifti_volume, tmp_path, plane):
     """NIfTI of coronal (or sagittal) slices: stored slice k of the file is display slice
     k of the plane, enlarged, and every voxel sits where the source put it in the world."""
-    from engine.io.display import display_slice, n_slices, reoriented
+    from engine.io.planes import display_slice, n_slices, reoriented
     from engine.render.bicubic import bicubic
 
     vol = nifti_volume
@@ -161,7 +161,7 @@ def test_stored_range_counts_display_slices_from_the_inferior_end(tmp_path):
     """Stored slices running superior to inferior: display slice 0 (the most inferior)
     is the last stored one."""
     from engine.export.reformat import stored_range
-    from engine.io.display import display_slice
+    from engine.io.planes import display_slice
 
     from .conftest import make_nifti
 

@@ -13,8 +13,9 @@ import pytest
 from pydicom.data import get_testdata_file
 
 import engine.io as eio
-from engine.io.dicom_header import read_file
+from engine.io.dicom_file import read_file
 from engine.io.dicom_pixels import _read_native, _read_with_pydicom
+from engine.io.dicom_series import LPS_TO_RAS
 from tests.conftest import shared_data
 from tests.io.dicom_factory import AXIAL, write_enhanced, write_series, write_slice
 from tests.io.geometry import corner_error, to_reference_order
@@ -130,7 +131,7 @@ def test_repeated_positions_make_a_4d_series(tmp_path, rng):
     for t in range(3):
         vol = eio.load(info, volume_index=t)
         np.testing.assert_array_equal(vol.voxels, data[t].transpose(2, 1, 0))
-        assert vol.meta.extra["volume_index"] == t and vol.meta.extra["n_volumes"] == 3
+        assert vol.meta.volume_index == t and vol.meta.n_volumes == 3
     with pytest.raises(eio.VolumeIndexError):
         eio.load(info, volume_index=3)
 
@@ -147,7 +148,7 @@ def test_enhanced_multiframe_per_frame_geometry_and_rescale(tmp_path, rng):
     for f, k in enumerate(order):
         np.testing.assert_allclose(vol.voxels[:, :, k], frames[f].T * (1.0 + k))
     np.testing.assert_allclose(vol.affine, expected_affine((1, 2, 0), AXIAL, (0.5, 0.6), 2.5), atol=1e-9)
-    assert vol.meta.extra["dicom_frames"][0] == (str(tmp_path / "enh.dcm"), 2, None)  # frame 2 (1-based) is k=0
+    assert vol.meta.dicom.images[0] == (str(tmp_path / "enh.dcm"), 2, None)  # frame 2 (1-based) is k=0
 
 
 def test_enhanced_file_with_two_image_types_gives_two_series(tmp_path, rng):
@@ -166,14 +167,14 @@ def test_metadata_for_export(tmp_path, volume_kji):
     m = vol.meta
     assert (m.patient_id, m.patient_name, m.series_uid, m.modality) == ("P-42", "Doe^Jane", uid, "MR")
     assert m.study_uid == "1.2.826.0.1.3680043.8.498.1" and m.frame_of_reference_uid == "1.2.826.0.1.3680043.8.498.2"
-    headers = m.extra["dicom_headers"]
-    assert len(headers) == vol.shape[2] == len(m.extra["sop_instance_uids"])
-    assert m.extra["sop_class_uid"] == pydicom.uid.MRImageStorage
+    headers = m.dicom.headers
+    assert len(headers) == vol.shape[2] == len(m.dicom.sop_instance_uids)
+    assert m.dicom.sop_class_uid == pydicom.uid.MRImageStorage and not m.dicom.irregular_stack
     for k, h in enumerate(headers):
         assert "PixelData" not in h
         assert float(h.ImagePositionPatient[2]) == pytest.approx(30 + 2.0 * k)  # aligned with voxel axis k
-        assert h.SOPInstanceUID == m.extra["sop_instance_uids"][k]
-    assert np.allclose(m.extra["pixel_to_lps"][:3, 3], (-10, -20, 30))
+        assert h.SOPInstanceUID == m.dicom.sop_instance_uids[k]
+    assert np.allclose((LPS_TO_RAS @ vol.affine)[:3, 3], (-10, -20, 30))  # voxel 0 at its LPS position
 
 
 def test_transfer_syntaxes_shipped_by_pydicom_give_the_same_pixels():
@@ -324,9 +325,9 @@ def test_vs_seg_series_geometry_and_metadata():
     first = pydicom.dcmread(folder / "1-001.dcm", stop_before_pixels=True)
     last = pydicom.dcmread(folder / "1-120.dcm")
     # slice 0 is the most inferior; the last file is the most superior, pixels unchanged
-    z = [float(h.ImagePositionPatient[2]) for h in vol.meta.extra["dicom_headers"]]
+    z = [float(h.ImagePositionPatient[2]) for h in vol.meta.dicom.headers]
     assert z == sorted(z) and z[0] == pytest.approx(min(float(first.ImagePositionPatient[2]), float(last.ImagePositionPatient[2])))
-    k_last = vol.meta.extra["sop_instance_uids"].index(last.SOPInstanceUID)
+    k_last = vol.meta.dicom.sop_instance_uids.index(last.SOPInstanceUID)
     np.testing.assert_array_equal(vol.voxels[:, :, k_last], last.pixel_array.T)
     # an axial DICOM is stored in radiological view: display == stored pixels
     sl = eio.display_slice(vol, "axial", k_last)

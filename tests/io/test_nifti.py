@@ -51,7 +51,7 @@ def test_sform_is_preferred_then_qform(tmp_path, rng):
     nib.save(img, tmp_path / "qonly.nii")
     vol = eio.load(tmp_path / "qonly.nii")
     np.testing.assert_allclose(vol.affine, q, atol=1e-6)
-    assert vol.meta.extra["qform_code"] == 1 and vol.meta.extra["sform_code"] == 0
+    assert vol.meta.nifti.qform_code == 1 and vol.meta.nifti.sform_code == 0
 
 
 def test_4d_picks_a_volume(tmp_path, rng):
@@ -62,7 +62,7 @@ def test_4d_picks_a_volume(tmp_path, rng):
     for t in (0, 5):
         vol = eio.load(path, volume_index=t)
         np.testing.assert_array_equal(vol.voxels, data[..., t])
-        assert vol.meta.extra["volume_index"] == t
+        assert vol.meta.volume_index == t and vol.meta.n_volumes == 6
     with pytest.raises(eio.VolumeIndexError):
         eio.load(path, volume_index=6)
 

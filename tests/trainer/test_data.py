@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from engine import networks
+from engine.io import plane_slices
 from engine.upscaler import Upscaler
 from engine.weights import WeightsInfo
 from trainer.data.crops import augment, centre_crop, max_info_crop, tiles, unit_range
 from trainer.data.dataset import Crops, PatchBatches, Source, load_crops, parse_keep
 from trainer.data.scales import TRAIN_SCALES, ScaleSampler, exact_sizes
-from trainer.data.scans import TrainingDataError, brats_files, read_volume, slices_of
+from trainer.data.scans import TrainingDataError, brats_files, read_volume
 
 from .conftest import smooth_images
 
@@ -101,11 +102,11 @@ def test_nifti_slices_planes_and_holdout(tmp_path):
     data = np.random.default_rng(0).random((20, 30, 40)).astype(np.float32)
     _write_nifti(tmp_path / "v.nii.gz", data)
     vol = read_volume(tmp_path / "v.nii.gz")
-    sl = slices_of(vol, "axial", slice(-5, None))
+    sl = plane_slices(vol, "axial", slice(-5, None))
     # RAS+ voxels shown radiologically: rows anterior -> posterior, columns right -> left
     assert len(sl) == 5 and sl[0].shape == (30, 20)
     np.testing.assert_array_equal(sl[-1], data[::-1, ::-1, -1].T)
-    assert len(slices_of(vol, "sagittal")) == 20 and slices_of(vol, "sagittal")[0].shape == (40, 30)
+    assert len(plane_slices(vol, "sagittal")) == 20 and plane_slices(vol, "sagittal")[0].shape == (40, 30)
 
 
 @pytest.mark.parametrize("plane, keep", [("axial", "-5:"), ("axial", "0:-5"), ("coronal", "2:6"), ("sagittal", "-3:")])
@@ -122,7 +123,7 @@ def test_training_slices_are_the_viewers_display_slices(tmp_path, plane, keep):
     vol = read_volume(tmp_path / "s")
     n = n_slices(vol, plane)
     picked = range(n)[parse_keep(keep)]
-    got = slices_of(vol, plane, parse_keep(keep))
+    got = plane_slices(vol, plane, parse_keep(keep))
     assert len(got) == len(picked)
     for i, pixels in zip(picked, got):
         np.testing.assert_array_equal(pixels, display_slice(vol, plane, i).pixels)

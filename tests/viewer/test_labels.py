@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from engine.io.sources import DicomSource, NiftiSource
 from engine.io.volume import SeriesMeta
 from viewer.model.choices import ChoiceError, choose, choose_volume
 from viewer.model.readout import difference_text, slice_text, zoom_text
@@ -67,21 +68,21 @@ def _meta(**kw):
 def test_quantitative_maps_are_recognised_by_units_image_type_or_name():
     assert "Hz" in quantitative_reason(_meta(units="Hz"))
     header = SimpleNamespace(ImageType=["DERIVED", "PRIMARY", "ADC", "NONE"])
-    assert "ADC" in quantitative_reason(_meta(extra={"dicom_headers": [header]}))
-    assert "phase" in quantitative_reason(_meta(extra={"dicom_headers": [SimpleNamespace(ImageType="ORIGINAL\\PRIMARY\\P\\ND")]}))
+    assert "ADC" in quantitative_reason(_meta(dicom=DicomSource(headers=(header,))))
+    assert "phase" in quantitative_reason(_meta(dicom=DicomSource(headers=(SimpleNamespace(ImageType="ORIGINAL\\PRIMARY\\P\\ND"),))))
     assert "field map" in quantitative_reason(_meta(), ["Philips_WIP_B0_NS_801_e2_fieldmaphz.nii"])
     assert "T1 map" in quantitative_reason(_meta(description="T1 map MOLLI"))
     # ordinary images are not
     assert quantitative_reason(_meta(units="HU", description="Head CT")) is None
-    assert quantitative_reason(_meta(description="T1 MPRAGE", extra={"dicom_headers": [SimpleNamespace(ImageType=["ORIGINAL", "PRIMARY", "M", "ND"])]})) is None
+    assert quantitative_reason(_meta(description="T1 MPRAGE", dicom=DicomSource(headers=(SimpleNamespace(ImageType=["ORIGINAL", "PRIMARY", "M", "ND"]),)))) is None
     assert quantitative_reason(_meta(description="t1_vibe_fs_tra_post"), ["vs_seg_001_t1_iac.nii.gz"]) is None
 
 
 def test_geometry_and_colour_notes():
     assert has_geometry(_meta())
     assert not has_geometry(_meta(warnings=["no ImagePositionPatient/ImageOrientationPatient: shown as axial, slices in InstanceNumber order"]))
-    assert not has_geometry(_meta(extra={"sform_code": 0, "qform_code": 0}), "nifti")
-    assert has_geometry(_meta(extra={"sform_code": 0, "qform_code": 1}), "nifti")
+    assert not has_geometry(_meta(nifti=NiftiSource(None, sform_code=0, qform_code=0)), "nifti")
+    assert has_geometry(_meta(nifti=NiftiSource(None, sform_code=0, qform_code=1)), "nifti")
     assert colour_note(_meta(warnings=["colour (RGB) image converted to luminance (grey) values"])) == "colour image shown as grey"
     assert colour_note(_meta()) is None
 

@@ -14,12 +14,13 @@ import numpy as np
 import torch
 
 from engine.acquisition import acquire
+from engine.io import plane_slices
 
 from .crops import augment, max_info_crop, random_patch, tiles, unit_range
 from .images import image_files, read_image, skimage_photo_files
 from .degrade import DegradationMix, make_lr
 from .scales import TRAIN_SCALES, ScaleSampler, exact_patch, is_pair
-from .scans import TrainingDataError, brats_files, read_volume, slices_of
+from .scans import TrainingDataError, brats_files, read_volume
 
 CROP = 128
 
@@ -69,11 +70,11 @@ def _slices(src: Source, root: Path) -> list[np.ndarray]:
     path = (root / src.path) if src.path else root
     keep = parse_keep(src.keep)
     if src.kind in ("nifti", "dicom"):
-        return slices_of(read_volume(path), src.plane, keep)
+        return plane_slices(read_volume(path), src.plane, keep)
     if src.kind == "brats":
         out = []
         for f in brats_files(path, src.modality):
-            out += slices_of(read_volume(f), src.plane, keep)
+            out += plane_slices(read_volume(f), src.plane, keep)
         return out
     if src.kind == "images":
         files = image_files(path)

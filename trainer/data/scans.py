@@ -1,7 +1,7 @@
 """Scans for training, read and sliced as the viewer reads and shows them.
 
 ``engine.io.load`` reads every NIfTI file and DICOM series (the viewer's reader, with
-its typed ``ScanError``), and ``slices_of`` is ``engine.io.plane_slices``: a training
+its typed ``ScanError``), and the training slices are ``engine.io.plane_slices``: a training
 slice is the pixels of the viewer's display slice, and a ``keep`` range such as
 ``-20:`` counts the viewer's slice numbers (from 0), so a held-out block is the block a
 reader sees at the end of the stack.
@@ -13,7 +13,6 @@ from pathlib import Path
 
 from engine.errors import PathError
 from engine.io import Volume, load
-from engine.io import plane_slices as slices_of  # noqa: F401  (the training slices)
 from engine.io.nifti import is_nifti
 
 #: Volumes kept in memory per process (train and test sources often share a scan).

@@ -1,7 +1,7 @@
 """One point of the volume seen in every plane.  No Qt.
 
 A point is kept in voxel edge coordinates ``e = (e_i, e_j, e_k)``: voxel ``[i, j, k]``
-covers ``e_i in [i, i + 1]`` etc.  A display slice (``engine.io.display``) takes a
+covers ``e_i in [i, i + 1]`` etc.  A display slice (``engine.io.planes``) takes a
 voxel axis per screen axis, each maybe flipped; so along every axis the display
 coordinate is ``e`` or ``n - e``.  That makes the mapping exact both ways, on stored
 planes and reformats alike, and the slice through the point in another plane is the
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 # the display module's own layout, so the mapping can never disagree with the picture
-from engine.io.display import plane_axes
+from engine.io.planes import plane_axes
 
 
 def _flip(x: float, n: int, flipped: bool) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.io.volume import PLANES
 
-from engine.io.display import plane_axes
+from engine.io.planes import plane_axes
 
 
 def _same(a, b) -> bool:
@@ -24,7 +24,7 @@ def landing_slice(volume, opened) -> tuple[str, int] | None:
     file that holds the whole series)."""
     if opened is None or not Path(opened).is_file():
         return None
-    frames = volume.meta.extra.get("dicom_frames") or []
+    frames = volume.meta.dicom.images if volume.meta.dicom is not None else ()
     name = Path(opened).name  # a cheap test first: a stat per slice only for the same name
     hits = [k for k, (path, frame, tile) in enumerate(frames)
             if frame is None and tile is None and Path(path).name == name and _same(path, opened)]

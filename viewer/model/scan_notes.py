@@ -33,7 +33,8 @@ QUANT_WORDS = [
 
 
 def _image_type(meta) -> list[str]:
-    headers = (getattr(meta, "extra", None) or {}).get("dicom_headers") or []
+    source = getattr(meta, "dicom", None)
+    headers = source.headers if source is not None else ()
     if not headers:
         return []
     value = getattr(headers[len(headers) // 2], "ImageType", None)
@@ -68,8 +69,8 @@ def has_geometry(meta, kind: str = "") -> bool:
     """Whether the voxels have a place in the patient (letters and mm mean something)."""
     if any(any(n in w for n in NO_GEOMETRY_NOTES) for w in getattr(meta, "warnings", []) or []):
         return False
-    extra = getattr(meta, "extra", None) or {}
-    if kind == "nifti" and extra.get("sform_code", 1) == 0 and extra.get("qform_code", 1) == 0:
+    nifti = getattr(meta, "nifti", None)
+    if kind == "nifti" and nifti is not None and nifti.sform_code == 0 and nifti.qform_code == 0:
         return False
     return True
 

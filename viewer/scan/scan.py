@@ -8,7 +8,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from engine.io import display_slice, n_slices
-from engine.io.display import slice_geometry
+from engine.io.planes import slice_geometry
 from engine.io.volume import PLANES, DisplaySlice, Volume, WindowPreset
 from engine.windowing import auto_window
 

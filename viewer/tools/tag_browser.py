@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout
 
-from engine.io.display import plane_axes
+from engine.io.planes import plane_axes
 
 from ..model.crosshair import to_voxel, voxel_index
 from ..model.dicom_tree import count, filtered, header_nodes, nifti_nodes
@@ -21,18 +21,18 @@ def current_header(win):
     scan = live.scan
     if scan is None:
         return "No scan open", None, list
-    extra = scan.volume.meta.extra
-    headers = extra.get("dicom_headers")
+    meta = scan.volume.meta
+    headers = meta.dicom.headers if meta.dicom is not None else ()
     if headers:
         u, v = s.center
         e = to_voxel(scan.volume, s.plane, s.index, u, v, s.radiological)
         k = voxel_index(scan.volume, e)[2]
-        path, frame, tile = (extra.get("dicom_frames") or [(None, None, None)] * len(headers))[k]
+        path, frame, tile = (meta.dicom.images or [(None, None, None)] * len(headers))[k]
         where = f"{path}" + (f", frame {frame}" if frame else "") + (f", mosaic tile {tile + 1}" if tile is not None else "")
         stored = plane_axes(scan.volume, s.plane, s.radiological).normal[0] == 2
         how = "" if stored else " (a reformatted view: the stored image through its middle)"
         return f"Image {k + 1} of {len(headers)}{how}: {where}", headers[k], lambda: header_nodes(headers[k])
-    hdr = extra.get("nifti_header")
+    hdr = meta.nifti.header if meta.nifti is not None else None
     if hdr is not None:
         return f"NIfTI header of {scan.path}", hdr, lambda: nifti_nodes(hdr)
     return "This scan has no header to show", None, list

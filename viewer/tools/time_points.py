@@ -18,11 +18,11 @@ KEEP = 3
 
 
 def volume_count(scan) -> int:
-    return int(scan.volume.meta.extra.get("n_volumes", 1) or 1) if scan is not None else 1
+    return scan.volume.meta.n_volumes if scan is not None else 1
 
 
 def volume_index(scan) -> int:
-    return int(scan.volume.meta.extra.get("volume_index", 0) or 0) if scan is not None else 0
+    return scan.volume.meta.volume_index if scan is not None else 0
 
 
 def time_text(scan) -> str:

@@ -136,7 +136,7 @@ def test_standard_axial_dicom_displays_as_stored(tmp_path, rng):
 def test_slice_geometry_matches_display_slice_without_reading_pixels(ras_volume, codes):
     """What the viewer's GUI thread asks for (shape, spacing, letters, position) is
     the display slice's, without cutting the slice out of the volume."""
-    from engine.io.display import slice_geometry
+    from engine.io.planes import slice_geometry
 
     vol = reoriented(ras_volume, codes)
     for plane, radiological in itertools.product(("axial", "coronal", "sagittal"), (True, False)):
