@@ -11,12 +11,13 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
 
+from ..model.pane_text import TITLES
 from ..model.readout import slice_text, window_text, zoom_text
 from ..model.sr_policy import AI_LABEL
 from ..render.frames import mirrored, sr_scale_for
 from ..render.snapshot import render_panes, side_by_side
 from .background import Background
-from .live_zoom import DIFF_LUT, TITLES
+from .live_zoom import DIFF_LUT
 from .scan_opener import describe_error
 
 FACTORS = (1, 2, 3, 4)
