@@ -2,8 +2,8 @@
 
 State change -> the panes' view rectangles move at once (the frames they hold move
 with them, so the picture follows the wheel with no wait) -> one frame request ->
-the bicubic frame lands in a few ms, the Meta-SRGAN frame replaces it when ready.
-Frames of stale requests are dropped on arrival.  Neighbouring slices are encoded
+the bicubic frame lands in a few ms, the Meta-SRGAN frame replaces it when ready (it
+waits for the bicubic frame's paint: ``render.bicubic_first``).  Frames of stale requests are dropped on arrival.  Neighbouring slices are encoded
 once the view has been still for a moment.
 """
 
@@ -26,6 +26,7 @@ from ..model.scan_notes import colour_note, has_geometry, quantitative_reason
 from ..model.sr_policy import sr_pane_state
 from ..model.view_state import ViewState
 from ..model.viewport import Viewport, clamp_zoom, fit_zoom
+from ..render.bicubic_first import BicubicFirst
 from ..render.frames import Frame, SliceKey, mirror_region, mirrored, sr_scale_for
 from ..render.zoom_renderer import ZoomRenderer
 from .compare_view import CompareView
@@ -94,10 +95,10 @@ class LiveZoom(QObject):
         self._drag_start = None
         self._hover = None  # (pane, x, y)
         self.heading = ScrollHeading()
-        #: (generation, panes that have yet to paint that request's bicubic frame)
-        self._unpainted: tuple[int, set] = (0, set())
+        # the SR frame waits for the bicubic one to be painted (``render.bicubic_first``)
+        self._bicubic_first = BicubicFirst(lambda g: self.renderer.bicubic_displayed(g))
         for pane in view.panes:
-            pane.painted.connect(self._on_painted)
+            pane.painted.connect(self._bicubic_first.painted)
         self._diff_cache = None
         #: (generation, {pane: view rect}) waiting for that request's first frame
         self._pending_views = None
@@ -277,20 +278,8 @@ class LiveZoom(QObject):
         self._update_overlay()
         (self.bicubic_shown if frame.kind == "bicubic" else self.sr_shown).emit(frame)
         if frame.kind == "bicubic":
-            # the SR frame takes every core once the bicubic frame is painted, not merely
-            # handed to the panes: Qt paints them after this returns, and a paint that
-            # shares the cores with a two-thread render took 3-4x as long
             g = frame.request.generation
-            self._unpainted = (g, {p for p in self.view.visible_panes() if p.shown_tag is not None and p.shown_tag[0] == g})
-            if not self._unpainted[1]:
-                self.renderer.bicubic_displayed(g)
-
-    def _on_painted(self, pane) -> None:
-        g, waiting = self._unpainted
-        if pane in waiting:
-            waiting.discard(pane)
-            if not waiting:
-                self.renderer.bicubic_displayed(g)
+            self._bicubic_first.handed(g, [p for p in self.view.visible_panes() if p.shown_tag is not None and p.shown_tag[0] == g])
 
     def _current(self, frame: Frame | None) -> bool:
         return frame is not None and frame.pixels is not None and frame.request is self.request
