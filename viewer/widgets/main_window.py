@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -15,12 +16,18 @@ from ..model.view_state import COMPARE_MODES, ViewState
 from ..resources import SAMPLE_SCAN, app_icon
 from ..settings import Settings
 from ..tools import Tools
-from .background import Background
+from .background import Background, cancel_all, join_all, running_jobs
 from .compare_view import CompareView
 from .empty_prompt import EmptyPrompt
 from .live_zoom import LiveZoom
 from .menus import Menus
 from .scan_opener import ScanOpener, describe_error
+
+log = logging.getLogger(__name__)
+
+#: How long closing the window waits for background jobs to stop: an export stops
+#: after the slice under way (a second or two on a CPU), a retrieve after the image.
+CLOSE_WAIT_S = 10.0
 
 SCAN_FILTER = "Scans (*.nii *.nii.gz *.dcm *.DCM *.ima *.IMA);;NIfTI (*.nii *.nii.gz);;DICOM (*.dcm *.DCM *.ima *.IMA);;All files (*)"
 
@@ -329,8 +336,15 @@ class MainWindow(QMainWindow):
             self.open_path(paths[0])
 
     def closeEvent(self, ev) -> None:
+        """Close with no job left writing: exports, retrieves and sends are asked to stop
+        (an export removes what it staged) and waited for, at most ``CLOSE_WAIT_S``,
+        out of sight; a job that cannot stop sooner reports to nothing."""
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
+        cancel_all()
+        self.hide()
         self.tools.shutdown()
         self.live.shutdown()
+        if not join_all(CLOSE_WAIT_S):
+            log.warning("closing with background jobs still running: %s", ", ".join(running_jobs()))
         super().closeEvent(ev)
