@@ -84,3 +84,15 @@ def test_zoom_about_keeps_the_point_under_the_cursor():
     after = Viewport((100, 100), (1.0, 1.0), zoom, center, (400, 300))
     assert zoom == 4.0 and after.to_slice(300, 150) == pytest.approx(vp.to_slice(300, 150), abs=0.3)
     assert zoom_about(vp, 2.0, 2.0) == (4.0, vp.center_after_zoom(4.0, 200, 150))
+
+
+def test_sr_panes_name_the_model_that_made_them():
+    from viewer.model.pane_text import pane_name
+
+    f = facts(model="fidelity")
+    assert pane_title("sr", f).startswith("META-SRGAN (fidelity)<br>")
+    assert pane_title("swipe", f).startswith("BICUBIC ◂ ▸ META-SRGAN (fidelity)")
+    assert pane_title("difference", f).startswith("|SR − BICUBIC| (fidelity)")
+    assert pane_title("bicubic", f) == "BICUBIC"
+    assert pane_name("sr", None) == "META-SRGAN"  # no engine: no model to name
+    assert pane_name("sr", "brain_t1.safetensors") == "META-SRGAN (brain_t1.safetensors)"

@@ -35,10 +35,19 @@ class EngineStatus:
     sr_ms: float | None = None
     encode_ms: float | None = None
     trained: bool = True
+    #: the model's word for the titles (``engine.models.model_label``)
+    model: str | None = None
 
     @property
     def present(self) -> bool:
         return self.note is None
+
+
+def pane_name(role: str, model: str | None = None) -> str:
+    """What a pane shows; an SR pane names the model that made it (``engine.models.model_label``),
+    e.g. ``META-SRGAN (fidelity)``.  ``model`` None: no engine, so no model to name."""
+    name = TITLES[role]
+    return f"{name} ({model})" if model and role in SR_ROLES else name
 
 
 def engine_line(engine: EngineStatus) -> str:
@@ -67,7 +76,8 @@ class PaneFacts:
     ``bicubic_why``: why the SR panes show bicubic (``sr_policy.sr_pane_state``), None
     when they show Meta-SRGAN; ``rendering``: the current view's SR frame is on its way;
     ``failed``: it failed; ``difference_top``: the difference pane's scale (None: not
-    made yet); ``engine``: the engine line with the background progress."""
+    made yet); ``engine``: the engine line with the background progress; ``model``: the
+    model the SR panes name (None: no engine)."""
 
     zoom: float
     scale: tuple[float, float]
@@ -80,11 +90,12 @@ class PaneFacts:
     rendering: bool = False
     failed: bool = False
     difference_top: float | None = None
+    model: str | None = None
 
 
 def pane_title(role: str, facts: PaneFacts) -> str:
     """The pane's title: what it shows, and when an SR pane cannot show Meta-SRGAN, why."""
-    title = TITLES[role]
+    title = pane_name(role, facts.model)
     if facts.untrained and role != "bicubic":
         title += _UNTRAINED
     why = facts.bicubic_why

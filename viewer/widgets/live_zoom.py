@@ -16,6 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 
 from engine import windowing
+from engine.models import model_label
 
 from ..model.difference import difference_map
 from ..model.interaction import Drag, WheelInterpreter, zoom_about
@@ -370,7 +371,8 @@ class LiveZoom(QObject):
             slice=slice_line(s.plane, s.index, s.n_slices, self.slice.position_mm if notes.geometry else None, notes.colour),
             window=s.window, bicubic_why=bicubic_why, untrained=engine.present and not engine.trained,
             rendering=self.sr_pending(), failed=bool(self.sr is not None and self.sr.error and self.sr.request is req),
-            difference_top=self._diff_cache[2] if self._diff_cache is not None and self._diff_cache[0] is req else None)
+            difference_top=self._diff_cache[2] if self._diff_cache is not None and self._diff_cache[0] is req else None,
+            model=engine.model)
         for pane in self.view.visible_panes():
             for corner, text in pane_corners(pane.role, facts, self._hover_text(pane)).items():
                 pane.overlay.set_text(corner, text)
@@ -381,7 +383,8 @@ class LiveZoom(QObject):
             return EngineStatus(note="loading" if self.engine_note == "loading" else "unavailable")
         return EngineStatus(device=up.device.type if hasattr(up, "device") else "cpu", backend=getattr(up, "backend", None),
                             sr_ms=self.last_sr_ms, encode_ms=self.last_encode_ms,
-                            trained=getattr(getattr(up, "info", None), "trained", True))
+                            trained=getattr(getattr(up, "info", None), "trained", True),
+                            model=model_label(getattr(getattr(up, "info", None), "path", None)))
 
     def _progress_text(self) -> str:
         """'SR ready for 87/120 slices' while the background encodes fill the plane."""

@@ -11,7 +11,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
 
-from ..model.pane_text import TITLES
+from ..model.pane_text import pane_name
 from ..model.readout import slice_text, window_text, zoom_text
 from ..model.sr_policy import AI_LABEL
 from ..render.frames import mirrored, sr_scale_for
@@ -47,7 +47,7 @@ def draw_overlay(img: QImage, shots, lefts, live, factor: float) -> None:
         h, w = shot.rgb.shape[:2]
         box = QRect(x + pad, pad, w - 2 * pad, h - 2 * pad)
         p.setPen(QColor("#e8e8e8"))
-        title = _plain(TITLES[shot.role])
+        title = _plain(pane_name(shot.role, live.engine_status().model))
         if shot.role != "bicubic":  # every SR picture carries it, saved or on screen
             title += "\n" + AI_LABEL
         p.drawText(box, Qt.AlignLeft | Qt.AlignTop, title)
