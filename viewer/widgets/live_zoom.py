@@ -29,6 +29,7 @@ from ..model.view_state import ViewState
 from ..model.viewport import Viewport, clamp_zoom, fit_zoom
 from ..render.bicubic_first import BicubicFirst
 from ..render.frames import Frame, SliceKey, mirror_region, mirrored, sr_scale_for
+from ..render.shown_frames import pane_frames, shown_on_the_way
 from ..render.zoom_renderer import ZoomRenderer
 from .compare_view import CompareView
 from .mailbox import Mailbox
@@ -246,17 +247,9 @@ class LiveZoom(QObject):
             self._update_overlay()
 
     # -- frames -------------------------------------------------------------------
-    def _between(self, frame: Frame) -> bool:
-        """A bicubic frame of a slice the user stepped over, newer than the one on
-        screen and of the same view: shown on the way (every slice of a scroll is seen)."""
-        req, cur = frame.request, self.request
-        return (frame.kind == "bicubic" and frame.pixels is not None and req.step and cur is not None
-                and (self.bicubic is None or req.generation > self.bicubic.request.generation)
-                and (req.scale, req.region, req.key.scan, req.key.plane) == (cur.scale, cur.region, cur.key.scan, cur.key.plane))
-
     def _on_frame(self, frame: Frame) -> None:
         if self.request is None or frame.request is not self.request:
-            if self._between(frame):
+            if shown_on_the_way(frame, self.request, self.bicubic):
                 self.bicubic = frame
                 self._display()
                 self.bicubic_shown.emit(frame)
@@ -297,18 +290,16 @@ class LiveZoom(QObject):
 
     def _display(self) -> None:
         lv = windowing.levels(self.state.window)
-        bic = self.bicubic if self.bicubic is not None and self.bicubic.pixels is not None else None
-        sr_ok = self.sr is not None and self.sr.pixels is not None
-        # the SR pane shows the newest picture: SR when it is as new as the bicubic one
-        newest_sr = self.sr if sr_ok and (bic is None or self.sr.request.generation >= bic.request.generation) else bic
+        shown = pane_frames(self.bicubic, self.sr)
+        bic = shown.bicubic
         for pane in self.view.visible_panes():
             if pane.role == "bicubic":
                 self._put(pane, bic, lv)
             elif pane.role == "sr":
-                self._put(pane, newest_sr, lv)
+                self._put(pane, shown.sr, lv)
             elif pane.role == "swipe":
                 self._put(pane, bic, lv)
-                self._put_swipe(pane, self.sr if sr_ok and bic is not None and self.sr.request is bic.request else None, lv)
+                self._put_swipe(pane, shown.swipe_sr, lv)
             elif pane.role == "difference":
                 diff = self._difference()
                 if diff is None:
