@@ -17,6 +17,17 @@ import numpy as np
 
 #: Side of a coverage block, in input (LR) pixels.
 BLOCK = 16
+#: The features' element type on the CPU (the kernels read float32), and the
+#: normalised slice's.
+FEATURE_DTYPE = np.dtype(np.float32)
+
+
+def whole_slice_nbytes(shape, channels: int) -> int:
+    """What a whole slice's CPU features hold (``SliceFeatures.nbytes`` once complete):
+    the zero-padded (h + 2, w + 2, ``channels``) features and the normalised slice.
+    The viewer sizes its prefetch by it."""
+    h, w = int(shape[0]), int(shape[1])
+    return (h + 2) * (w + 2) * int(channels) * FEATURE_DTYPE.itemsize + h * w * FEATURE_DTYPE.itemsize
 
 
 def checked_window(shape, window) -> tuple[int, int, int, int]:

@@ -3,12 +3,14 @@
 ``fidelity``: the shipped default (``resources/weights/meta_srgan.safetensors``, trained
 for pixel accuracy).  ``perceptual``: the GAN-trained weights
 (``resources/weights/meta_srgan_perceptual.safetensors``) when they are shipped.  Any
-other text is a path to a site's ``.safetensors`` file.  Every SR pane, export and About
-names the model with ``model_name``.
+other text is a path to a site's ``.safetensors`` file.  Exports and About name the
+model with ``model_name``, every SR pane's title with ``model_label``
+(``META-SRGAN (fidelity)``).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import ModelNotShipped
@@ -52,6 +54,14 @@ def model_key(path) -> str:
         except OSError:
             continue
     return "site"
+
+
+@lru_cache(maxsize=32)
+def model_label(path) -> str:
+    """The model in a word for an SR pane's title: ``fidelity``, ``perceptual``, or the
+    site weights file's name (cached: the overlay asks at every wheel step)."""
+    key = model_key(path)
+    return Path(path).name if key == "site" else key
 
 
 def model_name(path) -> str:

@@ -12,7 +12,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-from .features import SliceFeatures, checked_window, no_blocks
+from .features import FEATURE_DTYPE, SliceFeatures, checked_window, no_blocks
 from .geometry import ZoomGrid, parse_scale, source_rect
 from .render.bicubic import resample
 from .intensity import checked_range
@@ -183,7 +183,7 @@ class Upscaler:
             return self._winograd(lr)
         f = self._trunk_net(torch.from_numpy(lr)[None, None])[0]
         h, w = lr.shape
-        padded = np.zeros((h + 2, w + 2, self.channels), dtype=np.float32)
+        padded = np.zeros((h + 2, w + 2, self.channels), dtype=FEATURE_DTYPE)
         padded[1:-1, 1:-1] = f.permute(1, 2, 0).numpy()
         return padded
 
@@ -201,7 +201,7 @@ class Upscaler:
         h, w = lr.shape
         if h <= tile and w <= tile:
             return self._padded_features(lr)
-        out = np.zeros((h + 2, w + 2, self.channels), dtype=np.float32)
+        out = np.zeros((h + 2, w + 2, self.channels), dtype=FEATURE_DTYPE)
         for (y0, y1, x0, x1), (ya, yb, xa, xb) in self._tiles(lr.shape, tile):
             f = self._padded_features(np.ascontiguousarray(lr[ya:yb, xa:xb]))
             out[1 + y0 : 1 + y1, 1 + x0 : 1 + x1] = f[1 + y0 - ya : 1 + y1 - ya, 1 + x0 - xa : 1 + x1 - xa]
@@ -246,7 +246,7 @@ class Upscaler:
         h, w = lr.shape
         if self.device.type == "cpu":
             # np.zeros maps fresh zero pages: only the encoded part takes memory
-            feats = np.zeros((h + 2) * (w + 2) * self.channels, dtype=np.float32)
+            feats = np.zeros((h + 2) * (w + 2) * self.channels, dtype=FEATURE_DTYPE)
         else:
             feats = torch.zeros((1, self.channels, h, w), dtype=torch.float32, device=self.device)
         features = SliceFeatures(lr.shape, feats, lr, lo, hi, self.device.type, done=no_blocks(lr.shape))

@@ -68,3 +68,12 @@ def test_provenance_names_the_model():
     assert "model perceptual, weights meta_srgan_perceptual.safetensors" in p.summary()
     assert p.as_dict()["weights"]["model"] == "perceptual"
     assert "perceptual" not in Provenance("bicubic", 2.0, None, ((10, 20), (10, 20)), weights=w).short()
+
+
+def test_model_label_is_the_word_an_sr_pane_shows():
+    from engine import models
+    from engine.weights import BUNDLED
+
+    assert models.model_label(BUNDLED) == "fidelity"
+    assert models.model_label(None) == "fidelity"
+    assert models.model_label(Path("/x/brain_t1.safetensors")) == "brain_t1.safetensors"

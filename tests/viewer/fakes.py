@@ -36,6 +36,7 @@ class RecordingUpscaler:
         self.encode_delay_s = encode_delay_s
         self.device = FakeDevice()
         self.backend = "Winograd fp32"  # what Upscaler.backend names
+        self.channels = 64  # the features' channels, as Upscaler.channels (sizes the prefetch)
         self.info = WeightsInfo(arch={"name": "meta_srgan", "args": {}}, training={"trained": trained})
         self.renders: list[tuple[tuple[float, float], tuple[int, int, int, int]]] = []
         self.encodes: list[tuple[int, int]] = []

@@ -59,3 +59,18 @@ def test_the_overlay_counts_the_slices_ready_for_sr(window, qtbot):
     live._prefetch()  # as once the view has been still
     qtbot.waitUntil(lambda: live.renderer.ready_slices(live.scan.token, window.state.plane) == n, timeout=20000)
     qtbot.waitUntil(lambda: "SR ready for" not in window.view.right.overlay.corners["top_right"].text(), timeout=3000)
+
+
+def test_sr_panes_name_the_model_that_made_them(make_window, phantom_scan, qtbot, tmp_path):
+    from .fakes import RecordingUpscaler
+
+    up = RecordingUpscaler()
+    up.info.path = tmp_path / "brain_t1.safetensors"  # a site's own weights
+    win = make_window(up)
+    win.show_scan(phantom_scan)
+    wait_frames(qtbot, win.live)
+    titles = _titles(win)
+    assert titles["sr"].startswith("META-SRGAN (brain_t1.safetensors)") and titles["bicubic"] == "BICUBIC"
+    win.state.set_compare("swipe")
+    wait_frames(qtbot, win.live)
+    assert _titles(win)["swipe"].startswith("BICUBIC ◂ ▸ META-SRGAN (brain_t1.safetensors)")

@@ -16,7 +16,8 @@ The engine's numba kernels release the GIL; their OpenMP teams are sized per thr
 here, bicubic of a 1024x768 region took 2.8 ms on one thread and ~35 ms on two
 with the cores busy.  So while the GUI puts the bicubic frame on screen (the GUI
 calls ``bicubic_displayed``), the SR frame renders its first bands on one thread,
-and switches to every core between bands once the bicubic frame is shown.
+and switches to every core between bands once the bicubic frame is shown.  The whole
+protocol, step by step, with its time bound: ``viewer/render/bicubic_first.py``.
 """
 
 from __future__ import annotations

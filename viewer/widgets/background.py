@@ -1,9 +1,19 @@
-"""Run a function on a worker thread; get its result (or error) back on the GUI thread."""
+"""Run a function on a worker thread; get its result (or error) back on the GUI thread.
+
+Every job thread of the viewer (engine loads, scan reads, exports, PACS retrieves and
+sends) is started here, so that closing the main window can find them all: it asks
+the cancellable ones to stop (``cancel_all``: an export stops between slices and
+removes what it staged, a retrieve or a send between images) and waits a moment for
+them (``join_all``) before the window's Qt objects go away.  A job that cannot be
+interrupted (a read, an engine load) and outlives the wait reports to a mailbox that
+is gone and is dropped there (``Mailbox.post``); the app joins it before exiting.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 from PySide6.QtCore import QObject
@@ -12,20 +22,52 @@ from .mailbox import Mailbox
 
 log = logging.getLogger(__name__)
 
+#: running job threads -> the event that asks each to stop (None: cannot be cancelled)
+_jobs: dict[threading.Thread, threading.Event | None] = {}
+_jobs_lock = threading.Lock()
 
-_threads: set = set()
-_threads_lock = threading.Lock()
+
+def start_job(target: Callable[[], None], name: str, cancel: threading.Event | None = None) -> threading.Thread:
+    """Run ``target()`` on a daemon thread known to ``cancel_all`` and ``join_all``;
+    ``cancel``: the event ``target`` watches to stop early.  ``target`` reports back
+    through its own ``Mailbox``."""
+
+    def run() -> None:
+        try:
+            target()
+        finally:
+            with _jobs_lock:
+                _jobs.pop(threading.current_thread(), None)
+
+    t = threading.Thread(target=run, name=name, daemon=True)
+    with _jobs_lock:
+        _jobs[t] = cancel
+    t.start()
+    return t
+
+
+def running_jobs() -> list[str]:
+    """The names of the job threads still running."""
+    with _jobs_lock:
+        return sorted(t.name for t in _jobs if t.is_alive())
+
+
+def cancel_all() -> None:
+    """Ask every cancellable job to stop (it stops at its next check)."""
+    with _jobs_lock:
+        events = [e for e in _jobs.values() if e is not None]
+    for e in events:
+        e.set()
 
 
 def join_all(timeout: float = 60.0) -> bool:
-    """Wait for every job thread still running (engine loads, scan reads): a process
-    that exits while one is inside torch or a reader aborts ("terminate called
-    without an active exception", exit 134).  True if all finished in time."""
-    import time
-
+    """Wait for every job thread still running: a process that exits while one is
+    inside torch or a reader aborts ("terminate called without an active exception",
+    exit 134), and an export cut off mid-slice leaves its staging folder.  True if
+    all finished in time."""
     deadline = time.monotonic() + timeout
-    with _threads_lock:
-        threads = list(_threads)
+    with _jobs_lock:
+        threads = list(_jobs)
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))
     return not any(t.is_alive() for t in threads)
@@ -41,7 +83,9 @@ class Background(QObject):
         self._mailbox = Mailbox(self)
         self.busy = 0
 
-    def run(self, fn: Callable[[], object], on_done: Callable[[object], None], on_error: Callable[[BaseException], None], name: str = "metazoom-task") -> None:
+    def run(self, fn: Callable[[], object], on_done: Callable[[object], None], on_error: Callable[[BaseException], None],
+            name: str = "metazoom-task", cancel: threading.Event | None = None) -> None:
+        """``cancel``: the event ``fn`` watches to stop early (set by ``cancel_all``)."""
         self.busy += 1
 
         def deliver(callback, value):
@@ -50,18 +94,11 @@ class Background(QObject):
 
         def target():
             try:
-                try:
-                    result = fn()
-                except Exception as e:  # handed to on_error on the GUI thread, which shows it
-                    log.debug("background job %s failed", name, exc_info=True)
-                    self._mailbox.post(lambda error=e: deliver(on_error, error))
-                else:
-                    self._mailbox.post(lambda result=result: deliver(on_done, result))
-            finally:
-                with _threads_lock:
-                    _threads.discard(threading.current_thread())
+                result = fn()
+            except Exception as e:  # handed to on_error on the GUI thread, which shows it
+                log.debug("background job %s failed", name, exc_info=True)
+                self._mailbox.post(lambda error=e: deliver(on_error, error))
+            else:
+                self._mailbox.post(lambda result=result: deliver(on_done, result))
 
-        t = threading.Thread(target=target, name=name, daemon=True)
-        with _threads_lock:
-            _threads.add(t)
-        t.start()
+        start_job(target, name, cancel)

@@ -31,6 +31,7 @@ from engine.io.volume import WindowPreset
 
 from ..model.export_destination import default_destination
 from ..model.viewport import axis_scales
+from .background import start_job
 from .mailbox import Mailbox
 from .pacs_send import SendToPacs
 from .scan_opener import describe_error
@@ -253,7 +254,7 @@ class ExportDialog(QDialog):
         self.start.setEnabled(False)
         self.cancel.setText("Cancel")
         self.status.setText("Exporting…")
-        threading.Thread(target=self._work, args=(request, run_export), name="metazoom-export", daemon=True).start()
+        start_job(lambda: self._work(request, run_export), "metazoom-export", self._cancel)
 
     def _work(self, request, run_export) -> None:
         gen = run_export(request)

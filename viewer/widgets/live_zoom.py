@@ -2,8 +2,8 @@
 
 State change -> the panes' view rectangles move at once (the frames they hold move
 with them, so the picture follows the wheel with no wait) -> one frame request ->
-the bicubic frame lands in a few ms, the Meta-SRGAN frame replaces it when ready.
-Frames of stale requests are dropped on arrival.  Neighbouring slices are encoded
+the bicubic frame lands in a few ms, the Meta-SRGAN frame replaces it when ready (it
+waits for the bicubic frame's paint: ``render.bicubic_first``).  Frames of stale requests are dropped on arrival.  Neighbouring slices are encoded
 once the view has been still for a moment.
 """
 
@@ -12,25 +12,28 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 
 from engine import windowing
+from engine.models import model_label
 
-from ..model.interaction import WheelInterpreter
-from ..model.readout import difference_text, engine_text, slice_text, value_text, window_text, zoom_text
+from ..model.difference import difference_map
+from ..model.interaction import Drag, WheelInterpreter, zoom_about
+from ..model.pane_text import EngineStatus, PaneFacts, engine_line, pane_corners, progress_line, slice_line
+from ..model.prefetch import ScrollHeading, neighbours, prefetch_order, prefetch_radius
+from ..model.readout import value_text
 from ..model.scan_notes import colour_note, has_geometry, quantitative_reason
-from ..model.sr_policy import AI_LABEL, sr_pane_state
+from ..model.sr_policy import sr_pane_state
 from ..model.view_state import ViewState
 from ..model.viewport import Viewport, clamp_zoom, fit_zoom
-from ..model.windowing import drag_window
+from ..render.bicubic_first import BicubicFirst
 from ..render.frames import Frame, SliceKey, mirror_region, mirrored, sr_scale_for
+from ..render.shown_frames import pane_frames, shown_on_the_way
 from ..render.zoom_renderer import ZoomRenderer
 from .compare_view import CompareView
 from .mailbox import Mailbox
 
-TITLES = {"bicubic": "BICUBIC", "sr": "META-SRGAN", "difference": "|SR − BICUBIC|", "swipe": "BICUBIC ◂ ▸ META-SRGAN"}
 #: Geometry fields: a change of any of these needs a new frame.
 GEOMETRY = {"plane", "index", "zoom", "center", "radiological", "compare", "single_shows", "slice_counts"}
 PREFETCH_DELAY_MS = 300
@@ -93,11 +96,11 @@ class LiveZoom(QObject):
         self.background = True
         self._drag_start = None
         self._hover = None  # (pane, x, y)
-        self._heading = 1  # +1 / -1: the way the user last stepped through slices
-        #: (generation, panes that have yet to paint that request's bicubic frame)
-        self._unpainted: tuple[int, set] = (0, set())
+        self.heading = ScrollHeading()
+        # the SR frame waits for the bicubic one to be painted (``render.bicubic_first``)
+        self._bicubic_first = BicubicFirst(lambda g: self.renderer.bicubic_displayed(g))
         for pane in view.panes:
-            pane.painted.connect(self._on_painted)
+            pane.painted.connect(self._bicubic_first.painted)
         self._diff_cache = None
         #: (generation, {pane: view rect}) waiting for that request's first frame
         self._pending_views = None
@@ -217,8 +220,8 @@ class LiveZoom(QObject):
             self.view.set_mode(s.compare, s.single_shows)
         if {"plane", "index", "radiological"} & changed:
             old = self.slice
-            if "index" in changed and old is not None and old.index != s.index and "plane" not in changed:
-                self._heading = 1 if s.index > old.index else -1
+            if "index" in changed and old is not None and "plane" not in changed:
+                self.heading.stepped(old.index, s.index)
             self._load_slice()
             if "plane" in changed:
                 self.reset_view()
@@ -244,17 +247,9 @@ class LiveZoom(QObject):
             self._update_overlay()
 
     # -- frames -------------------------------------------------------------------
-    def _between(self, frame: Frame) -> bool:
-        """A bicubic frame of a slice the user stepped over, newer than the one on
-        screen and of the same view: shown on the way (every slice of a scroll is seen)."""
-        req, cur = frame.request, self.request
-        return (frame.kind == "bicubic" and frame.pixels is not None and req.step and cur is not None
-                and (self.bicubic is None or req.generation > self.bicubic.request.generation)
-                and (req.scale, req.region, req.key.scan, req.key.plane) == (cur.scale, cur.region, cur.key.scan, cur.key.plane))
-
     def _on_frame(self, frame: Frame) -> None:
         if self.request is None or frame.request is not self.request:
-            if self._between(frame):
+            if shown_on_the_way(frame, self.request, self.bicubic):
                 self.bicubic = frame
                 self._display()
                 self.bicubic_shown.emit(frame)
@@ -277,20 +272,8 @@ class LiveZoom(QObject):
         self._update_overlay()
         (self.bicubic_shown if frame.kind == "bicubic" else self.sr_shown).emit(frame)
         if frame.kind == "bicubic":
-            # the SR frame takes every core once the bicubic frame is painted, not merely
-            # handed to the panes: Qt paints them after this returns, and a paint that
-            # shares the cores with a two-thread render took 3-4x as long
             g = frame.request.generation
-            self._unpainted = (g, {p for p in self.view.visible_panes() if p.shown_tag is not None and p.shown_tag[0] == g})
-            if not self._unpainted[1]:
-                self.renderer.bicubic_displayed(g)
-
-    def _on_painted(self, pane) -> None:
-        g, waiting = self._unpainted
-        if pane in waiting:
-            waiting.discard(pane)
-            if not waiting:
-                self.renderer.bicubic_displayed(g)
+            self._bicubic_first.handed(g, [p for p in self.view.visible_panes() if p.shown_tag is not None and p.shown_tag[0] == g])
 
     def _current(self, frame: Frame | None) -> bool:
         return frame is not None and frame.pixels is not None and frame.request is self.request
@@ -302,26 +285,21 @@ class LiveZoom(QObject):
         if not (self._current(self.sr) and self._current(self.bicubic)):
             return None
         if self._diff_cache is None or self._diff_cache[0] is not self.request:
-            d = np.abs(self.sr.pixels - self.bicubic.pixels)
-            sample = d.reshape(-1)[:: max(1, d.size // 65536)]
-            hi = max(float(np.percentile(sample, 99.5)), 1e-3 * max(self.state.window[1], 1e-6))
-            self._diff_cache = (self.request, d, hi)
+            self._diff_cache = (self.request, *difference_map(self.sr.pixels, self.bicubic.pixels, self.state.window[1]))
         return self._diff_cache[1:]
 
     def _display(self) -> None:
         lv = windowing.levels(self.state.window)
-        bic = self.bicubic if self.bicubic is not None and self.bicubic.pixels is not None else None
-        sr_ok = self.sr is not None and self.sr.pixels is not None
-        # the SR pane shows the newest picture: SR when it is as new as the bicubic one
-        newest_sr = self.sr if sr_ok and (bic is None or self.sr.request.generation >= bic.request.generation) else bic
+        shown = pane_frames(self.bicubic, self.sr)
+        bic = shown.bicubic
         for pane in self.view.visible_panes():
             if pane.role == "bicubic":
                 self._put(pane, bic, lv)
             elif pane.role == "sr":
-                self._put(pane, newest_sr, lv)
+                self._put(pane, shown.sr, lv)
             elif pane.role == "swipe":
                 self._put(pane, bic, lv)
-                self._put_swipe(pane, self.sr if sr_ok and bic is not None and self.sr.request is bic.request else None, lv)
+                self._put_swipe(pane, shown.swipe_sr, lv)
             elif pane.role == "difference":
                 diff = self._difference()
                 if diff is None:
@@ -372,59 +350,38 @@ class LiveZoom(QObject):
         s, req = self.state, self.request
         scale = req.scale if req is not None else self.viewport().scale
         sr_scale = sr_scale_for(scale)
-        # the SR note on a line of its own: one line collided with the pane's title in a
-        # half-width pane (a coronal view of thick slices reads rows and columns apart)
-        ztext = zoom_text(s.zoom, scale, sr_scale, sep="<br>")
-        if self.upscaler is None:  # the SR panes show bicubic then: say so, never pass it off as SR
-            etext = {"loading": "Meta-SRGAN loading…"}.get(self.engine_note, "Meta-SRGAN unavailable")
-        else:
-            etext = engine_text(self.upscaler.device.type if hasattr(self.upscaler, "device") else "cpu",
-                                self.last_sr_ms, self.last_encode_ms, getattr(self.upscaler, "backend", None))
+        engine = self.engine_status()
         self._shown_progress = self._progress_text()
-        etext += self._shown_progress
-        notes = self.notes
-        stext = slice_text(s.plane, s.index, s.n_slices, self.slice.position_mm if notes.geometry else None)
-        if notes.colour:
-            stext += f"<br><span style='color:#e0a030'>{notes.colour}</span>"
-        wtext = window_text(s.window)
-        untrained = self.upscaler is not None and not getattr(getattr(self.upscaler, "info", None), "trained", True)
         # why the SR panes show bicubic, if they do (engine missing, SR off for this
-        # scan, the view not enlarged): a pane titled META-SRGAN never silently shows bicubic
+        # scan, the view not enlarged)
         bicubic_why = sr_pane_state(self.engine_note, self.upscaler is not None, sr_scale, self.sr_on,
                                     None if self.sr_on else (self.sr_blocked or "turned off"))
+        notes = self.notes
+        facts = PaneFacts(
+            zoom=s.zoom, scale=scale, sr_scale=sr_scale, engine=engine_line(engine) + self._shown_progress,
+            slice=slice_line(s.plane, s.index, s.n_slices, self.slice.position_mm if notes.geometry else None, notes.colour),
+            window=s.window, bicubic_why=bicubic_why, untrained=engine.present and not engine.trained,
+            rendering=self.sr_pending(), failed=bool(self.sr is not None and self.sr.error and self.sr.request is req),
+            difference_top=self._diff_cache[2] if self._diff_cache is not None and self._diff_cache[0] is req else None,
+            model=engine.model)
         for pane in self.view.visible_panes():
-            title = TITLES[pane.role]
-            if untrained and pane.role != "bicubic":
-                title += " <span style='color:#ff6b5b'>· UNTRAINED WEIGHTS</span>"
-            if bicubic_why and pane.role in ("sr", "swipe"):
-                title += f" <span style='color:#e0a030'>· showing bicubic ({bicubic_why})</span>"
-            elif bicubic_why and pane.role == "difference":
-                title += f" <span style='color:#e0a030'>· no SR frame ({bicubic_why})</span>"
-            if pane.role in ("sr", "swipe", "difference") and self.sr_pending():
-                title += " <span style='color:#e0a030'>· rendering…</span>"
-            if pane.role in ("sr", "swipe", "difference") and self.sr is not None and self.sr.error and self.sr.request is req:
-                title += " <span style='color:#e74c3c'>· SR failed</span>"
-            if pane.role != "bicubic":
-                title += f"<br><span style='color:#9aa4ae; font-size:8pt; font-weight:normal'>{AI_LABEL}</span>"
-            pane.overlay.set_text("top_left", title)
-            if pane.role == "bicubic":
-                pane.overlay.set_text("top_right", zoom_text(s.zoom, scale, with_sr=False))
-            else:
-                pane.overlay.set_text("top_right", f"{ztext if not bicubic_why else zoom_text(s.zoom, scale, with_sr=False)}<br>{etext}")
-            pane.overlay.set_text("bottom_left", stext)
-            if pane.role == "difference":  # not windowed: its own scale, not W/L
-                diff = self._diff_cache[2] if self._diff_cache is not None and self._diff_cache[0] is req else None
-                pane.overlay.set_text("bottom_right", difference_text(diff) + self._hover_text(pane))
-            else:
-                pane.overlay.set_text("bottom_right", wtext + self._hover_text(pane))
+            for corner, text in pane_corners(pane.role, facts, self._hover_text(pane)).items():
+                pane.overlay.set_text(corner, text)
+
+    def engine_status(self) -> EngineStatus:
+        up = self.upscaler
+        if up is None:
+            return EngineStatus(note="loading" if self.engine_note == "loading" else "unavailable")
+        return EngineStatus(device=up.device.type if hasattr(up, "device") else "cpu", backend=getattr(up, "backend", None),
+                            sr_ms=self.last_sr_ms, encode_ms=self.last_encode_ms,
+                            trained=getattr(getattr(up, "info", None), "trained", True),
+                            model=model_label(getattr(getattr(up, "info", None), "path", None)))
 
     def _progress_text(self) -> str:
         """'SR ready for 87/120 slices' while the background encodes fill the plane."""
         if self.scan is None or self.upscaler is None or not self.sr_on or not self.background:
             return ""
-        n = self.state.n_slices
-        ready = self.renderer.ready_slices(self.scan.token, self.state.plane)
-        return "" if ready >= n else f"<br>SR ready for {ready}/{n} slices"
+        return progress_line(self.renderer.ready_slices(self.scan.token, self.state.plane), self.state.n_slices)
 
     def _refresh_progress(self) -> None:
         if self.slice is not None and self._progress_text() != self._shown_progress:
@@ -471,25 +428,17 @@ class LiveZoom(QObject):
         if self.slice is None:
             return
         pane = pane or self.view.visible_panes()[-1]
-        vp = self.viewport(pane)
-        if x is None:
-            x, y = vp.size[0] / 2, vp.size[1] / 2
-        new = clamp_zoom(self.state.zoom * factor)
-        self.state.set_zoom(new, vp.center_after_zoom(new, x, y))
+        self.state.set_zoom(*zoom_about(self.viewport(pane), self.state.zoom, factor, x, y))
 
     def _on_drag_started(self, pane, gesture: str, x: float, y: float) -> None:
-        self._drag_start = (self.viewport(pane) if self.slice is not None else None, self.state.window)
+        self._drag_start = Drag(self.viewport(pane) if self.slice is not None else None, self.state.window)
 
     def _on_dragged(self, pane, gesture: str, dx: float, dy: float, x: float, y: float) -> None:
         if self._drag_start is None or self.slice is None:
             return
-        vp0, window0 = self._drag_start
-        if gesture == "pan":
-            self.state.update(center=vp0.center_after_pan(dx, dy))
-        elif gesture == "window":
-            self.state.set_window(*drag_window(window0, dx, dy))
-        elif gesture == "swipe":
-            self.state.update(swipe=min(max(x / max(pane.size_px[0], 1), 0.0), 1.0))
+        change = self._drag_start.change(gesture, dx, dy, x, pane.size_px[0])
+        if change:
+            self.state.update(**change)
 
     def _on_hover(self, pane, x: float, y: float) -> None:
         self._hover = None if x < 0 else (pane, x, y)
@@ -497,13 +446,10 @@ class LiveZoom(QObject):
 
     # -- background encodes ---------------------------------------------------------
     def prefetch_radius(self) -> int:
-        """Neighbours each side that fit the cache beside the current slice."""
-        if self.slice is None:
+        """Neighbours each side whose features fit the cache beside the current slice."""
+        if self.slice is None or self.upscaler is None:
             return 0
-        rows, cols = self.slice.shape
-        per_slice = (rows + 2) * (cols + 2) * 64 * 4 + rows * cols * 4
-        fit = self.renderer.cache.max_bytes // per_slice
-        return int(max(0, min(2, (fit - 1) // 2)))
+        return prefetch_radius(self.slice.shape, self.upscaler.channels, self.renderer.cache.max_bytes)
 
     def view_window(self):
         """The input window (top, left, height, width) of the current slice whose
@@ -517,22 +463,11 @@ class LiveZoom(QObject):
         return self.renderer.view_window(self.slice.shape, big.scale, region)
 
     def neighbours(self) -> list[int]:
-        """Slices to prefetch, nearest first: as many as the cache holds (``prefetch_radius``
-        each side), leaning the way the user is scrolling (readers step through a series
-        mostly one way): the next slice ahead, the one behind, then further ahead; at the
-        end of the series, further behind instead."""
-        s, radius = self.state, self.prefetch_radius()
-        if radius == 0:
-            return []
-        ahead = [s.index + self._heading * d for d in range(1, 2 * radius + 1)]
-        behind = [s.index - self._heading * d for d in range(1, 2 * radius + 1)]
-        order = [ahead[0], behind[0], *ahead[1:], *behind[1:]]
-        return [i for i in order if 0 <= i < s.n_slices][: 2 * radius]
+        """Slices to prefetch, nearest first, leaning the way the user is scrolling."""
+        return neighbours(self.state.index, self.state.n_slices, self.heading.value, self.prefetch_radius())
 
     def _prefetch(self) -> None:
-        """Encode in the background, in the order the user is likely to need it: the
-        next slices each way (the part the view shows: ready for a scroll), the rest of
-        this slice (for a pan or a zoom-out), then the rest of the neighbours."""
+        """Encode other slices in the background, in ``prefetch_order``."""
         if self.scan is None or self.upscaler is None or self.slice is None or not self.background:
             return
         s, scan = self.state, self.scan
@@ -545,14 +480,7 @@ class LiveZoom(QObject):
             key = SliceKey(scan.token, s.plane, i, True)
             return (key, lambda i=i, p=s.plane: scan.display_slice(p, i, True).pixels, window, shape)
 
-        near = self.neighbours()
-        items = [item(i, view) for i in near[:2]] + [item(s.index, None)] + [item(i, view) for i in near[2:]]
-        if view is not None:
-            items += [item(i, None) for i in near]
-        # then every other slice of the plane, nearest first (features kept compactly)
-        rest = sorted((i for i in range(s.n_slices) if i != s.index and i not in near), key=lambda i: (abs(i - s.index), i))
-        items += [item(i, None) for i in rest]
-        self.renderer.prefetch(items)
+        self.renderer.prefetch([item(i, w) for i, w in prefetch_order(s.index, s.n_slices, self.neighbours(), view)])
 
     def shutdown(self) -> None:
         self._prefetch_timer.stop()

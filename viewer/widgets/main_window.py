@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -9,17 +10,24 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QM
 
 from engine.weights import BUNDLED as BUNDLED_WEIGHTS
 
+from ..model.engine_choice import EngineChoice, Load, Loaded
 from ..model.landing import landing_slice
 from ..model.view_state import COMPARE_MODES, ViewState
 from ..resources import SAMPLE_SCAN, app_icon
 from ..settings import Settings
 from ..tools import Tools
-from .background import Background
+from .background import Background, cancel_all, join_all, running_jobs
 from .compare_view import CompareView
 from .empty_prompt import EmptyPrompt
 from .live_zoom import LiveZoom
 from .menus import Menus
 from .scan_opener import ScanOpener, describe_error
+
+log = logging.getLogger(__name__)
+
+#: How long closing the window waits for background jobs to stop: an export stops
+#: after the slice under way (a second or two on a CPU), a retrieve after the image.
+CLOSE_WAIT_S = 10.0
 
 SCAN_FILTER = "Scans (*.nii *.nii.gz *.dcm *.DCM *.ima *.IMA);;NIfTI (*.nii *.nii.gz);;DICOM (*.dcm *.DCM *.ima *.IMA);;All files (*)"
 
@@ -38,10 +46,8 @@ class MainWindow(QMainWindow):
         self.headless = False
         # --weights is for this run only; Settings > Meta-SRGAN weights is remembered
         chosen = self.settings.weights
-        self._weights_from_settings = not weights and bool(chosen)
-        self.weights_path = Path(weights) if weights else (Path(chosen) if chosen else BUNDLED_WEIGHTS)
-        self._load_generation = 0
-        self._pending_remember: frozenset = frozenset()
+        self.engine = EngineChoice(Path(weights) if weights else (Path(chosen) if chosen else BUNDLED_WEIGHTS),
+                                   device or self.settings.device, BUNDLED_WEIGHTS, from_settings=not weights and bool(chosen))
         self.setWindowTitle("MetaZoom")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -77,18 +83,14 @@ class MainWindow(QMainWindow):
         self.opener.failed.connect(lambda *_: self._idle())
         self.opener.cancelled.connect(self._idle)
         self.tasks = Background(self)
-        self.device = device or self.settings.device
         self.menus = Menus(self)
         self.menus.rebuild_recent(self.settings.recent_files)
         self.menus.rebuild_windows([])
         self.tools = Tools(self)
         self.prompt = EmptyPrompt(self)
         self.pending_view: dict = {}
-        self.engine_error: str | None = None
-        #: (weights, device) of the engine that works now, None before one has loaded
-        self.engine_choice: tuple[Path, str] | None = None
         if upscaler is not None:
-            self._engine_loaded(upscaler, (self.weights_path, self.device))
+            self._engine_loaded(upscaler, self.engine.given((self.weights_path, self.device)))
         else:
             self.load_engine()
         geom = self.settings.geometry()
@@ -98,50 +100,46 @@ class MainWindow(QMainWindow):
             self.resize(1500, 860)
 
     # -- engine -------------------------------------------------------------------
-    # One choice of (weights, device) is loaded at a time, in the background.  The engine
-    # in use keeps rendering until a new one works; the newest request wins (an older
-    # load that finishes later is dropped); a menu choice is saved only once it works, and
-    # only what the menu changed; at start-up, a remembered device or weights file that
-    # no longer works falls back to the defaults (auto, bundled) instead of no SR at all.
+    # What is chosen, what runs and what a failed load means: ``model.engine_choice``.
+    @property
+    def weights_path(self) -> Path:
+        return self.engine.weights
 
-    def load_engine(self, remember: frozenset = frozenset()) -> None:
-        """Load ``weights_path`` on ``device``; ``remember``: the settings ("device",
-        "weights") to save once it works."""
+    @property
+    def device(self) -> str:
+        return self.engine.device
+
+    @property
+    def engine_error(self) -> str | None:
+        return self.engine.error
+
+    @property
+    def engine_choice(self) -> tuple[Path, str] | None:
+        """(weights, device) of the engine that works now, None before one has loaded."""
+        return self.engine.in_use
+
+    def load_engine(self, load: Load | None = None) -> None:
+        """Run ``load`` (default: the current selection) in the background."""
         from engine import load_upscaler
 
-        self._load_generation += 1
-        # choices made while an older load was in flight are saved with the newest one
-        self._pending_remember = self._pending_remember | frozenset(remember)
-        gen, path, device = self._load_generation, self.weights_path, self.device
+        load = load or self.engine.start()
         if self.live.upscaler is None:
             self.live.engine_note = "loading"
             if self.engine_error:
                 self.banner.hide()
-        self.statusBar().showMessage(f"Loading weights {path.name} on {device}…")
-        self.tasks.run(lambda: load_upscaler(path, device=device),
-                       lambda up: self._engine_loaded(up, (path, device), gen),
-                       lambda e: self._engine_failed(e, (path, device), gen), name="metazoom-weights")
+        self.statusBar().showMessage(f"Loading weights {load.weights.name} on {load.device}…")
+        self.tasks.run(lambda: load_upscaler(load.weights, device=load.device),
+                       lambda up: self._engine_loaded(up, self.engine.loaded(load)),
+                       lambda e: self._engine_failed(e, load), name="metazoom-weights")
 
-    def _engine_loaded(self, upscaler, choice, gen: int | None = None) -> None:
-        stale = gen is not None and gen != self._load_generation
-        if stale and self.engine_choice is not None:
+    def _engine_loaded(self, upscaler, loaded: Loaded | None) -> None:
+        if loaded is None:
             return  # a newer choice is loading and an engine is in use: this one is dropped
-        # (a stale engine with none in use is used until the newer choice works: if that
-        # fails, or already has, the window still has Meta-SRGAN)
-        newer_failed = self.engine_error is not None
-        self.engine_error = None
-        self.engine_choice = choice
-        if stale and newer_failed:
-            self.weights_path, self.device = choice
-            self.menus.sync()
-        if not stale:
-            self.weights_path, self.device = choice
-            remember, self._pending_remember = self._pending_remember, frozenset()  # this load's, and older ones
-            self._weights_from_settings = False
-            if "device" in remember:
-                self.settings.device = self.device
-            if "weights" in remember:
-                self.settings.weights = "" if self.weights_path == BUNDLED_WEIGHTS else str(self.weights_path.resolve())
+        if "device" in loaded.save:
+            self.settings.device = self.device
+        if "weights" in loaded.save:
+            self.settings.weights = "" if self.weights_path == BUNDLED_WEIGHTS else str(self.weights_path.resolve())
+        if loaded.menus_changed:
             self.menus.sync()
         self.live.engine_note = None
         self.live.renderer.set_upscaler(upscaler)
@@ -156,39 +154,27 @@ class MainWindow(QMainWindow):
         self.live.refresh()
         self.engine_ready.emit(upscaler)
 
-    def _engine_failed(self, error: BaseException, choice, gen: int) -> None:
-        if gen != self._load_generation:
-            return  # a newer choice is loading
-        path, device = choice
-        reason = describe_error(path, error)
-        self._pending_remember = frozenset()
-        if self.engine_choice is not None:  # a switch failed: the engine in use stays
-            self.weights_path, self.device = self.engine_choice
-            self.menus.sync()
+    def _engine_failed(self, error: BaseException, load: Load) -> None:
+        reason = describe_error(load.weights, error)
+        failed = self.engine.failed(load, reason)
+        if failed.outcome == "stale":
+            return
+        self.menus.sync()
+        if failed.outcome == "kept":
             self.alert("Cannot switch Meta-SRGAN", f"{reason}\n\nMeta-SRGAN stays with {self.weights_path.name} on {self.device}.",
                        QMessageBox.warning)
             self.statusBar().clearMessage()
             self.live.refresh()
-            return
-        if device != "auto":  # e.g. the GPU a remembered setting names is gone
-            self.statusBar().showMessage(f"Meta-SRGAN on {device} failed ({reason}); trying auto", 10000)
-            self.device = "auto"
-            self.menus.sync()
-            self.load_engine()
-            return
-        if self._weights_from_settings and path != BUNDLED_WEIGHTS:  # a remembered file moved or broke
-            self.statusBar().showMessage(f"The remembered weights {path.name} failed ({reason}); using the bundled ones", 15000)
-            self.weights_path = BUNDLED_WEIGHTS
-            self.load_engine()
-            return
-        self.engine_error = reason
-        self.menus.sync()
-        self.live.engine_note = "unavailable"
-        self.alert("Cannot start Meta-SRGAN", f"{reason}\n\nThe viewer goes on with bicubic only.")
-        self.banner.setText("Meta-SRGAN unavailable (weights could not be loaded): bicubic only")
-        self.banner.show()
-        self.live.refresh()
-        self.engine_ready.emit(None)
+        elif failed.outcome == "retry":
+            self.statusBar().showMessage(failed.note, failed.note_ms)
+            self.load_engine(failed.retry)
+        else:
+            self.live.engine_note = "unavailable"
+            self.alert("Cannot start Meta-SRGAN", f"{reason}\n\nThe viewer goes on with bicubic only.")
+            self.banner.setText("Meta-SRGAN unavailable (weights could not be loaded): bicubic only")
+            self.banner.show()
+            self.live.refresh()
+            self.engine_ready.emit(None)
 
     def alert(self, title: str, text: str, box=None) -> None:
         """An error for the user: a dialog, or (headless) a line on stderr."""
@@ -201,14 +187,11 @@ class MainWindow(QMainWindow):
 
     def set_device(self, device: str) -> None:
         """Settings > Compute device: saved once the engine works there."""
-        self.device = device
-        self.load_engine(remember=frozenset({"device"}))
+        self.load_engine(self.engine.choose_device(device))
 
     def set_weights(self, path=None) -> None:
         """Settings > Meta-SRGAN weights (None: the bundled ones): saved once they load."""
-        self.weights_path = Path(path).expanduser() if path else BUNDLED_WEIGHTS
-        self._weights_from_settings = False  # the user's own choice: no silent fallback
-        self.load_engine(remember=frozenset({"weights"}))
+        self.load_engine(self.engine.choose_weights(path))
 
     def weights_dialog(self) -> None:
         start = str(self.weights_path.parent if self.weights_path != BUNDLED_WEIGHTS else Path.home())
@@ -353,8 +336,15 @@ class MainWindow(QMainWindow):
             self.open_path(paths[0])
 
     def closeEvent(self, ev) -> None:
+        """Close with no job left writing: exports, retrieves and sends are asked to stop
+        (an export removes what it staged) and waited for, at most ``CLOSE_WAIT_S``,
+        out of sight; a job that cannot stop sooner reports to nothing."""
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
+        cancel_all()
+        self.hide()
         self.tools.shutdown()
         self.live.shutdown()
+        if not join_all(CLOSE_WAIT_S):
+            log.warning("closing with background jobs still running: %s", ", ".join(running_jobs()))
         super().closeEvent(ev)

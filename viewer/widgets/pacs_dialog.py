@@ -33,7 +33,7 @@ from ..model.pacs_search import (
     series_row,
     study_row,
 )
-from .background import Background
+from .background import Background, start_job
 from .mailbox import Mailbox
 
 LAST_SERVER = "pacs/last_server"
@@ -269,7 +269,7 @@ class OpenFromPacsDialog(QDialog):
             else:
                 self._mailbox.post(lambda: self._retrieved(r))
 
-        threading.Thread(target=work, name="metazoom-pacs-retrieve", daemon=True).start()
+        start_job(work, "metazoom-pacs-retrieve", self._cancel)
 
     def _progress(self, done: int, total: int) -> None:
         self.progress.setMaximum(max(total, 1))

@@ -10,6 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QMessageBox, QWidget
 
 from ..model.pacs_search import send_question
+from .background import start_job
 from .mailbox import Mailbox
 from .pacs_dialog import LAST_SERVER, server_names
 
@@ -26,6 +27,8 @@ class SendToPacs(QWidget):
         self.settings = settings
         self.store = store or ServerStore()
         self._mailbox = Mailbox(self)
+        #: set when the main window closes: the send stops between images
+        self._cancel = threading.Event()
         self.result = None
         self.error: str | None = None
         self.enabled = QCheckBox("Send to PACS")
@@ -75,13 +78,13 @@ class SendToPacs(QWidget):
 
         def work():
             try:
-                r = client.store(files, None, progress)
+                r = client.store(files, self._cancel, progress)
             except Exception as e:  # shown here, on the GUI thread
                 self._mailbox.post(lambda e=e: self._failed(e))
             else:
                 self._mailbox.post(lambda: self._sent(r, server))
 
-        threading.Thread(target=work, name="metazoom-pacs-send", daemon=True).start()
+        start_job(work, "metazoom-pacs-send", self._cancel)
         return True
 
     def _sent(self, result, server) -> None:

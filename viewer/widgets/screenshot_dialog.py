@@ -11,12 +11,13 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
 
+from ..model.pane_text import pane_name
 from ..model.readout import slice_text, window_text, zoom_text
 from ..model.sr_policy import AI_LABEL
 from ..render.frames import mirrored, sr_scale_for
 from ..render.snapshot import render_panes, side_by_side
 from .background import Background
-from .live_zoom import DIFF_LUT, TITLES
+from .live_zoom import DIFF_LUT
 from .scan_opener import describe_error
 
 FACTORS = (1, 2, 3, 4)
@@ -46,7 +47,7 @@ def draw_overlay(img: QImage, shots, lefts, live, factor: float) -> None:
         h, w = shot.rgb.shape[:2]
         box = QRect(x + pad, pad, w - 2 * pad, h - 2 * pad)
         p.setPen(QColor("#e8e8e8"))
-        title = _plain(TITLES[shot.role])
+        title = _plain(pane_name(shot.role, live.engine_status().model))
         if shot.role != "bicubic":  # every SR picture carries it, saved or on screen
             title += "\n" + AI_LABEL
         p.drawText(box, Qt.AlignLeft | Qt.AlignTop, title)
