@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication
 
 class ScreenshotWhenReady(QObject):
     """Saves ``win`` to ``out`` once the scan is open, the engine has loaded (or
-    failed) and the current request's bicubic and Meta-SRGAN frames are on screen."""
+    failed), the current request's bicubic and Meta-SRGAN frames are on screen and the
+    consistency guard has checked the Meta-SRGAN frame."""
 
     def __init__(self, win, out: Path, timeout_s: float = 300.0) -> None:
         super().__init__(win)
@@ -44,7 +45,7 @@ class ScreenshotWhenReady(QObject):
             return False
         if not live._current(live.bicubic):
             return False
-        return not live.sr_pending()
+        return not live.sr_pending() and live.guard.settled()
 
     def _check(self) -> None:
         if self._saving or not self.ready():

@@ -27,10 +27,12 @@ from ..model.viewport import Viewport, clamp_zoom, fit_zoom
 from ..model.windowing import drag_window
 from ..render.frames import Frame, SliceKey, mirror_region, mirrored, sr_scale_for
 from ..render.zoom_renderer import ZoomRenderer
-from .compare_view import CompareView
+from .compare_view import MAP_ROLES, CompareView
+from .guard_view import GuardView
 from .mailbox import Mailbox
 
-TITLES = {"bicubic": "BICUBIC", "sr": "META-SRGAN", "difference": "|SR − BICUBIC|", "swipe": "BICUBIC ◂ ▸ META-SRGAN"}
+TITLES = {"bicubic": "BICUBIC", "sr": "META-SRGAN", "difference": "|SR − BICUBIC|", "swipe": "BICUBIC ◂ ▸ META-SRGAN",
+          "disagreement": "DATA DISAGREEMENT"}
 #: Geometry fields: a change of any of these needs a new frame.
 GEOMETRY = {"plane", "index", "zoom", "center", "radiological", "compare", "single_shows", "slice_counts"}
 PREFETCH_DELAY_MS = 300
@@ -75,6 +77,8 @@ class LiveZoom(QObject):
         self._mailbox = Mailbox(self)
         self.renderer = ZoomRenderer(upscaler, lambda frame: self._mailbox.post(lambda: self._on_frame(frame)), cache_bytes,
                                      waits_for_display=True, store_bytes=store_bytes)
+        #: the consistency guard: its overlay line, its map, the data-consistent rendering
+        self.guard = GuardView(self)
         windowing.warm_up()  # before the first frame: loading it holds the GIL
         self.request = None
         self.bicubic: Frame | None = None
@@ -331,6 +335,8 @@ class LiveZoom(QObject):
                 d, hi = diff
                 pane.set_image(d, frame_rect(self.sr), (0.0, hi), lut=DIFF_LUT, generation=self.request.generation)
                 pane.overlay.scale.set_scale(DIFF_LUT, 0.0, hi)
+            elif pane.role == "disagreement":
+                self.guard.paint(pane)
 
     def _put(self, pane, frame: Frame | None, lv) -> None:
         if frame is None:
@@ -361,7 +367,7 @@ class LiveZoom(QObject):
     def _apply_levels(self) -> None:
         lv = windowing.levels(self.state.window)
         for pane in self.view.panes:
-            if pane.role != "difference":
+            if pane.role not in MAP_ROLES:
                 pane.set_levels(lv)
                 pane.set_levels(lv, which="top")
 
@@ -381,7 +387,7 @@ class LiveZoom(QObject):
             etext = engine_text(self.upscaler.device.type if hasattr(self.upscaler, "device") else "cpu",
                                 self.last_sr_ms, self.last_encode_ms, getattr(self.upscaler, "backend", None))
         self._shown_progress = self._progress_text()
-        etext += self._shown_progress
+        etext += self._shown_progress + self.guard.overlay_line()
         notes = self.notes
         stext = slice_text(s.plane, s.index, s.n_slices, self.slice.position_mm if notes.geometry else None)
         if notes.colour:
@@ -398,11 +404,11 @@ class LiveZoom(QObject):
                 title += " <span style='color:#ff6b5b'>· UNTRAINED WEIGHTS</span>"
             if bicubic_why and pane.role in ("sr", "swipe"):
                 title += f" <span style='color:#e0a030'>· showing bicubic ({bicubic_why})</span>"
-            elif bicubic_why and pane.role == "difference":
+            elif bicubic_why and pane.role in MAP_ROLES:
                 title += f" <span style='color:#e0a030'>· no SR frame ({bicubic_why})</span>"
-            if pane.role in ("sr", "swipe", "difference") and self.sr_pending():
+            if pane.role in ("sr", "swipe", *MAP_ROLES) and self.sr_pending():
                 title += " <span style='color:#e0a030'>· rendering…</span>"
-            if pane.role in ("sr", "swipe", "difference") and self.sr is not None and self.sr.error and self.sr.request is req:
+            if pane.role in ("sr", "swipe", *MAP_ROLES) and self.sr is not None and self.sr.error and self.sr.request is req:
                 title += " <span style='color:#e74c3c'>· SR failed</span>"
             if pane.role != "bicubic":
                 title += f"<br><span style='color:#9aa4ae; font-size:8pt; font-weight:normal'>{AI_LABEL}</span>"
@@ -415,6 +421,8 @@ class LiveZoom(QObject):
             if pane.role == "difference":  # not windowed: its own scale, not W/L
                 diff = self._diff_cache[2] if self._diff_cache is not None and self._diff_cache[0] is req else None
                 pane.overlay.set_text("bottom_right", difference_text(diff) + self._hover_text(pane))
+            elif pane.role == "disagreement":
+                pane.overlay.set_text("bottom_right", self.guard.legend() + self._hover_text(pane))
             else:
                 pane.overlay.set_text("bottom_right", wtext + self._hover_text(pane))
 
@@ -557,4 +565,5 @@ class LiveZoom(QObject):
     def shutdown(self) -> None:
         self._prefetch_timer.stop()
         self._progress_timer.stop()
+        self.guard.shutdown()
         self.renderer.shutdown()
