@@ -26,6 +26,7 @@ class ScreenshotWhenReady(QObject):
         win.opener.failed.connect(self._failed)
         win.live.bicubic_shown.connect(lambda _f: self._check())
         win.live.sr_shown.connect(lambda _f: self._check())
+        win.live.guard.checked.connect(lambda _r: self._check())
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._timeout)

@@ -25,7 +25,7 @@ def test_the_colour_scale_turns_warm_beyond_the_noise():
     assert (lut[0] == 0).all() and np.all(np.diff(within.astype(int).sum(axis=1)) >= 0)  # dark to brighter
     assert (within[:, 2] >= within[:, 0]).all() and (beyond[:, 0] > beyond[:, 2]).all()  # cool, then warm
     assert tuple(lut[-1]) == (255, 40, 30) and data_guard.SCALE_TOP == 2 * THRESHOLD
-    assert "0 to 6× noise" in data_guard.legend_text()
+    assert data_guard.legend_text() == "0 to 6× noise · warm: beyond 3×"
 
 
 def test_a_map_belongs_to_its_slice_and_zoom():

@@ -37,7 +37,7 @@ def disagreement_lut(n: int = 256) -> np.ndarray:
 
 def legend_text(threshold: float = THRESHOLD) -> str:
     """The disagreement pane's scale in words (it is not windowed: W/L does not apply)."""
-    return f"data disagreement 0 to {SCALE_TOP:g}× noise · warm: beyond {threshold:g}×"
+    return f"0 to {SCALE_TOP:g}× noise · warm: beyond {threshold:g}×"
 
 
 def overlay_line(result_text: str | None, sr_on_screen: bool, data_consistent: bool) -> str:

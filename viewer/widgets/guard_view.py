@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from ..model import data_guard
 from ..render.consistency import ConsistencyChecker, ConsistencyResult, GuardCache, project_frame
@@ -33,6 +33,9 @@ LUT = data_guard.disagreement_lut()
 
 
 class GuardView(QObject):
+    #: the guard's answer for the frame on screen is shown: (ConsistencyResult)
+    checked = Signal(object)
+
     def __init__(self, live) -> None:
         super().__init__(live)
         self.live = live
@@ -79,6 +82,7 @@ class GuardView(QObject):
         if pane is not None:
             self.paint(pane)
         self.live._update_overlay()
+        self.checked.emit(res)
 
     def current(self) -> ConsistencyResult | None:
         """The answer for the frame on screen, or None."""

@@ -11,6 +11,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
 
+from ..model import data_guard
 from ..model.readout import slice_text, window_text, zoom_text
 from ..model.sr_policy import AI_LABEL
 from ..render.frames import mirrored, sr_scale_for
@@ -26,8 +27,17 @@ def _plain(html: str) -> str:
     return re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">")
 
 
+def model_words(live) -> str | None:
+    """Which model made the SR pictures (``Meta-SRGAN fidelity``), None without an engine."""
+    from engine.models import model_name
+
+    info = getattr(live.upscaler, "info", None)
+    return None if info is None else model_name(getattr(info, "path", None))
+
+
 def draw_overlay(img: QImage, shots, lefts, live, factor: float) -> None:
-    """Titles, orientation letters, slice/zoom/window text, as on screen."""
+    """Titles (with the model that made the SR pictures), orientation letters,
+    slice/zoom/window text and the consistency guard's line, as on screen."""
     s, sl = live.state, live.slice
     p = QPainter(img)
     p.setRenderHint(QPainter.TextAntialiasing)
@@ -42,17 +52,25 @@ def draw_overlay(img: QImage, shots, lefts, live, factor: float) -> None:
         "bl": slice_text(s.plane, s.index, s.n_slices, sl.position_mm if live.notes.geometry else None),
         "br": window_text(s.window),
     }
+    model = model_words(live)
     for shot, x in zip(shots, lefts):
         h, w = shot.rgb.shape[:2]
         box = QRect(x + pad, pad, w - 2 * pad, h - 2 * pad)
         p.setPen(QColor("#e8e8e8"))
         title = _plain(TITLES[shot.role])
-        if shot.role != "bicubic":  # every SR picture carries it, saved or on screen
-            title += "\n" + AI_LABEL
+        if shot.role != "bicubic":  # every SR picture carries it, saved or on screen, and names its model
+            title += "\n" + (f"{model} · " if model else "") + AI_LABEL
         p.drawText(box, Qt.AlignLeft | Qt.AlignTop, title)
-        p.drawText(box, Qt.AlignRight | Qt.AlignTop, lines["tr"] if shot.role != "bicubic" else zoom_text(s.zoom, scale, with_sr=False))
+        tr = lines["tr"] if shot.role != "bicubic" else zoom_text(s.zoom, scale, with_sr=False)
+        if shot.guard_text:
+            tr += "\n" + shot.guard_text
+        p.drawText(box, Qt.AlignRight | Qt.AlignTop, tr)
         p.drawText(box, Qt.AlignLeft | Qt.AlignBottom, lines["bl"])
-        p.drawText(box, Qt.AlignRight | Qt.AlignBottom, lines["br"] if shot.diff_range is None else f"|SR-bicubic| 0 to {shot.diff_range[1]:.4g}")
+        if shot.role == "disagreement":
+            br = data_guard.legend_text()
+        else:
+            br = lines["br"] if shot.diff_range is None else f"|SR-bicubic| 0 to {shot.diff_range[1]:.4g}"
+        p.drawText(box, Qt.AlignRight | Qt.AlignBottom, br)
         top, bottom, left, right = sl.letters if live.notes.geometry else ("", "", "", "")
         p.drawText(box, Qt.AlignHCenter | Qt.AlignTop, top)
         p.drawText(box, Qt.AlignHCenter | Qt.AlignBottom, bottom)
@@ -61,15 +79,22 @@ def draw_overlay(img: QImage, shots, lefts, live, factor: float) -> None:
     p.end()
 
 
-def render_screenshot(live, factor: float, overlay: bool = True) -> QImage:
-    """The visible panes at ``factor`` x their size (runs the engine: call off the GUI thread)."""
+def screenshot_panes(live, factor: float):
+    """The visible panes' pictures at ``factor`` x their size ([PaneShot]; runs the
+    engine and the consistency guard: call off the GUI thread)."""
     s, sl = live.state, live.slice
     panes = [(p.role, p.size_px) for p in live.view.visible_panes()]
     pixels = live.scan.display_slice(s.plane, s.index, s.radiological).pixels
-    shots = render_panes(
+    return render_panes(
         panes, pixels.shape, sl.spacing, s.zoom, s.center, pixels, live.renderer.cache_key(live.upscaler, live.key()), s.window, factor,
         live.upscaler, live.renderer.cache, swipe=s.swipe, diff_lut=DIFF_LUT, mirror=mirrored(live.key()),
+        data_consistent=live.guard.data_consistent,
     )
+
+
+def render_screenshot(live, factor: float, overlay: bool = True) -> QImage:
+    """The visible panes at ``factor`` x their size (runs the engine: call off the GUI thread)."""
+    shots = screenshot_panes(live, factor)
     rgb, lefts = side_by_side(shots, gap=max(1, int(round(2 * factor))))
     img = qimage2ndarray.array2qimage(rgb).convertToFormat(QImage.Format_RGB32)
     if overlay:
