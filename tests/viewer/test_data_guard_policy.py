@@ -38,3 +38,8 @@ def test_a_map_belongs_to_its_slice_and_zoom():
     other = FrameRequest(4, SliceKey(1, "axial", 4, True), src, (2.0, 2.0), (0, 0, 16, 16))
     assert data_guard.same_view(a, panned) and not data_guard.same_view(a, zoomed) and not data_guard.same_view(a, other)
     assert not data_guard.same_view(a, None)
+
+
+def test_the_guard_runs_up_to_x8():
+    assert data_guard.checkable((8.0, 2.0)) and not data_guard.checkable((2.0, 8.5))
+    assert data_guard.NOT_CHECKED == "consistent: not checked above x8"

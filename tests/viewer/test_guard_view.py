@@ -140,3 +140,16 @@ def test_a_new_window_starts_with_the_remembered_rendering(make_window, settings
     settings.data_consistent = True
     win = make_window()
     assert win.live.guard.data_consistent and win.menus.actions["data_consistent"].isChecked()
+
+
+def test_above_x8_the_guard_says_it_did_not_check_and_projects_nothing(make_window, phantom_scan, qtbot):
+    win = make_window(RecordingUpscaler(offset=300.0))
+    live = win.live
+    win.show_scan(phantom_scan)
+    win.live.guard.set_data_consistent(True)
+    win.state.set_zoom(10.0)
+    wait_frames(qtbot, live)
+    assert live.guard.settled() and live.guard.current() is None
+    assert not live.sr.data_consistent  # nothing projected, and the panes do not claim it
+    qtbot.waitUntil(lambda: data_guard.NOT_CHECKED in _top_right(win.view.right))
+    assert data_guard.DATA_CONSISTENT not in _top_right(win.view.right)

@@ -19,6 +19,12 @@ SCALE_TOP = 2.0 * THRESHOLD
 UNITS = "× noise"
 #: Shown while the guard checks the frame on screen.
 CHECKING = "consistent: checking…"
+#: The guard runs up to this zoom (on the finer axis).  Its set-up grows with the zoomed
+#: grid (operators of LR x zoomed pixels: at x8 on a 512-pixel slice 4096 columns, ~1 s
+#: of CPU and 8 MB each axis; at x32 four times that, per wheel step); above x4 the SR
+#: frame is the network's x4 frame enlarged by bicubic, which adds nothing to check.
+MAX_ZOOM = 8.0
+NOT_CHECKED = f"consistent: not checked above x{MAX_ZOOM:g}"
 DATA_CONSISTENT = "data-consistent"
 
 
@@ -38,6 +44,11 @@ def disagreement_lut(n: int = 256) -> np.ndarray:
 def legend_text(threshold: float = THRESHOLD) -> str:
     """The disagreement pane's scale in words (it is not windowed: W/L does not apply)."""
     return f"0 to {SCALE_TOP:g}× noise · warm: beyond {threshold:g}×"
+
+
+def checkable(scale) -> bool:
+    """Whether the guard checks (and can project) a frame at this zoom ``(r_y, r_x)``."""
+    return max(float(scale[0]), float(scale[1])) <= MAX_ZOOM + 1e-9
 
 
 def overlay_line(result_text: str | None, sr_on_screen: bool, data_consistent: bool) -> str:

@@ -30,6 +30,7 @@ import numpy as np
 
 from engine.consistency import ConsistencyGuard, ConsistencyMap, estimate_noise
 
+from ..model import data_guard
 from .frames import Frame, FrameRequest
 from .latest_worker import LatestOnlyWorker
 from .zoom_renderer import _lower_priority
@@ -157,9 +158,12 @@ class GuardCache:
             self._noise.clear()
 
 
-def project_frame(guards: GuardCache, request: FrameRequest, sr: np.ndarray, iterations: int = PROJECT_ITERATIONS) -> np.ndarray:
+def project_frame(guards: GuardCache, request: FrameRequest, sr: np.ndarray, iterations: int = PROJECT_ITERATIONS) -> np.ndarray | None:
     """The data-consistent rendering of the SR frame ``sr`` of ``request``: projected so
-    that, re-acquired, it approaches the acquired pixels (``ConsistencyGuard.project``)."""
+    that, re-acquired, it approaches the acquired pixels (``ConsistencyGuard.project``);
+    None above the guard's zoom (``data_guard.MAX_ZOOM``): the frame stays as it is."""
+    if not data_guard.checkable(request.scale):
+        return None
     with one_blas_thread():
         return guards.guard(request).project(sr, request.region, iterations)
 

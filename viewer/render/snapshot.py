@@ -74,6 +74,7 @@ def render_panes(panes, shape, spacing, zoom, center, pixels, key, window, facto
     shots = []
     frames = {}
     guards = GuardCache()
+    checked_here = True  # the guard checks where it does on screen (the zoom on screen, not the picture's)
     for role, (w, h) in panes:
         vp = Viewport(tuple(shape), tuple(spacing), zoom * factor, tuple(center), (max(1, round(w * factor)), max(1, round(h * factor))))
         region = vp.region()
@@ -87,7 +88,8 @@ def render_panes(panes, shape, spacing, zoom, center, pixels, key, window, facto
                 feats = encoded(cache, key, upscaler, stored, sr_window(upscaler, pixels.shape, vp.scale, at))
                 sr, _ = sr_frame_mirrored(upscaler, feats, pixels.shape, vp.scale, region, mirror)
             checked = None
-            if sr is not None and (check or data_consistent):
+            checked_here = data_guard.checkable((vp.scale[0] / factor, vp.scale[1] / factor))
+            if sr is not None and (check or data_consistent) and checked_here:
                 sr, cm, req = _guard(pixels, vp.scale, region, sr, bic, data_consistent, guards)
                 checked = (cm, _canvas(vp, display_map(cm, req), region))
             frames[cache_key] = (_canvas(vp, bic, region), None if sr is None else _canvas(vp, sr, region), checked)
@@ -96,6 +98,8 @@ def render_panes(panes, shape, spacing, zoom, center, pixels, key, window, facto
         line = None
         if checked is not None and check:
             line = data_guard.overlay_line(checked[0].summary(), True, data_consistent)
+        elif sr is not None and check and not checked_here:
+            line = data_guard.NOT_CHECKED
         if role == "bicubic":
             shots.append(PaneShot(role, window_to_rgb(bic, lo, hi)))
         elif role == "sr":

@@ -69,7 +69,7 @@ class GuardView(QObject):
 
     def _submit(self) -> None:
         live = self.live
-        if not self._sr_on_screen() or self._submitted is live.request:
+        if not self._sr_on_screen() or self._submitted is live.request or not data_guard.checkable(live.request.scale):
             return
         self._submitted = live.request
         self.checker.submit(live.sr, live.bicubic)
@@ -91,7 +91,7 @@ class GuardView(QObject):
 
     def settled(self) -> bool:
         """Nothing left to check for the frame on screen (screenshots wait for this)."""
-        return not self._sr_on_screen() or self.current() is not None
+        return not self._sr_on_screen() or self.current() is not None or not data_guard.checkable(self.live.request.scale)
 
     # -- what the panes show ----------------------------------------------------------------
     def paint(self, pane) -> None:
@@ -116,8 +116,10 @@ class GuardView(QObject):
         """For the SR panes' top-right block: a line of its own, or ''."""
         res = self.current()
         on_screen = self._sr_on_screen()
-        line = data_guard.overlay_line(res.text if res is not None else None, on_screen,
-                                       on_screen and self.live.sr.data_consistent)
+        text = res.text if res is not None else None
+        if on_screen and not data_guard.checkable(self.live.request.scale):
+            text = data_guard.NOT_CHECKED
+        line = data_guard.overlay_line(text, on_screen, on_screen and self.live.sr.data_consistent)
         return f"<br>{line}" if line else ""
 
     def legend(self) -> str:
