@@ -33,7 +33,7 @@ def test_checker_matches_the_engine_guard_and_maps_onto_the_frame():
         checker.stop()
     (res,) = got
     with one_blas_thread():  # the checker's arithmetic (BLAS sums in another order on two threads)
-        want = ConsistencyGuard(lr, 2.5).check(sr.pixels, region)
+        want = ConsistencyGuard(lr, 2.5).check(sr.pixels, region, bicubic=bic.pixels)  # as the checker is given it
     np.testing.assert_allclose(res.map.ratio, want.ratio, equal_nan=True, rtol=1e-5, atol=1e-5)
     assert res.map.within >= 0.99 and res.text.startswith("consistent: ") and "% of pixels within noise" in res.text
     assert res.display.shape == (180, 200)
