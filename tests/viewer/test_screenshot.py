@@ -41,7 +41,8 @@ def test_save_screenshot_at_twice_the_resolution(window, qtbot, tmp_path):
 def test_a_screenshot_of_the_difference_mode_holds_the_guard_map_and_names_the_model(make_window, phantom_scan, qtbot):
     from viewer.model import data_guard
     from viewer.render.snapshot import lut_to_rgb
-    from viewer.widgets.screenshot_dialog import model_words, screenshot_panes
+    from viewer.model.sr_model import model_words
+    from viewer.widgets.screenshot_dialog import screenshot_panes
 
     from .conftest import wait_frames
     from .fakes import RecordingUpscaler
@@ -61,7 +62,7 @@ def test_a_screenshot_of_the_difference_mode_holds_the_guard_map_and_names_the_m
     inner = guard.rgb[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3].reshape(-1, 3)
     assert (inner == lut[-1]).all(axis=1).mean() > 0.9 and guard.diff_range == (0.0, data_guard.SCALE_TOP)
     assert not np.array_equal(guard.rgb, diff.rgb)
-    assert model_words(win.live) == "Meta-SRGAN fidelity"
+    assert model_words(win.live.upscaler) == "Meta-SRGAN fidelity" and model_words(None) is None
     # the data-consistent rendering, as on screen, and the picture says so
     win.live.guard.set_data_consistent(True)
     sr_dc = screenshot_panes(win.live, 1)[0]

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, Q
 
 from ..model import data_guard
 from ..model.readout import slice_text, window_text, zoom_text
+from ..model.sr_model import model_words
 from ..model.sr_policy import AI_LABEL
 from ..render.frames import mirrored, sr_scale_for
 from ..render.snapshot import render_panes, side_by_side
@@ -25,14 +26,6 @@ FACTORS = (1, 2, 3, 4)
 
 def _plain(html: str) -> str:
     return re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">")
-
-
-def model_words(live) -> str | None:
-    """Which model made the SR pictures (``Meta-SRGAN fidelity``), None without an engine."""
-    from engine.models import model_name
-
-    info = getattr(live.upscaler, "info", None)
-    return None if info is None else model_name(getattr(info, "path", None))
 
 
 def draw_overlay(img: QImage, shots, lefts, live, factor: float) -> None:
@@ -52,7 +45,7 @@ def draw_overlay(img: QImage, shots, lefts, live, factor: float) -> None:
         "bl": slice_text(s.plane, s.index, s.n_slices, sl.position_mm if live.notes.geometry else None),
         "br": window_text(s.window),
     }
-    model = model_words(live)
+    model = model_words(live.upscaler)
     for shot, x in zip(shots, lefts):
         h, w = shot.rgb.shape[:2]
         box = QRect(x + pad, pad, w - 2 * pad, h - 2 * pad)
