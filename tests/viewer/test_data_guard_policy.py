@@ -43,3 +43,9 @@ def test_a_map_belongs_to_its_slice_and_zoom():
 def test_the_guard_runs_up_to_x8():
     assert data_guard.checkable((8.0, 2.0)) and not data_guard.checkable((2.0, 8.5))
     assert data_guard.NOT_CHECKED == "consistent: not checked above x8"
+
+
+def test_the_mouse_reads_one_pixel_off_the_map():
+    assert data_guard.value_text(1.24) == "disagreement 1.2× noise"
+    assert data_guard.value_text(4.0) == "disagreement 4.0× noise · beyond noise"
+    assert "not checked" in data_guard.value_text(float("nan"))

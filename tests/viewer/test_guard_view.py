@@ -102,6 +102,14 @@ def test_the_difference_mode_shows_the_disagreement_map_in_its_own_scale(make_wi
     assert pane.overlay.scale.isVisible() and pane.overlay.scale._units == data_guard.UNITS
     assert "DATA DISAGREEMENT" in pane.overlay.corners["top_left"].text()
     assert pane.overlay.corners["bottom_right"].text().startswith(data_guard.legend_text()) and "W " not in pane.overlay.corners["bottom_right"].text()
+    # the mouse over the map reads the disagreement under it
+    w, h = pane.size_px
+    live._on_hover(pane, w / 2, h / 2)
+    oy, ox = live.viewport(pane).origin
+    top, left, _, _ = live.request.region
+    want = data_guard.value_text(float(res.display[int(oy + h / 2) - top, int(ox + w / 2) - left]))
+    assert want in pane.overlay.corners["bottom_right"].text() and "× noise" in want
+    live._on_hover(pane, -1, -1)
     # the window does not reach the map (it is not windowed)
     win.state.set_window(100.0, 50.0)
     assert pane.levels() == (0.0, data_guard.SCALE_TOP)

@@ -46,6 +46,13 @@ def legend_text(threshold: float = THRESHOLD) -> str:
     return f"0 to {SCALE_TOP:g}× noise · warm: beyond {threshold:g}×"
 
 
+def value_text(ratio: float) -> str:
+    """One pixel's disagreement, as the mouse reads it off the map."""
+    if ratio != ratio:  # NaN: an LR pixel the guard left out (its band crosses the region's edge)
+        return "disagreement: not checked here (edge of the view)"
+    return f"disagreement {ratio:.1f}× noise" + (" · beyond noise" if ratio > THRESHOLD else "")
+
+
 def checkable(scale) -> bool:
     """Whether the guard checks (and can project) a frame at this zoom ``(r_y, r_x)``."""
     return max(float(scale[0]), float(scale[1])) <= MAX_ZOOM + 1e-9

@@ -123,7 +123,20 @@ class GuardView(QObject):
         return f"<br>{line}" if line else ""
 
     def legend(self) -> str:
-        return data_guard.legend_text()
+        """The map pane's scale, and the disagreement under the mouse."""
+        return data_guard.legend_text() + self._hover_value()
+
+    def _hover_value(self) -> str:
+        live, res = self.live, self.current()
+        if live._hover is None or res is None or res.display is None:
+            return ""
+        pane, x, y = live._hover
+        oy, ox = live.viewport(pane).origin
+        top, left, height, width = res.request.region
+        r, c = int(oy + y) - top, int(ox + x) - left
+        if not (0 <= r < height and 0 <= c < width):
+            return ""
+        return "<br>" + data_guard.value_text(float(res.display[r, c]))
 
     def shutdown(self) -> None:
         self.checker.stop()
