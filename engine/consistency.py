@@ -121,7 +121,9 @@ def estimate_noise(image: np.ndarray, acquisition: Degradation = DEFAULT_ACQUISI
 
 # -- the operators -------------------------------------------------------------------
 
-@lru_cache(maxsize=64)
+# a few: each holds an (LR x zoomed) matrix, 8 MB at x8 on a 512-pixel axis, and a
+# viewer zooming through many factors must not keep them all
+@lru_cache(maxsize=8)
 def _axis_operators(m: int, n: int, d: Degradation, slice_axis: bool):
     """(A, C) for one axis: A (m, n) acquires n SR pixels as m, C = A @ bicubic (m, m)."""
     A = np.asarray(_axis_matrix(d, n, m, slice_axis, "periodic"), np.float64)

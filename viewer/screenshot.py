@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication
 
 class ScreenshotWhenReady(QObject):
     """Saves ``win`` to ``out`` once the scan is open, the engine has loaded (or
-    failed) and the current request's bicubic and Meta-SRGAN frames are on screen."""
+    failed), the current request's bicubic and Meta-SRGAN frames are on screen and the
+    consistency guard has checked the Meta-SRGAN frame."""
 
     def __init__(self, win, out: Path, timeout_s: float = 300.0) -> None:
         super().__init__(win)
@@ -25,6 +26,7 @@ class ScreenshotWhenReady(QObject):
         win.opener.failed.connect(self._failed)
         win.live.bicubic_shown.connect(lambda _f: self._check())
         win.live.sr_shown.connect(lambda _f: self._check())
+        win.live.guard.checked.connect(lambda _r: self._check())
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._timeout)
@@ -44,7 +46,7 @@ class ScreenshotWhenReady(QObject):
             return False
         if not live._current(live.bicubic):
             return False
-        return not live.sr_pending()
+        return not live.sr_pending() and live.guard.settled()
 
     def _check(self) -> None:
         if self._saving or not self.ready():

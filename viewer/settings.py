@@ -80,6 +80,16 @@ class Settings:
     def compare_mode(self, v: str) -> None:
         self.q.setValue("display/compare", v)
 
+    @property
+    def data_consistent(self) -> bool:
+        """Show the Meta-SRGAN frames projected onto the acquired data (the consistency
+        guard's data-consistent rendering); off by default: it costs frame time."""
+        return _as_bool(self.q.value("display/data_consistent"), False)
+
+    @data_consistent.setter
+    def data_consistent(self, v: bool) -> None:
+        self.q.setValue("display/data_consistent", bool(v))
+
     # -- engine ---------------------------------------------------------------
     @property
     def device(self) -> str:

@@ -187,7 +187,9 @@ def series_writer(plan, stream, staging, provenance, mapping, window, created, s
     part = source.part if source is not None else ""
     offset = 1000 * (1 + [s.tag for s in plan.streams].index(stream.tag)) + {"coronal": 100, "sagittal": 200}.get(plane, 0)
     offset += 10 * min(source.part_index if source is not None else 0, 9)
-    label = f"MetaZoom {'SR' if stream.sr_scale is not None else 'bicubic'} x{scale_key(req.scale)}{' ' + plane if plane else ''}"
+    # a PACS list shows the description: it names the model that made an SR series
+    method = "bicubic" if stream.sr_scale is None else " ".join(filter(None, ("SR", provenance.model_label())))
+    label = f"MetaZoom {method} x{scale_key(req.scale)}{' ' + plane if plane else ''}"
     if part:
         label += f" [{part}]"
     src_desc = "" if req.anonymize else as_text(getattr(first, "SeriesDescription", "") if first is not None else meta.description)

@@ -71,6 +71,18 @@ class Provenance:
             return f"Meta-SRGAN super-resolution x{zoom_text(self.sr_scale)} then bicubic to x{zoom_text(self.scale)}"
         return f"Meta-SRGAN super-resolution x{zoom_text(self.scale)}"
 
+    def model_label(self) -> str | None:
+        """The model in a few words for a series' description: ``fidelity``,
+        ``perceptual``, ``site NAME`` (a site's weights file, its name cut to 20
+        characters); None for a bicubic stream."""
+        if self.sr_scale is None or not self.weights:
+            return None
+        key = self.weights.get("model") or "?"
+        if key == "site":
+            stem = str(self.weights.get("file") or "").removesuffix(".safetensors")
+            return f"site {stem[:20]}".strip()
+        return key
+
     def summary(self, rows_axis: int = 0) -> str:
         """One line for DICOM DerivationDescription (ST, <= 1024 characters);
         ``rows_axis``: the array axis that runs down the DICOM image's rows."""

@@ -94,6 +94,14 @@ def test_png_of_the_current_slice_matches_the_batch_tool(engine_window, qtbot, s
     same_files(tmp_path / "gui", tmp_path / "cli")
 
 
+def test_the_dialog_names_the_model_that_makes_the_images(engine_window):
+    from viewer.widgets.export_dialog import ExportDialog
+
+    dlg = ExportDialog(engine_window)  # the bundled weights
+    assert dlg.sr.text() == "Meta-SRGAN fidelity"
+    dlg.deleteLater()
+
+
 def test_cancel_leaves_nothing(engine_window, qtbot, tmp_path, monkeypatch):
     from viewer.widgets.export_dialog import ExportDialog
 

@@ -9,7 +9,7 @@ States: ``fit`` (axial, the middle slice, fitted), ``x2.5`` (side by side, SR on
 status bar), 900x440 pixels whatever the window chrome takes, saved at half size.
 Everything is pinned: a temporary settings file, the CPU engine, the window size, and
 each picture is taken once the current request's bicubic *and* Meta-SRGAN frames are
-on screen.  The overlay's frame and encode times (the only text that changes from run
+on screen and the consistency guard has checked the Meta-SRGAN frame.  The overlay's frame and encode times (the only text that changes from run
 to run) are blanked before each picture; the rest of the text is held to a looser
 tolerance than the image (fonts differ between machines).
 
@@ -37,7 +37,8 @@ SR_TIMEOUT_S = 120.0
 
 
 def _frames_final(live) -> bool:
-    return live.request is not None and live._current(live.bicubic) and not live.sr_pending() and getattr(live, "_pending_views", None) is None
+    return (live.request is not None and live._current(live.bicubic) and not live.sr_pending() and getattr(live, "_pending_views", None) is None
+            and live.guard.settled())
 
 
 def _picture(win) -> np.ndarray:

@@ -38,6 +38,38 @@ def test_save_screenshot_at_twice_the_resolution(window, qtbot, tmp_path):
     assert a[:, :half].std() > 10 and a[:, half:].std() > 10
 
 
+def test_a_screenshot_of_the_difference_mode_holds_the_guard_map_and_names_the_model(make_window, phantom_scan, qtbot):
+    from viewer.model import data_guard
+    from viewer.render.snapshot import lut_to_rgb
+    from viewer.model.sr_model import model_words
+    from viewer.widgets.screenshot_dialog import screenshot_panes
+
+    from .conftest import wait_frames
+    from .fakes import RecordingUpscaler
+
+    win = make_window(RecordingUpscaler(offset=300.0), size=(1200, 560))  # SR far from the data everywhere
+    win.show_scan(phantom_scan)
+    win.state.set_zoom(2.0)
+    win.state.set_compare("difference")
+    wait_frames(qtbot, win.live)
+    shots = screenshot_panes(win.live, 1)
+    assert [s.role for s in shots] == ["sr", "difference", "disagreement"]
+    sr, diff, guard = shots
+    assert sr.guard_text == guard.guard_text == "consistent: 0.0% of pixels within noise"
+    # the third pane is the guard's map (all beyond the noise: the scale's top colour), not |SR - bicubic|
+    lut = data_guard.disagreement_lut()
+    h, w = guard.rgb.shape[:2]
+    inner = guard.rgb[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3].reshape(-1, 3)
+    assert (inner == lut[-1]).all(axis=1).mean() > 0.9 and guard.diff_range == (0.0, data_guard.SCALE_TOP)
+    assert not np.array_equal(guard.rgb, diff.rgb)
+    assert model_words(win.live.upscaler) == "Meta-SRGAN fidelity" and model_words(None) is None
+    # the data-consistent rendering, as on screen, and the picture says so
+    win.live.guard.set_data_consistent(True)
+    sr_dc = screenshot_panes(win.live, 1)[0]
+    assert sr_dc.guard_text.startswith("data-consistent · consistent: ") and not np.array_equal(sr_dc.rgb, sr.rgb)
+    assert lut_to_rgb(np.array([np.nan, 0.0, 7.0]), data_guard.SCALE_TOP, lut).tolist()[0] == [0, 0, 0]
+
+
 def pane_halves(png: Path):
     from PIL import Image
 

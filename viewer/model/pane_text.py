@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from .readout import difference_text, engine_text, slice_text, window_text, zoom_text
 from .sr_policy import AI_LABEL
 
-TITLES = {"bicubic": "BICUBIC", "sr": "META-SRGAN", "difference": "|SR − BICUBIC|", "swipe": "BICUBIC ◂ ▸ META-SRGAN"}
+TITLES = {"bicubic": "BICUBIC", "sr": "META-SRGAN", "difference": "|SR − BICUBIC|", "swipe": "BICUBIC ◂ ▸ META-SRGAN",
+          "disagreement": "DATA DISAGREEMENT"}
 #: Panes that show Meta-SRGAN (or a picture made from it).
-SR_ROLES = ("sr", "swipe", "difference")
+SR_ROLES = ("sr", "swipe", "difference", "disagreement")
+#: Panes that show a map made from the SR frame rather than the frame itself.
+MAP_ROLES = ("difference", "disagreement")
 
 _WARN = "<span style='color:#e0a030'>{}</span>"
 _ERROR = "<span style='color:#e74c3c'>{}</span>"
@@ -101,7 +104,7 @@ def pane_title(role: str, facts: PaneFacts) -> str:
     why = facts.bicubic_why
     if why and role in ("sr", "swipe"):
         title += " " + _WARN.format(f"· showing bicubic ({why})")
-    elif why and role == "difference":
+    elif why and role in MAP_ROLES:
         title += " " + _WARN.format(f"· no SR frame ({why})")
     if role in SR_ROLES and facts.rendering:
         title += " " + _WARN.format("· rendering…")
@@ -114,7 +117,8 @@ def pane_title(role: str, facts: PaneFacts) -> str:
 
 def pane_corners(role: str, facts: PaneFacts, hover: str = "") -> dict[str, str]:
     """The four corners' text of a pane of ``role``; ``hover``: the value under the
-    cursor (its own line), shown under the window or the difference scale."""
+    cursor (its own line), shown under the window or the difference scale; for the
+    disagreement map, its whole legend (the guard's colour scale and the value)."""
     if role == "bicubic" or facts.bicubic_why:
         zoom = zoom_text(facts.zoom, facts.scale, with_sr=False)
     else:
@@ -122,7 +126,12 @@ def pane_corners(role: str, facts: PaneFacts, hover: str = "") -> dict[str, str]
         # half-width pane (a coronal view of thick slices reads rows and columns apart)
         zoom = zoom_text(facts.zoom, facts.scale, facts.sr_scale, sep="<br>")
     top_right = zoom if role == "bicubic" else f"{zoom}<br>{facts.engine}"
-    # the difference pane is not windowed: its own scale, not W/L
-    bottom_right = difference_text(facts.difference_top) if role == "difference" else window_text(facts.window)
+    # the map panes are not windowed: their own scale, not W/L
+    if role == "disagreement":
+        bottom_right = ""
+    elif role == "difference":
+        bottom_right = difference_text(facts.difference_top)
+    else:
+        bottom_right = window_text(facts.window)
     return {"top_left": pane_title(role, facts), "top_right": top_right, "bottom_left": facts.slice,
             "bottom_right": bottom_right + hover}

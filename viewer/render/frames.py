@@ -111,7 +111,8 @@ class Frame:
     """A finished frame.  ``kind``: "bicubic" or "sr".  ``ms``: time to make it
     (render only); ``encode_ms``: the slice's encode when this frame paid for it.
     ``sr_scale``: the factor the network ran at (capped at x4); ``error``: why
-    there is no picture."""
+    there is no picture; ``data_consistent``: the SR frame was projected onto the
+    acquired data (the data-consistent rendering), not the network's raw output."""
 
     request: FrameRequest
     kind: str
@@ -120,6 +121,7 @@ class Frame:
     encode_ms: float = 0.0
     sr_scale: tuple[float, float] | None = None
     error: str | None = None
+    data_consistent: bool = False
 
 
 def sr_scale_for(scale: tuple[float, float]) -> tuple[float, float] | None:

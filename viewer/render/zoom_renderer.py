@@ -160,6 +160,10 @@ class ZoomRenderer:
         self.settle_s = SCROLL_SETTLE_S
         #: while True (the user zooms or pans), background encodes wait
         self.paused = False
+        #: the data-consistent rendering, ``(request, sr pixels) -> projected pixels`` (or
+        #: None where it does not apply), applied to each Meta-SRGAN frame before it is
+        #: delivered; None: raw SR frames
+        self.project_sr: Callable[[FrameRequest, np.ndarray], np.ndarray] | None = None
         self._counter = itertools.count(1)
         self._engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> its cache token
         self._engine_counter = itertools.count(1)
@@ -410,8 +414,12 @@ class ZoomRenderer:
                 numba.set_num_threads(self._sr_threads)
             if pixels is None:
                 return  # a newer request overtook it between bands
+            project = self.project_sr
+            projected = project(req, pixels) if project is not None else None  # in the frame's time
+            if projected is not None:
+                pixels = projected
             ms = (time.perf_counter() - t0) * 1e3
-            frame = Frame(req, "sr", pixels, ms=ms, encode_ms=encode_ms, sr_scale=sr_scale)
+            frame = Frame(req, "sr", pixels, ms=ms, encode_ms=encode_ms, sr_scale=sr_scale, data_consistent=projected is not None)
         except Exception as e:
             log.exception("Meta-SRGAN frame failed")
             frame = Frame(req, "sr", None, error=f"{type(e).__name__}: {e}")

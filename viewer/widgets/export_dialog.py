@@ -30,6 +30,7 @@ from engine.export.reformat import stored_range
 from engine.io.volume import WindowPreset
 
 from ..model.export_destination import default_destination
+from ..model.sr_model import model_words
 from ..model.viewport import axis_scales
 from .background import start_job
 from .mailbox import Mailbox
@@ -102,7 +103,7 @@ class ExportDialog(QDialog):
             self.format.addItem(label, key)
         self.format.setCurrentIndex(list(FORMAT_LABELS).index("dicom" if scan.volume.kind == "dicom" else "nifti"))
         form.addRow("Format", self.format)
-        self.sr = QCheckBox("Meta-SRGAN")
+        self.sr = QCheckBox(model_words(win.live.upscaler) or "Meta-SRGAN")  # the model that will make the images
         self.sr.setChecked(win.live.upscaler is not None)
         self.sr.setEnabled(win.live.upscaler is not None)
         self.bicubic = QCheckBox("also bicubic")

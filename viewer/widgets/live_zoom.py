@@ -20,7 +20,7 @@ from engine.models import model_label
 
 from ..model.difference import difference_map
 from ..model.interaction import Drag, WheelInterpreter, zoom_about
-from ..model.pane_text import EngineStatus, PaneFacts, engine_line, pane_corners, progress_line, slice_line
+from ..model.pane_text import MAP_ROLES, EngineStatus, PaneFacts, engine_line, pane_corners, progress_line, slice_line
 from ..model.prefetch import ScrollHeading, neighbours, prefetch_order, prefetch_radius
 from ..model.readout import value_text
 from ..model.scan_notes import colour_note, has_geometry, quantitative_reason
@@ -32,6 +32,7 @@ from ..render.frames import Frame, SliceKey, mirror_region, mirrored, sr_scale_f
 from ..render.shown_frames import pane_frames, shown_on_the_way
 from ..render.zoom_renderer import ZoomRenderer
 from .compare_view import CompareView
+from .guard_view import GuardView
 from .mailbox import Mailbox
 
 #: Geometry fields: a change of any of these needs a new frame.
@@ -78,6 +79,8 @@ class LiveZoom(QObject):
         self._mailbox = Mailbox(self)
         self.renderer = ZoomRenderer(upscaler, lambda frame: self._mailbox.post(lambda: self._on_frame(frame)), cache_bytes,
                                      waits_for_display=True, store_bytes=store_bytes)
+        #: the consistency guard: its overlay line, its map, the data-consistent rendering
+        self.guard = GuardView(self)
         windowing.warm_up()  # before the first frame: loading it holds the GIL
         self.request = None
         self.bicubic: Frame | None = None
@@ -309,6 +312,8 @@ class LiveZoom(QObject):
                 d, hi = diff
                 pane.set_image(d, frame_rect(self.sr), (0.0, hi), lut=DIFF_LUT, generation=self.request.generation)
                 pane.overlay.scale.set_scale(DIFF_LUT, 0.0, hi)
+            elif pane.role == "disagreement":
+                self.guard.paint(pane)
 
     def _put(self, pane, frame: Frame | None, lv) -> None:
         if frame is None:
@@ -339,7 +344,7 @@ class LiveZoom(QObject):
     def _apply_levels(self) -> None:
         lv = windowing.levels(self.state.window)
         for pane in self.view.panes:
-            if pane.role != "difference":
+            if pane.role not in MAP_ROLES:
                 pane.set_levels(lv)
                 pane.set_levels(lv, which="top")
 
@@ -358,14 +363,15 @@ class LiveZoom(QObject):
                                     None if self.sr_on else (self.sr_blocked or "turned off"))
         notes = self.notes
         facts = PaneFacts(
-            zoom=s.zoom, scale=scale, sr_scale=sr_scale, engine=engine_line(engine) + self._shown_progress,
+            zoom=s.zoom, scale=scale, sr_scale=sr_scale, engine=engine_line(engine) + self._shown_progress + self.guard.overlay_line(),
             slice=slice_line(s.plane, s.index, s.n_slices, self.slice.position_mm if notes.geometry else None, notes.colour),
             window=s.window, bicubic_why=bicubic_why, untrained=engine.present and not engine.trained,
             rendering=self.sr_pending(), failed=bool(self.sr is not None and self.sr.error and self.sr.request is req),
             difference_top=self._diff_cache[2] if self._diff_cache is not None and self._diff_cache[0] is req else None,
             model=engine.model)
         for pane in self.view.visible_panes():
-            for corner, text in pane_corners(pane.role, facts, self._hover_text(pane)).items():
+            hover = self.guard.legend() if pane.role == "disagreement" else self._hover_text(pane)
+            for corner, text in pane_corners(pane.role, facts, hover).items():
                 pane.overlay.set_text(corner, text)
 
     def engine_status(self) -> EngineStatus:
@@ -485,4 +491,5 @@ class LiveZoom(QObject):
     def shutdown(self) -> None:
         self._prefetch_timer.stop()
         self._progress_timer.stop()
+        self.guard.shutdown()
         self.renderer.shutdown()

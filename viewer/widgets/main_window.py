@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.live = LiveZoom(self.state, self.view, None, self.settings.cache_mb * 2**20, self.settings.wheel_convention,
                              store_bytes=self.settings.store_mb * 2**20)
         self.live.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.live.guard.set_data_consistent(self.settings.data_consistent)
 
         self.banner = QLabel("", objectName="untrainedBanner")
         self.banner.setAlignment(Qt.AlignCenter)
@@ -198,6 +199,11 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Meta-SRGAN weights", start, "Weights (*.safetensors);;All files (*)")
         if path:
             self.set_weights(path)
+
+    def set_data_consistent(self, on: bool) -> None:
+        """Settings > Data-consistent rendering."""
+        self.live.guard.set_data_consistent(on)
+        self.settings.data_consistent = bool(on)
 
     def set_wheel_convention(self, convention: str) -> None:
         self.live.interpreter.convention = convention

@@ -108,6 +108,8 @@ class Menus:
         act("weights_open", "A &site's weights file…", win.weights_dialog, menu=weights)
         weights.aboutToShow.connect(self._enable_shipped_models)
         self._enable_shipped_models()
+        act("data_consistent", "D&ata-consistent rendering (SR projected onto the acquired data; slower frames)",
+            win.set_data_consistent, None, True, m)
         act("cache", "Feature &cache size…", win.cache_dialog, menu=m)
         act("store", "&Background features memory…", win.store_dialog, menu=m)
 
@@ -208,6 +210,7 @@ class Menus:
             ("pan_mode", s.pan_mode),
             ("single_bicubic", s.single_shows == "bicubic"),
             ("sr_on", self.win.live.sr_on),
+            ("data_consistent", self.win.live.guard.data_consistent),
             (f"wheel_{self.win.live.interpreter.convention}", True),
             (f"device_{self.win.device}", True),
         ):

@@ -32,7 +32,7 @@ def _label(parent: QWidget, size: int = 11, bold: bool = False, letter: bool = F
 
 
 class ColourScale(QWidget):
-    """A vertical colour bar with its range, for the difference pane."""
+    """A vertical colour bar with its range and its label (units), for a map's pane."""
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
@@ -40,9 +40,9 @@ class ColourScale(QWidget):
         self.setFixedSize(64, 180)
         self._lut = np.zeros((256, 3), np.uint8)
         self._range = (0.0, 1.0)
-        self._units = ""
+        self._units = "|SR-bic|"
 
-    def set_scale(self, lut: np.ndarray, lo: float, hi: float, units: str = "") -> None:
+    def set_scale(self, lut: np.ndarray, lo: float, hi: float, units: str = "|SR-bic|") -> None:
         self._lut = np.ascontiguousarray(lut[:, :3], dtype=np.uint8)
         self._range, self._units = (lo, hi), units
         self.update()
@@ -62,7 +62,7 @@ class ColourScale(QWidget):
         lo, hi = self._range
         p.drawText(22, bar.top() + 8, f"{hi:.4g}")
         p.drawText(22, bar.bottom(), f"{lo:.4g}")
-        p.drawText(0, 10, "|SR-bic|")
+        p.drawText(0, 10, self._units)
         p.end()
 
 

@@ -19,7 +19,7 @@ from .overlay import PaneOverlay
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
-ROLES = ("bicubic", "sr", "difference", "swipe")
+ROLES = ("bicubic", "sr", "difference", "swipe", "disagreement")
 
 
 class SlicePane(pg.GraphicsView):

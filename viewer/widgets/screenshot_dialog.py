@@ -11,6 +11,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
 
+from ..model import data_guard
 from ..model.pane_text import pane_name
 from ..model.readout import slice_text, window_text, zoom_text
 from ..model.sr_policy import AI_LABEL
@@ -28,7 +29,8 @@ def _plain(html: str) -> str:
 
 
 def draw_overlay(img: QImage, shots, lefts, live, factor: float) -> None:
-    """Titles, orientation letters, slice/zoom/window text, as on screen."""
+    """Titles (with the model that made the SR pictures), orientation letters,
+    slice/zoom/window text and the consistency guard's line, as on screen."""
     s, sl = live.state, live.slice
     p = QPainter(img)
     p.setRenderHint(QPainter.TextAntialiasing)
@@ -51,9 +53,16 @@ def draw_overlay(img: QImage, shots, lefts, live, factor: float) -> None:
         if shot.role != "bicubic":  # every SR picture carries it, saved or on screen
             title += "\n" + AI_LABEL
         p.drawText(box, Qt.AlignLeft | Qt.AlignTop, title)
-        p.drawText(box, Qt.AlignRight | Qt.AlignTop, lines["tr"] if shot.role != "bicubic" else zoom_text(s.zoom, scale, with_sr=False))
+        tr = lines["tr"] if shot.role != "bicubic" else zoom_text(s.zoom, scale, with_sr=False)
+        if shot.guard_text:
+            tr += "\n" + shot.guard_text
+        p.drawText(box, Qt.AlignRight | Qt.AlignTop, tr)
         p.drawText(box, Qt.AlignLeft | Qt.AlignBottom, lines["bl"])
-        p.drawText(box, Qt.AlignRight | Qt.AlignBottom, lines["br"] if shot.diff_range is None else f"|SR-bicubic| 0 to {shot.diff_range[1]:.4g}")
+        if shot.role == "disagreement":
+            br = data_guard.legend_text()
+        else:
+            br = lines["br"] if shot.diff_range is None else f"|SR-bicubic| 0 to {shot.diff_range[1]:.4g}"
+        p.drawText(box, Qt.AlignRight | Qt.AlignBottom, br)
         top, bottom, left, right = sl.letters if live.notes.geometry else ("", "", "", "")
         p.drawText(box, Qt.AlignHCenter | Qt.AlignTop, top)
         p.drawText(box, Qt.AlignHCenter | Qt.AlignBottom, bottom)
@@ -62,15 +71,22 @@ def draw_overlay(img: QImage, shots, lefts, live, factor: float) -> None:
     p.end()
 
 
-def render_screenshot(live, factor: float, overlay: bool = True) -> QImage:
-    """The visible panes at ``factor`` x their size (runs the engine: call off the GUI thread)."""
+def screenshot_panes(live, factor: float):
+    """The visible panes' pictures at ``factor`` x their size ([PaneShot]; runs the
+    engine and the consistency guard: call off the GUI thread)."""
     s, sl = live.state, live.slice
     panes = [(p.role, p.size_px) for p in live.view.visible_panes()]
     pixels = live.scan.display_slice(s.plane, s.index, s.radiological).pixels
-    shots = render_panes(
+    return render_panes(
         panes, pixels.shape, sl.spacing, s.zoom, s.center, pixels, live.renderer.cache_key(live.upscaler, live.key()), s.window, factor,
         live.upscaler, live.renderer.cache, swipe=s.swipe, diff_lut=DIFF_LUT, mirror=mirrored(live.key()),
+        data_consistent=live.guard.data_consistent,
     )
+
+
+def render_screenshot(live, factor: float, overlay: bool = True) -> QImage:
+    """The visible panes at ``factor`` x their size (runs the engine: call off the GUI thread)."""
+    shots = screenshot_panes(live, factor)
     rgb, lefts = side_by_side(shots, gap=max(1, int(round(2 * factor))))
     img = qimage2ndarray.array2qimage(rgb).convertToFormat(QImage.Format_RGB32)
     if overlay:
