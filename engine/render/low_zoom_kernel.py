@@ -1,7 +1,7 @@
 """The Meta-Upscale dot product for low zooms: columns in their own order, one input row at a time.
 
 ``cpu_kernel`` groups a row's columns by phase so each filter is loaded once for
-four output pixels.  Below about x1.7 that stops paying: the four columns of a
+four output pixels.  Below about x1.85 that stops paying: the four columns of a
 group then read windows ~1/(r - 1) input columns apart, which share nothing, so
 every window comes from L2 or beyond, and a 1024x1024 frame at x1.1 took ~3x as
 long as at x2 (the multiply-adds are the same).  Here neighbouring output columns
@@ -21,10 +21,11 @@ from numba import njit, prange
 from ..geometry import AxisMap
 from .cpu_kernel import _launch, row_pairs
 
-#: Column factors below this take the column-order kernel (``python -m engine.bench``
-#: on a 2-core AVX2 machine, one thread: x1.1 45 ms against 64 for phase groups, x1.6
-#: 38 against 42, x1.75 even, x1.9 35 against 30).
-LOW_ZOOM_BELOW = Fraction(17, 10)
+#: Column factors below this take the column-order kernel.  One thread, 1024x1024
+#: regions, CPU ms phase groups -> column order (2-core AVX2 machine): x1.1 64 -> 43,
+#: x1.6 42 -> 37, x1.75 38 -> 34, x1.8 35 -> 34, x1.85 34 -> 35, x1.9 32 -> 36;
+#: x1.25 50 -> 39; x1.5 (exact 3/2, below) 35 -> 37.
+LOW_ZOOM_BELOW = Fraction(37, 20)
 
 
 def low_zoom(mx: AxisMap) -> bool:
@@ -47,15 +48,16 @@ def _by_rows(feats, row_stride, channels, table, n_phase_x, src_y, q_y, src_x, q
     """Output rows two at a time (``row_pairs``), each pair one input row per pass.
 
     Input row ``r`` is window row ``r - src_y[i]`` of row ``i`` and ``r - src_y[i2]``
-    of row ``i2``: a pass adds, for four neighbouring output columns at once, those
-    window rows' 3*C terms to both output rows (four feature loads, overlapping,
-    and eight filter loads from L1 for eight multiply-adds).  Layouts as in
-    ``cpu_kernel._meta_upscale``.
+    of row ``i2``: a pass adds, for two neighbouring output columns at once, those
+    window rows' 3*C terms to both output rows (two feature loads, overlapping,
+    and four filter loads from L1 for four multiply-adds).  Two columns, not four:
+    7% faster at x1.1 (fewer registers spilled); one column is 8% slower.  Layouts
+    as in ``cpu_kernel._meta_upscale``.
     """
     K = 3 * channels
     K3 = 3 * K
     w = out.shape[1]
-    w4 = w - w % 4
+    w2 = w - w % 2
     for u in prange(first.shape[0]):
         i = first[u]
         i2 = second[u]
@@ -74,30 +76,24 @@ def _by_rows(feats, row_stride, channels, table, n_phase_x, src_y, q_y, src_x, q
             top = d1 <= 2  # a window row of row i
             bottom = i2 >= 0 and d2 >= 0  # and of row i2
             if top and bottom:
-                for j in range(0, w4, 4):
+                for j in range(0, w2, 2):
                     f0 = fr + src_x[j] * channels
                     f1 = fr + src_x[j + 1] * channels
-                    f2 = fr + src_x[j + 2] * channels
-                    f3 = fr + src_x[j + 3] * channels
                     t0 = (tb + q_x[j]) * K3 + d1 * K
                     t1 = (tb + q_x[j + 1]) * K3 + d1 * K
-                    t2 = (tb + q_x[j + 2]) * K3 + d1 * K
-                    t3 = (tb + q_x[j + 3]) * K3 + d1 * K
                     e0 = (tb2 + q_x[j]) * K3 + d2 * K
                     e1 = (tb2 + q_x[j + 1]) * K3 + d2 * K
-                    e2 = (tb2 + q_x[j + 2]) * K3 + d2 * K
-                    e3 = (tb2 + q_x[j + 3]) * K3 + d2 * K
-                    v0 = feats[f0: f0 + K]; v1 = feats[f1: f1 + K]; v2 = feats[f2: f2 + K]; v3 = feats[f3: f3 + K]
-                    x0 = table[t0: t0 + K]; x1 = table[t1: t1 + K]; x2 = table[t2: t2 + K]; x3 = table[t3: t3 + K]
-                    y0 = table[e0: e0 + K]; y1 = table[e1: e1 + K]; y2 = table[e2: e2 + K]; y3 = table[e3: e3 + K]
-                    a0 = np.float32(0.0); a1 = np.float32(0.0); a2 = np.float32(0.0); a3 = np.float32(0.0)
-                    c0 = np.float32(0.0); c1 = np.float32(0.0); c2 = np.float32(0.0); c3 = np.float32(0.0)
+                    v0 = feats[f0: f0 + K]; v1 = feats[f1: f1 + K]
+                    x0 = table[t0: t0 + K]; x1 = table[t1: t1 + K]
+                    y0 = table[e0: e0 + K]; y1 = table[e1: e1 + K]
+                    a0 = np.float32(0.0); a1 = np.float32(0.0)
+                    c0 = np.float32(0.0); c1 = np.float32(0.0)
                     for k in range(K):
-                        a0 += v0[k] * x0[k]; a1 += v1[k] * x1[k]; a2 += v2[k] * x2[k]; a3 += v3[k] * x3[k]
-                        c0 += v0[k] * y0[k]; c1 += v1[k] * y1[k]; c2 += v2[k] * y2[k]; c3 += v3[k] * y3[k]
-                    out[i, j] += a0; out[i, j + 1] += a1; out[i, j + 2] += a2; out[i, j + 3] += a3
-                    out[i2, j] += c0; out[i2, j + 1] += c1; out[i2, j + 2] += c2; out[i2, j + 3] += c3
-                for j in range(w4, w):
+                        a0 += v0[k] * x0[k]; a1 += v1[k] * x1[k]
+                        c0 += v0[k] * y0[k]; c1 += v1[k] * y1[k]
+                    out[i, j] += a0; out[i, j + 1] += a1
+                    out[i2, j] += c0; out[i2, j + 1] += c1
+                for j in range(w2, w):
                     f0 = fr + src_x[j] * channels
                     t0 = (tb + q_x[j]) * K3 + d1 * K
                     e0 = (tb2 + q_x[j]) * K3 + d2 * K
@@ -110,22 +106,18 @@ def _by_rows(feats, row_stride, channels, table, n_phase_x, src_y, q_y, src_x, q
                 ii = i if top else i2
                 bb = tb if top else tb2
                 d = d1 if top else d2
-                for j in range(0, w4, 4):
+                for j in range(0, w2, 2):
                     f0 = fr + src_x[j] * channels
                     f1 = fr + src_x[j + 1] * channels
-                    f2 = fr + src_x[j + 2] * channels
-                    f3 = fr + src_x[j + 3] * channels
                     t0 = (bb + q_x[j]) * K3 + d * K
                     t1 = (bb + q_x[j + 1]) * K3 + d * K
-                    t2 = (bb + q_x[j + 2]) * K3 + d * K
-                    t3 = (bb + q_x[j + 3]) * K3 + d * K
-                    v0 = feats[f0: f0 + K]; v1 = feats[f1: f1 + K]; v2 = feats[f2: f2 + K]; v3 = feats[f3: f3 + K]
-                    x0 = table[t0: t0 + K]; x1 = table[t1: t1 + K]; x2 = table[t2: t2 + K]; x3 = table[t3: t3 + K]
-                    a0 = np.float32(0.0); a1 = np.float32(0.0); a2 = np.float32(0.0); a3 = np.float32(0.0)
+                    v0 = feats[f0: f0 + K]; v1 = feats[f1: f1 + K]
+                    x0 = table[t0: t0 + K]; x1 = table[t1: t1 + K]
+                    a0 = np.float32(0.0); a1 = np.float32(0.0)
                     for k in range(K):
-                        a0 += v0[k] * x0[k]; a1 += v1[k] * x1[k]; a2 += v2[k] * x2[k]; a3 += v3[k] * x3[k]
-                    out[ii, j] += a0; out[ii, j + 1] += a1; out[ii, j + 2] += a2; out[ii, j + 3] += a3
-                for j in range(w4, w):
+                        a0 += v0[k] * x0[k]; a1 += v1[k] * x1[k]
+                    out[ii, j] += a0; out[ii, j + 1] += a1
+                for j in range(w2, w):
                     f0 = fr + src_x[j] * channels
                     t0 = (bb + q_x[j]) * K3 + d * K
                     v0 = feats[f0: f0 + K]; x0 = table[t0: t0 + K]

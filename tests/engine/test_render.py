@@ -286,5 +286,6 @@ def test_low_zoom_kernel_takes_low_zooms_but_not_x1_5():
     assert low_zoom(axis_map(512, 640))  # x1.25 = 5/4
     assert low_zoom(axis_map(500, 800))  # x1.6 = 8/5
     assert not low_zoom(axis_map(512, 768))  # x1.5 = 3/2: same-phase columns one input column apart
+    assert low_zoom(axis_map(500, 900))  # x1.8
     assert not low_zoom(axis_map(512, 972))  # x1.9
     assert not low_zoom(axis_map(512, 1024))
