@@ -17,6 +17,7 @@ from .geometry import ZoomGrid, parse_scale, source_rect
 from .render.bicubic import resample
 from .intensity import checked_range
 from .render.cpu_kernel import meta_upscale_kernel
+from .render.low_zoom_kernel import low_zoom, low_zoom_kernel
 from .render.inference_trunk import InferenceTrunk, fold_trunk
 from .render.phase_table import cpu_layout, phase_table
 from .render.openvino_trunk import OpenVINOTrunk, openvino_missing
@@ -329,7 +330,8 @@ class Upscaler:
         if features.device == "cpu":
             out = np.empty((region[2], region[3]), dtype=np.float32)
             row_stride = (features.shape[1] + 2) * self.channels
-            meta_upscale_kernel(
+            kernel = low_zoom_kernel if low_zoom(mx) else meta_upscale_kernel
+            kernel(
                 features.feats, row_stride, self.channels, table, len(mx.phases),
                 my.src, my.phase_index, mx.src, mx.phase_index, out,
             )

