@@ -3,7 +3,9 @@
 Each term of the generator's loss is a module with its own ``loss_weight``, as in
 BasicSR's ``basic_loss.py``.  A module returns a ``Term``: the weighted loss (what the
 generator's total adds up) and the term before its weight (what the run's log reports
-under the term's name).  Images are in unit range (the engine's [0, 1] per-slice scale).
+under the term's name).  The discriminator's own loss (``adversarial_d_half``) stays a
+function: it is D's whole loss, with no weight.  Images are in unit range (the engine's
+[0, 1] per-slice scale).
 """
 
 from __future__ import annotations
@@ -106,7 +108,8 @@ class L1Loss(nn.Module):
 
 #: Bicubic's typical L1 on the training crops (unit range) as a line in the zoom r:
 #: ``BICUBIC_L1_AT_X1 + BICUBIC_L1_PER_ZOOM * (r - 1)``, fitted once to the MRI training
-#: crops (0.0086 at x1.1, 0.0185 at x2, 0.0405 at x4).
+#: crops (0.0086 at x1.1, 0.0185 at x2, 0.0405 at x4).  In the weight network's scale
+#: input s = 1/r (``engine.render.phase_table.scale_input``) it reads 0.0075 + 0.011 (1/s - 1).
 BICUBIC_L1_AT_X1 = 0.0075
 BICUBIC_L1_PER_ZOOM = 0.011
 
@@ -114,5 +117,7 @@ BICUBIC_L1_PER_ZOOM = 0.011
 def typical_bicubic_l1(zoom: float) -> float:
     """What ``loss.l1_relative = "scale"`` divides L1 by at ``zoom`` (a pair: the
     geometric mean, the zoom the weight network sees), so that x1.1, where bicubic is
-    already within ~0.01, weighs as much as x4."""
+    already within ~0.01, weighs as much as x4.  A fixed line rather than bicubic's
+    error on each minibatch (``"batch"``): the divisor then depends on the zoom only, not
+    on which patches the minibatch drew."""
     return BICUBIC_L1_AT_X1 + BICUBIC_L1_PER_ZOOM * (zoom - 1.0)
