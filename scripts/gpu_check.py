@@ -235,6 +235,7 @@ def crops_for(cfg, packed):
 def training_speed(report: dict, cfg: dict, crops, steps: int, workers: int) -> None:
     import copy
 
+    from trainer.run_config import parse_config
     from trainer.train import Trainer
 
     dev = torch.device("cuda" if cuda() else "cpu")
@@ -244,7 +245,7 @@ def training_speed(report: dict, cfg: dict, crops, steps: int, workers: int) -> 
         c["out"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"gpu_check_speed_{w}")
         c["data"]["batch"] = 8
         c["train"].update({"workers": w, "progress": False, "eval_every": 10**9, "ckpt_every": 10**9, "ema": 0.0})
-        tr = Trainer(c, device=dev, crops=crops[0], test_crops=crops[1], quiet=True)
+        tr = Trainer(parse_config(c), device=dev, crops=crops[0], test_crops=crops[1], quiet=True)
         tr.run(20 if cuda() else 1)  # warm-up: cuDNN picks its algorithms, workers start
         sync()
         t = time.perf_counter()
@@ -265,6 +266,7 @@ def finetune(report: dict, key: str, cfg: dict, crops, seconds: float, out: Path
     import tarfile
 
     from trainer.export import export
+    from trainer.run_config import parse_config
     from trainer.train import Trainer
 
     dev = torch.device("cuda" if cuda() else "cpu")
@@ -272,9 +274,8 @@ def finetune(report: dict, key: str, cfg: dict, crops, seconds: float, out: Path
     shutil.rmtree(run, ignore_errors=True)
     cfg["out"] = str(run)
     cfg["train"]["progress"] = False
-    tr = Trainer(cfg, device=dev, crops=crops[0], test_crops=crops[1])
+    tr = Trainer(parse_config(cfg), device=dev, crops=crops[0], test_crops=crops[1], resume=resume or None)
     if resume:
-        tr.resume(resume)
         print(f"{key}: resumed at update {tr.step}")
     start, t0 = tr.step, time.perf_counter()
     tr.run(max(int(cfg["steps"]), tr.step + 1), seconds=seconds)

@@ -82,6 +82,12 @@ def sidecar(path) -> Path:
     return path.with_name(path.name.replace(".safetensors", ".json"))
 
 
+def last_checkpoint(run_folder) -> Path | None:
+    """The checkpoint a run folder's ``checkpoints/last.txt`` names (None: no checkpoint yet)."""
+    last = Path(run_folder) / "checkpoints" / "last.txt"
+    return last.parent / last.read_text().strip() if last.is_file() else None
+
+
 def read_meta(path) -> dict:
     side = sidecar(path)
     try:

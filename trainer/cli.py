@@ -26,10 +26,13 @@ def _train(args) -> int:
     import torch
     import torch.distributed as dist
 
+    from .checkpoint import last_checkpoint
     from .config import load_config
+    from .run_config import parse_config
     from .train import Trainer
 
-    cfg = load_config(args.config, args.set)
+    config = parse_config(load_config(args.config, args.set))
+    resume = args.resume_from or (last_checkpoint(config.out) if args.resume else None)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     device = torch.device("cpu")
@@ -40,11 +43,9 @@ def _train(args) -> int:
     if world > 1:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     try:
-        tr = Trainer(cfg, rank=rank, world=world, device=device)
-        if args.resume or args.resume_from:
-            if tr.resume(args.resume_from):
-                if rank == 0:
-                    print(f"resumed at update {tr.step}", file=sys.stderr)
+        tr = Trainer(config, rank=rank, world=world, device=device, resume=resume)
+        if resume is not None and rank == 0:
+            print(f"resumed at update {tr.step}", file=sys.stderr)
         if rank == 0:
             print(f"{len(tr.crops)} training crops, {len(tr.test_crops)} test crops; normalisation mean {tr.mean:.4f} std {tr.std:.4f}; "
                   f"bf16 {tr.bf16}; {world} process(es) on {device}", file=sys.stderr)

@@ -1,6 +1,8 @@
 """Training configuration: a TOML file, then ``--set key.path=value`` overrides.
 
-Every number of the paper's recipe is here with the paper's value as default.
+Every number of the paper's recipe is here with the paper's value as default.  This
+module reads the file into a tree of plain values and refuses unknown keys;
+``trainer.run_config.parse_config`` checks the values and types the tree.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def load_config(path=None, overrides=()) -> dict:
     cfg = _read(Path(path), ()) if path else copy.deepcopy(DEFAULTS)
     for o in overrides:
         apply_override(cfg, o)
-    _check_choices(cfg)
+    check_choices(cfg)
     return cfg
 
 
@@ -149,7 +151,7 @@ def _read(path: Path, seen: tuple[Path, ...]) -> dict:
 CHOICES = {("loss", "l1_relative"): (False, True, "scale", "batch")}
 
 
-def _check_choices(cfg: dict) -> None:
+def check_choices(cfg: dict) -> None:
     for (section, key), allowed in CHOICES.items():
         value = cfg[section][key]
         # `True in (1,)` is True in Python: compare types too, so 1 or "yes" are refused

@@ -123,8 +123,10 @@ def retrain_config(scans, *, init=None, steps: int = 2000, hold_out: int = 10, p
 def retrain(args) -> int:
     import torch
 
+    from .checkpoint import last_checkpoint
     from .export import export, metrics_from_eval
     from .report import evaluate
+    from .run_config import parse_config
     from .train import Trainer
 
     output = Path(args.output).expanduser()
@@ -138,12 +140,14 @@ def retrain(args) -> int:
         raise RetrainError(run, "holds an earlier run: --resume to continue it, or --run another folder")
     cfg = retrain_config(args.scans, init=init, steps=args.steps, hold_out=args.hold_out, plane=args.plane,
                          modality=args.modality, run=run, threads=args.threads, overrides=args.set)
-    tr = Trainer(cfg, device=torch.device("cpu") if args.cpu or not torch.cuda.is_available() else torch.device("cuda"))
+    resume = last_checkpoint(run) if args.resume else None
+    tr = Trainer(parse_config(cfg), device=torch.device("cpu") if args.cpu or not torch.cuda.is_available() else torch.device("cuda"),
+                 resume=resume)
     if not tr.crops:
         raise RetrainError(None, "no training crops: the slices around the held-out ones hold too little signal; use fewer (--hold-out) or more scans")
     if not tr.test_crops:
         raise RetrainError(None, "the held-out slices hold no usable crop (too little signal) to compare with: try another --hold-out or --plane")
-    if args.resume and tr.resume(None):
+    if resume is not None:
         print(f"resumed at update {tr.step}", file=sys.stderr)
     print(f"retraining {init.name} on {len(tr.crops)} crops ({len(tr.test_crops)} held out) for {cfg['steps']} updates; "
           f"run folder {run}", file=sys.stderr)

@@ -21,23 +21,22 @@ import torch.nn as nn
 
 from engine import networks
 from engine.networks.meta_srgan import grown_from
-from engine.render.phase_table import scale_input
 from engine.render.torch_upscale import bicubic_torch
 from engine.upscaler import cpu_has_bf16
 from engine.weights import load_weights
 
 from . import checkpoint as ckpt
 from .data.dataset import Crops, PatchBatches, load_crops
-from .data.degrade import DegradationMix
 from .data.prefetch import PrefetchedSteps, StepShards
-from .data.scales import TRAIN_SCALES, is_pair, parse_scale, parse_scale_key, parse_scales, scale_key
+from .data.scales import TRAIN_SCALES, is_pair, parse_scale_key, scale_key
 from .discriminator import Discriminator
 from .ema import WeightAverage
 from .evaluate import ModelPredictor, bicubic_predict, score
 from .export import is_weights_file, weights_stages
 from .fast_upscale import upscale
 from .log import RunLog
-from .losses import PerceptualLoss, adversarial_d_half, adversarial_g, typical_bicubic_l1
+from .losses import AdversarialLoss, L1Loss, PerceptualLoss, adversarial_d_half
+from .run_config import RunConfig
 from .vgg import load_vgg
 
 
@@ -66,11 +65,10 @@ class SRForward(nn.Module):
         return out * self.std + self.mean
 
 
-def want_bf16(setting, device: torch.device) -> bool:
+def want_bf16(setting: bool | str, device: torch.device) -> bool:
+    """``train.bf16``: true, false, or "auto" (CUDA, and CPUs with native bf16)."""
     if isinstance(setting, bool):
         return setting
-    if str(setting).lower() != "auto":
-        raise ValueError(f"train.bf16 must be true, false or 'auto', got {setting!r}")
     return device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16())
 
 
@@ -94,40 +92,112 @@ def init_generator(spec: dict, init: str) -> tuple[nn.Module, dict | None]:
     return G, norm
 
 
-def batch_workers(setting, device: torch.device) -> int:
+def batch_workers(setting: int | str, device: torch.device) -> int:
     """How many processes make minibatches ahead (``train.workers``)."""
     if setting == "auto":
         return min(8, max(1, (os.cpu_count() or 2) - 2)) if device.type == "cuda" else 0
-    if isinstance(setting, bool) or not isinstance(setting, int) or setting < 0:
-        raise ValueError(f"train.workers must be 'auto' or a count >= 0, got {setting!r}")
-    return setting
+    return int(setting)
 
 
 class Trainer:
-    def __init__(self, cfg: dict, *, rank: int = 0, world: int = 1, device: torch.device | None = None,
-                 crops: Crops | None = None, test_crops: Crops | None = None, quiet: bool = False):
-        self.cfg, self.rank, self.world = cfg, rank, world
+    """One training run of ``config``: the networks, their optimisers, the minibatches
+    and the loop.  ``resume``: a checkpoint to continue from (``checkpoint.last_checkpoint``
+    finds the run folder's own); its metadata decide the normalisation and the lineage
+    before anything is built from them, then its tensors and step are restored."""
+
+    def __init__(self, config: RunConfig, *, rank: int = 0, world: int = 1, device: torch.device | None = None,
+                 crops: Crops | None = None, test_crops: Crops | None = None, quiet: bool = False, resume=None):
+        if not isinstance(config, RunConfig):
+            raise TypeError(f"Trainer takes a RunConfig (trainer.run_config.parse_config), got {type(config).__name__}")
+        self.config, self.rank, self.world = config, rank, world
         self.device = device or torch.device("cpu")
         self.main = rank == 0
         self.quiet = quiet
-        t = cfg["train"]
-        if t["threads"]:
-            torch.set_num_threads(int(t["threads"]))
-        torch.manual_seed(int(cfg["seed"]))
-        self.out = Path(cfg["out"])
-        d = cfg["data"]
-        root = d["root"]
-        self.crops = crops if crops is not None else load_crops(d["train"], root, d["crop"], d["min_foreground"])
-        self.test_crops = test_crops if test_crops is not None else (load_crops(d["test"], root, d["crop"], d["min_foreground"]) if d["test"] else Crops())
+        data, model, train = config.data, config.model, config.train
+        if train.threads:
+            torch.set_num_threads(train.threads)
+        torch.manual_seed(config.seed)
+        self.out = Path(config.out)
+        resume = Path(resume) if resume is not None else None
+        saved = ckpt.read_meta(resume) if resume is not None else None
+        # this run's own checkpoint continues it; another run's starts this run's own stage
+        own = resume is not None and resume.resolve().parent == (self.out / "checkpoints").resolve()
 
-        init = cfg["model"].get("init", "")
-        self.G, init_norm = init_generator({"name": cfg["model"]["name"], "args": cfg["model"]["args"]}, init)
-        # the weights file a run starts from, as it is now (its sha256 and stages): the
-        # file may be replaced before export (a site's retraining written over it)
-        self.init_weights = weights_stages(init) if is_weights_file(init) else None
+        self.crops = crops if crops is not None else load_crops(data.train, data.root, data.crop, data.min_foreground)
+        self.test_crops = test_crops if test_crops is not None else (
+            load_crops(data.test, data.root, data.crop, data.min_foreground) if data.test else Crops())
+
+        self.G, init_norm = init_generator(model.spec, model.init)
+        # the weights file a run starts from, as it was when the run started (its sha256
+        # and stages): the file may be replaced before export (a site's retraining written over it)
+        self.init_weights = (saved.get("init_weights") if own else None) or (
+            weights_stages(model.init) if is_weights_file(model.init) else None)
         # a checkpoint to start from: which of its weights (trained, or their running average)
         self.init_taken = (init_norm or {}).get("weights_taken")
-        norm = d["normalization"]
+        # a resumed run goes on with the normalisation it was trained with ("init" would
+        # read the starting file again, which may have been replaced since)
+        self.mean, self.std = self._normalization(init_norm, saved.get("normalization") if own else None)
+        self.bf16 = want_bf16(train.bf16, self.device)
+        self.G.to(self.device)
+        self.ema = WeightAverage(self.G, train.ema) if train.ema else None
+        self.fixed_scale = None if is_meta(self.G) else float(getattr(self.G, "scale", 2))
+        scales = data.scales or ([self.fixed_scale] if self.fixed_scale else TRAIN_SCALES)
+        self.batches = PatchBatches(self.crops, batch=data.batch, mean=self.mean, std=self.std, scales=scales,
+                                    patches_per_image=data.patches_per_image, max_hr=data.max_hr, seed=config.seed,
+                                    augment=data.augment, anisotropic=data.anisotropic if self.fixed_scale is None else 0.0,
+                                    degradations=data.degrade)
+        if self.fixed_scale is not None and data.anisotropic:
+            print(f"data.anisotropic ignored: {model.name} is a fixed x{self.fixed_scale:g} network")
+
+        # the order in which networks are built is the order they draw from the seeded RNG
+        self.l1_loss, self.adversarial_loss, self.perceptual_loss, self.D = self._losses(config.loss)
+        self.opt_g, self.sched_g, self.opt_d, self.sched_d = self._optimisers(config.optim)
+        self.fwd = SRForward(self.G, self.mean, self.std, self.bf16)
+        self.fwd_ddp, self.D_ddp = self._distributed()
+        self.step = 0
+        self.resumed_from = None
+        self.best = {"score": -math.inf, "step": -1}
+        self.record_grads = False
+        self.last_grads: dict | None = None
+        self._stream: PrefetchedSteps | None = None
+        if resume is not None:
+            ckpt.load_checkpoint(resume, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d, sched_g=self.sched_g,
+                                 sched_d=self.sched_d, ema=self.ema)
+            self.resumed_from = saved.get("resumed_from") if own else str(resume)
+            self.step = int(saved["step"])
+            self.best = saved.get("best", self.best)
+
+    def _losses(self, L) -> tuple:
+        """The generator's loss terms (a term weighted 0 is off) and, with the adversarial
+        term, the discriminator."""
+        adversarial = AdversarialLoss(L.adversarial) if L.adversarial > 0 else None
+        perceptual = PerceptualLoss(load_vgg(L.vgg_weights), L.perceptual).to(self.device) if L.perceptual > 0 else None
+        D = Discriminator(1, L.d_channels).to(self.device) if adversarial is not None else None
+        return L1Loss(L.l1, L.l1_relative), adversarial, perceptual, D
+
+    def _optimisers(self, o) -> tuple:
+        """Adam and its step decay for G, and for D when there is one."""
+        opt_g = torch.optim.Adam(self.G.parameters(), lr=o.lr, betas=o.betas)
+        sched_g = torch.optim.lr_scheduler.StepLR(opt_g, o.decay_every, o.decay)
+        if self.D is None:
+            return opt_g, sched_g, None, None
+        opt_d = torch.optim.Adam(self.D.parameters(), lr=o.lr_d, betas=o.betas)
+        return opt_g, sched_g, opt_d, torch.optim.lr_scheduler.StepLR(opt_d, o.decay_every, o.decay)
+
+    def _distributed(self) -> tuple:
+        """The forward and D as the update calls them: wrapped in DDP when several processes train."""
+        if self.world == 1:
+            return self.fwd, self.D
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DDP(self.fwd, device_ids=ids), (DDP(self.D, device_ids=ids) if self.D is not None else None)
+
+    def _normalization(self, init_norm: dict | None, saved: dict | None) -> tuple[float, float]:
+        """(mean, std) of the network's input: a resumed run's own, else ``data.normalization``'s."""
+        if saved:
+            return float(saved["mean"]), float(saved["std"])
+        norm = self.config.data.normalization
         if norm == "auto":
             mean, std = self.crops.stats()
         elif norm == "init":
@@ -135,53 +205,12 @@ class Trainer:
                 raise ValueError("data.normalization = 'init' needs model.init")
             mean, std = init_norm["mean"], init_norm["std"]
         else:
-            mean, std = (float(v) for v in norm)
-        self.mean, self.std = float(mean), float(std)
-        self.bf16 = want_bf16(t["bf16"], self.device)
-        self.G.to(self.device)
-        self.ema = WeightAverage(self.G, float(t["ema"])) if t["ema"] else None
-        self.fixed_scale = None if is_meta(self.G) else float(getattr(self.G, "scale", 2))
-        scales = d["scales"] or ([self.fixed_scale] if self.fixed_scale else TRAIN_SCALES)
-        self.batches = PatchBatches(self.crops, batch=d["batch"], mean=self.mean, std=self.std, scales=scales,
-                                    patches_per_image=d["patches_per_image"], max_hr=d["max_hr"], seed=cfg["seed"], augment=d["augment"],
-                                    anisotropic=d["anisotropic"] if self.fixed_scale is None else 0.0,
-                                    degradations=DegradationMix.from_config(d["degrade"]))
-        if self.fixed_scale is not None and d["anisotropic"]:
-            print(f"data.anisotropic ignored: {cfg['model']['name']} is a fixed x{self.fixed_scale:g} network")
-        L = cfg["loss"]
-        self.w_l1, self.w_adv, self.w_per = float(L["l1"]), float(L["adversarial"]), float(L["perceptual"])
-        self.l1_relative = L["l1_relative"]
-        self.perceptual = PerceptualLoss(load_vgg(L["vgg_weights"])).to(self.device) if self.w_per > 0 else None
-        self.D = Discriminator(1, int(L["d_channels"])).to(self.device) if self.w_adv > 0 else None
-
-        o = cfg["optim"]
-        betas = tuple(o["betas"])
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=o["lr"], betas=betas)
-        self.sched_g = torch.optim.lr_scheduler.StepLR(self.opt_g, o["decay_every"], o["decay"])
-        self.opt_d = self.sched_d = None
-        if self.D is not None:
-            self.opt_d = torch.optim.Adam(self.D.parameters(), lr=o["lr_d"], betas=betas)
-            self.sched_d = torch.optim.lr_scheduler.StepLR(self.opt_d, o["decay_every"], o["decay"])
-
-        self.fwd = SRForward(self.G, self.mean, self.std, self.bf16)
-        self.fwd_ddp, self.D_ddp = self.fwd, self.D
-        if world > 1:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.fwd_ddp = DDP(self.fwd, device_ids=ids)
-            if self.D is not None:
-                self.D_ddp = DDP(self.D, device_ids=ids)
-        self.step = 0
-        self.resumed_from = None
-        self.best = {"score": -math.inf, "step": -1}
-        self.record_grads = False
-        self.last_grads: dict | None = None
-        self._stream: PrefetchedSteps | None = None
+            mean, std = norm
+        return float(mean), float(std)
 
     # -- one update -----------------------------------------------------------
     def _shards(self, step: int):
-        acc = int(self.cfg["train"]["accumulate"])
+        acc = self.config.train.accumulate
         shards = self._stream.take(step) if self._stream is not None else None
         if shards is None:
             shards = StepShards(self.batches, acc, self.rank, self.world).at(step)
@@ -200,32 +229,24 @@ class Trainer:
         fakes = []
         for lr, hr, r, acc in self._shards(step):
             sr = self.fwd_ddp(lr, r)
-            l1 = (sr - hr).abs().mean()
-            # Plain L1 lets x3-x4 (4x larger errors) drown x1.1, where bicubic is already
-            # within ~0.01.  "scale" divides by bicubic's typical L1 at this zoom
-            # (losses.typical_bicubic_l1); "batch" by bicubic's L1 on this very minibatch
-            # (noisier).  A pair counts as the zoom the weight network sees, the geometric mean.
-            if self.l1_relative == "scale":
-                loss = self.w_l1 * l1 / typical_bicubic_l1(1.0 / scale_input(*parse_scale(r, sr=False)))
-            elif self.l1_relative in ("batch", True):
+            bicubic = None
+            if self.l1_loss.needs_bicubic:
                 with torch.no_grad():
-                    bic = bicubic_torch(lr.float(), tuple(hr.shape[-2:])) * self.std + self.mean
-                    ref = (bic - hr).abs().mean().clamp_min(1e-3)
-                loss = self.w_l1 * l1 / ref
-            else:
-                loss = self.w_l1 * l1
-            terms["l1"] += l1.item() / acc
+                    bicubic = bicubic_torch(lr.float(), tuple(hr.shape[-2:])) * self.std + self.mean
+            l1 = self.l1_loss(sr, hr, r, bicubic)
+            loss = l1.weighted
+            terms["l1"] += l1.value.item() / acc
             if self.D is not None:
                 # D is frozen here and used unwrapped: only the generator's gradients sync
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                    adv = adversarial_g(self.D((sr - self.mean) / self.std).float())
-                loss = loss + self.w_adv * adv
-                terms["adv"] += adv.item() / acc
-            if self.perceptual is not None:
+                    adv = self.adversarial_loss(self.D((sr - self.mean) / self.std).float())
+                loss = loss + adv.weighted
+                terms["adv"] += adv.value.item() / acc
+            if self.perceptual_loss is not None:
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                    per = self.perceptual(sr, hr).float()
-                loss = loss + self.w_per * per
-                terms["per"] += per.item() / acc
+                    per = self.perceptual_loss(sr, hr)
+                loss = loss + per.weighted
+                terms["per"] += per.value.item() / acc
             (loss / acc).backward()
             terms["g"] += loss.item() / acc
             fakes.append((sr.detach(), hr))
@@ -263,11 +284,11 @@ class Trainer:
         keeps one: what export ships) and of bicubic per scale."""
         if len(self.test_crops) == 0:
             return {}
-        scales = parse_scales(self.cfg["train"]["eval_scales"]) if self.fixed_scale is None else [self.fixed_scale]
+        scales = list(self.config.train.eval_scales) if self.fixed_scale is None else [self.fixed_scale]
         G = self.ema.model if self.ema is not None else self.G
         pred = ModelPredictor(G, self.mean, self.std, self.bf16, self.fixed_scale)
         res = {}
-        for deg in self.cfg["train"]["eval_degradations"]:
+        for deg in self.config.train.eval_degradations:
             # the paper's bicubic keeps its old keys ("2"); others are "kspace-noise@2"
             tag = "" if deg == "bicubic" else f"{deg}@"
             model = score(pred, self.test_crops.images, scales, deg)
@@ -288,12 +309,13 @@ class Trainer:
 
     # -- checkpoints --------------------------------------------------------------
     def meta(self) -> dict:
+        tree = self.config.tree()
         return {
-            "config": self.cfg,
+            "config": tree,
             "normalization": {"mean": self.mean, "std": self.std},
-            "arch": {"name": self.cfg["model"]["name"], "args": self.cfg["model"]["args"]},
+            "arch": self.config.model.spec,
             "train_crops": len(self.crops),
-            "data": [s if isinstance(s, dict) else vars(s) for s in self.cfg["data"]["train"]],
+            "data": tree["data"]["train"],
             "best": self.best,
             "world": self.world,
             **({"init_weights": self.init_weights} if self.init_weights else {}),
@@ -308,53 +330,28 @@ class Trainer:
         if name is None:
             (self.out / "checkpoints" / "last.txt").write_text(path.name)
             kept = sorted(p for p in path.parent.glob("step_*.ckpt.safetensors"))
-            for old in kept[: -int(self.cfg["train"]["keep"])]:
+            for old in kept[: -self.config.train.keep]:
                 old.unlink(missing_ok=True)
                 ckpt.sidecar(old).unlink(missing_ok=True)
         return path
-
-    def resume(self, path=None) -> bool:
-        """Continue from ``path`` or from the run folder's last checkpoint."""
-        if path is None:
-            last = self.out / "checkpoints" / "last.txt"
-            if not last.is_file():
-                return False
-            path = last.parent / last.read_text().strip()
-        own = path is None or Path(path).resolve().parent == (self.out / "checkpoints").resolve()
-        meta = ckpt.load_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d, sched_g=self.sched_g,
-                                    sched_d=self.sched_d, ema=self.ema)
-        # another run's checkpoint starts this run's own stage (the exported lineage follows it)
-        self.resumed_from = meta.get("resumed_from") if own else str(path)
-        self.step = int(meta["step"])
-        self.best = meta.get("best", self.best)
-        if own and meta.get("init_weights"):
-            self.init_weights = meta["init_weights"]  # as the run found it when it started
-        saved = meta.get("normalization")
-        if own and saved and (float(saved["mean"]), float(saved["std"])) != (self.mean, self.std):
-            # "init" read the starting file again, which may have been replaced since: the
-            # run goes on with the normalisation it was trained with
-            self.mean, self.std = float(saved["mean"]), float(saved["std"])
-            self.batches.mean, self.batches.std = self.mean, self.std
-            self.fwd.mean, self.fwd.std = self.mean, self.std
-        return True
 
     # -- the loop ----------------------------------------------------------------
     def run(self, steps: int | None = None, seconds: float | None = None) -> dict:
         """Train up to update ``steps`` (the config's by default), or until ``seconds``
         have passed (a timed run on borrowed hardware; the caller saves what it reached)."""
-        steps = int(self.cfg["steps"] if steps is None else steps)
-        t = self.cfg["train"]
+        steps = int(self.config.steps if steps is None else steps)
+        t = self.config.train
         log = RunLog(self.out, enabled=self.main and not self.quiet)
         log.truncate(self.step)
         bar = None
-        if self.main and t["progress"] and not self.quiet:
+        if self.main and t.progress and not self.quiet:
             from tqdm import tqdm
 
             bar = tqdm(total=steps, initial=self.step, unit="step", dynamic_ncols=True, mininterval=2.0)
         last = {}
-        workers = batch_workers(t["workers"], self.device)
+        workers = batch_workers(t.workers, self.device)
         if workers > 0 and self.step < steps:
-            shards = StepShards(self.batches, int(t["accumulate"]), self.rank, self.world)
+            shards = StepShards(self.batches, t.accumulate, self.rank, self.world)
             self._stream = PrefetchedSteps(shards, self.step, steps, workers, pin=self.device.type == "cuda")
         t0, s0 = time.perf_counter(), self.step
         while self.step < steps and (seconds is None or time.perf_counter() - t0 < seconds):
@@ -363,10 +360,10 @@ class Trainer:
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(l1=f"{last['l1']:.4f}", adv=f"{last['adv']:.3f}", per=f"{last['per']:.3f}", d=f"{last['d']:.3f}", x=last["scale"], refresh=False)
-            if self.main and (self.step % t["log_every"] == 0 or self.step == steps):
+            if self.main and (self.step % t.log_every == 0 or self.step == steps):
                 el = time.perf_counter() - t0
                 log.row({"step": self.step, "lr": self.opt_g.param_groups[0]["lr"], **last, "steps_per_s": (self.step - s0) / max(el, 1e-9), "elapsed_s": el})
-            if self.step % t["eval_every"] == 0 or self.step == steps:
+            if self.step % t.eval_every == 0 or self.step == steps:
                 if self.main and len(self.test_crops):
                     res = self.quick_eval()
                     log.eval_row(self.step, res)
@@ -375,7 +372,7 @@ class Trainer:
                         path = self.save("best.ckpt.safetensors")
                         if bar is not None:
                             bar.write(f"step {self.step}: new best (worst PSNR gain over bicubic {res['score']:+.3f} dB) -> {path}")
-            if self.main and (self.step % t["ckpt_every"] == 0 or self.step == steps):
+            if self.main and (self.step % t.ckpt_every == 0 or self.step == steps):
                 self.save()
                 log.plot()
         if bar is not None:

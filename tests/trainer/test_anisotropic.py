@@ -149,12 +149,13 @@ def test_training_on_pairs_updates_logs_and_evaluates_them(tiny_cfg, tiny_crops)
     import csv
     from pathlib import Path
 
+    from trainer.run_config import parse_config
     from trainer.train import Trainer
 
     tiny_cfg["data"]["anisotropic"] = 1.0
     tiny_cfg["loss"]["adversarial"] = 0.001  # the discriminator takes rectangular patches too
     tiny_cfg["train"]["eval_scales"] = [2.0, "3x1.5"]
-    tr = Trainer(tiny_cfg, crops=tiny_crops, test_crops=tiny_crops)  # not quiet: it writes train.csv
+    tr = Trainer(parse_config(tiny_cfg), crops=tiny_crops, test_crops=tiny_crops)  # not quiet: it writes train.csv
     tr.run(4)
     rows = list(csv.DictReader((Path(tiny_cfg["out"]) / "train.csv").open()))
     scales = [r["scale"] for r in rows]

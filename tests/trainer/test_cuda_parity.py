@@ -7,6 +7,7 @@ import copy
 import pytest
 import torch
 
+from trainer.run_config import parse_config
 from trainer.train import Trainer
 
 pytestmark = [pytest.mark.cuda,
@@ -25,8 +26,8 @@ def _grads(tr: Trainer, step: int) -> tuple[float, dict]:
 def test_loss_and_gradients_match_the_cpu(tiny_cfg, tiny_crops, step):
     cfg = copy.deepcopy(tiny_cfg)
     cfg["loss"]["adversarial"] = 0.0
-    cpu = Trainer(cfg, crops=tiny_crops, quiet=True)
-    gpu = Trainer(copy.deepcopy(cfg), crops=tiny_crops, quiet=True, device=torch.device("cuda"))
+    cpu = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
+    gpu = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True, device=torch.device("cuda"))
     gpu.G.load_state_dict(cpu.G.state_dict())
     la, ga = _grads(cpu, step)
     lb, gb = _grads(gpu, step)
@@ -39,8 +40,8 @@ def test_loss_and_gradients_match_the_cpu(tiny_cfg, tiny_crops, step):
 def test_ten_updates_follow_the_cpu_run(tiny_cfg, tiny_crops):
     cfg = copy.deepcopy(tiny_cfg)
     cfg["loss"]["adversarial"] = 0.0
-    cpu = Trainer(cfg, crops=tiny_crops, quiet=True)
-    gpu = Trainer(copy.deepcopy(cfg), crops=tiny_crops, quiet=True, device=torch.device("cuda"))
+    cpu = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
+    gpu = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True, device=torch.device("cuda"))
     gpu.G.load_state_dict(cpu.G.state_dict())
     for s in range(10):
         a, b = cpu.update(s)["l1"], gpu.update(s)["l1"]

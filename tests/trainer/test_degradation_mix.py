@@ -124,6 +124,7 @@ def test_evaluation_pairs_are_seeded_per_crop_and_bicubic_is_the_old_protocol():
 def test_a_run_trains_on_the_mix_and_checks_every_degradation(tiny_cfg, tiny_crops):
     import copy
 
+    from trainer.run_config import parse_config
     from trainer.train import Trainer
 
     from .conftest import smooth_images
@@ -132,7 +133,7 @@ def test_a_run_trains_on_the_mix_and_checks_every_degradation(tiny_cfg, tiny_cro
     cfg["data"]["degrade"] = {**cfg["data"]["degrade"], **MIX}
     cfg["train"]["eval_scales"] = [2.0, "3x1.5"]
     cfg["train"]["eval_degradations"] = ["bicubic", "kspace-noise"]
-    tr = Trainer(cfg, crops=tiny_crops, test_crops=Crops(smooth_images(2, 48, seed=5), ["a", "b"]), quiet=True)
+    tr = Trainer(parse_config(cfg), crops=tiny_crops, test_crops=Crops(smooth_images(2, 48, seed=5), ["a", "b"]), quiet=True)
     assert tr.batches.degradations is not None
     tr.run(2)
     res = tr.quick_eval()
@@ -146,11 +147,12 @@ def test_minibatches_made_by_workers_are_the_same_degraded_ones(tiny_cfg, tiny_c
     import copy
 
     from trainer.data.prefetch import PrefetchedSteps, StepShards
+    from trainer.run_config import parse_config
     from trainer.train import Trainer
 
     cfg = copy.deepcopy(tiny_cfg)
     cfg["data"]["degrade"] = {**cfg["data"]["degrade"], **MIX}
-    tr = Trainer(cfg, crops=tiny_crops, quiet=True)
+    tr = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
     shards = StepShards(tr.batches, 1)
     stream = PrefetchedSteps(shards, 0, 3, workers=1)
     for step in range(3):

@@ -9,7 +9,9 @@ import pytest
 import torch
 import torch.nn as nn
 
+from trainer.checkpoint import last_checkpoint
 from trainer.ema import WeightAverage
+from trainer.run_config import parse_config
 from trainer.train import Trainer
 
 
@@ -41,15 +43,15 @@ def test_decay_outside_0_1_is_refused():
 def test_resume_keeps_the_average_bit_for_bit(tiny_cfg, tiny_crops, tmp_path):
     cfg = copy.deepcopy(tiny_cfg)
     cfg["train"]["ema"] = 0.99
-    straight = Trainer(cfg, crops=tiny_crops, quiet=True)
+    straight = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
     straight.run(4)
     cfg2 = copy.deepcopy(cfg)
     cfg2["out"] = str(tmp_path / "resumed")
-    first = Trainer(cfg2, crops=tiny_crops, quiet=True)
+    first = Trainer(parse_config(cfg2), crops=tiny_crops, quiet=True)
     first.run(2)
     first.save()
-    second = Trainer(cfg2, crops=tiny_crops, quiet=True)
-    assert second.resume() and second.ema.updates == 2
+    second = Trainer(parse_config(cfg2), crops=tiny_crops, quiet=True, resume=last_checkpoint(cfg2["out"]))
+    assert second.ema.updates == 2
     second.run(4)
     a, b = straight.ema.state_dict(), second.ema.state_dict()
     for k in a:
@@ -65,7 +67,7 @@ def test_checks_score_the_average_and_export_ships_it(tiny_cfg, tiny_crops, tmp_
 
     cfg = copy.deepcopy(tiny_cfg)
     cfg["train"]["ema"] = 0.9
-    tr = Trainer(cfg, crops=tiny_crops, test_crops=tiny_crops, quiet=True)
+    tr = Trainer(parse_config(cfg), crops=tiny_crops, test_crops=tiny_crops, quiet=True)
     tr.run(3)
     scored = []
 
@@ -92,13 +94,13 @@ def test_checks_score_the_average_and_export_ships_it(tiny_cfg, tiny_crops, tmp_
 
 
 def test_an_average_turned_on_mid_run_starts_from_the_restored_weights(tiny_cfg, tiny_crops, tmp_path):
-    plain = Trainer(tiny_cfg, crops=tiny_crops, quiet=True)
+    plain = Trainer(parse_config(tiny_cfg), crops=tiny_crops, quiet=True)
     plain.run(2)
     plain.save()
     cfg = copy.deepcopy(tiny_cfg)
     cfg["train"]["ema"] = 0.999
-    later = Trainer(cfg, crops=tiny_crops, quiet=True)
-    assert later.resume() and later.ema.updates == 0
+    later = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True, resume=last_checkpoint(cfg["out"]))
+    assert later.step == 2 and later.ema.updates == 0
     for k, v in later.G.state_dict().items():
         assert torch.equal(v, later.ema.state_dict()[k]), k
 
@@ -112,7 +114,7 @@ def test_averaged_checkpoints_keep_both_kinds_of_weights(tiny_cfg, tiny_crops, t
 
     cfg = copy.deepcopy(tiny_cfg)
     cfg["train"]["ema"] = 0.9
-    tr = Trainer(cfg, crops=tiny_crops, quiet=True)
+    tr = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
     paths = []
     for n in (2, 3):
         tr.run(n)
@@ -138,13 +140,13 @@ def test_a_run_started_from_a_checkpoint_takes_its_average_and_says_so(tiny_cfg,
 
     cfg = copy.deepcopy(tiny_cfg)
     cfg["train"]["ema"] = 0.9
-    first = Trainer(cfg, crops=tiny_crops, quiet=True)
+    first = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
     first.run(3)
     path = first.save()
     cfg2 = copy.deepcopy(tiny_cfg)
     cfg2["out"] = str(tmp_path / "second")
     cfg2["model"]["init"] = str(path)
-    second = Trainer(cfg2, crops=tiny_crops, quiet=True)
+    second = Trainer(parse_config(cfg2), crops=tiny_crops, quiet=True)
     for k, v in second.G.state_dict().items():
         assert torch.equal(v, first.ema.state_dict()[k]), k
     second.run(1)

@@ -9,20 +9,21 @@ import numpy as np
 from PIL import Image
 
 from trainer.cli import main
+from trainer.run_config import parse_config
 from trainer.train import Trainer
 
 from .conftest import smooth_images
 
 
 def test_eval_writes_tables_json_plot_and_grid(tiny_cfg, tiny_crops, tmp_path):
-    tr = Trainer(tiny_cfg, crops=tiny_crops, quiet=True)
+    tr = Trainer(parse_config(tiny_cfg), crops=tiny_crops, quiet=True)
     tr.run(2)
     meta_ck = tr.save()
     srgan_cfg = copy.deepcopy(tiny_cfg)
     srgan_cfg.update(out=str(tmp_path / "srgan"))
     srgan_cfg["model"] = {"name": "srgan", "args": {"channels": 8, "blocks": 1, "scale": 2}, "init": ""}
     srgan_cfg["data"]["scales"] = []
-    sr = Trainer(srgan_cfg, crops=tiny_crops, quiet=True)
+    sr = Trainer(parse_config(srgan_cfg), crops=tiny_crops, quiet=True)
     sr.run(2)
     srgan_ck = sr.save()
     weights = tmp_path / "meta.safetensors"

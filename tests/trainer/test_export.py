@@ -15,14 +15,16 @@ import torch
 import engine
 from engine.errors import UntrainedWeightsWarning
 from engine.weights import read_info
+from trainer.checkpoint import last_checkpoint
 from trainer.cli import main
 from trainer.config import ConfigError, load_config
 from trainer.export import export
+from trainer.run_config import parse_config
 from trainer.train import Trainer
 
 
 def test_export_round_trips_through_the_engine(tiny_cfg, tiny_crops, tmp_path):
-    tr = Trainer(tiny_cfg, crops=tiny_crops, quiet=True)
+    tr = Trainer(parse_config(tiny_cfg), crops=tiny_crops, quiet=True)
     tr.run(3)
     ck = tr.save()
     out = tmp_path / "w" / "meta_srgan.safetensors"
@@ -67,7 +69,7 @@ def test_python_dash_m_trainer_help():
 
 
 def test_export_stores_the_held_out_scores_from_eval(tiny_cfg, tiny_crops, tmp_path):
-    tr = Trainer(tiny_cfg, crops=tiny_crops, quiet=True)
+    tr = Trainer(parse_config(tiny_cfg), crops=tiny_crops, quiet=True)
     tr.run(2)
     ck = tr.save()
     results = {"data_range": 1.0, "n_crops": 5, "models": {"meta_srgan": "ck"},
@@ -84,7 +86,7 @@ def test_export_stores_the_held_out_scores_from_eval(tiny_cfg, tiny_crops, tmp_p
 
 
 def test_average_of_checkpoints_exports_the_mean_weights(tiny_cfg, tiny_crops, tmp_path):
-    tr = Trainer(tiny_cfg, crops=tiny_crops, quiet=True)
+    tr = Trainer(parse_config(tiny_cfg), crops=tiny_crops, quiet=True)
     paths, states = [], []
     for steps in (2, 3, 4):
         tr.run(steps)
@@ -107,7 +109,7 @@ def test_average_of_checkpoints_exports_the_mean_weights(tiny_cfg, tiny_crops, t
     other = copy.deepcopy(tiny_cfg)
     other["out"] = str(tmp_path / "other")
     other["model"]["args"] = {**other["model"]["args"], "channels": 4}
-    t2 = Trainer(other, crops=tiny_crops, quiet=True)
+    t2 = Trainer(parse_config(other), crops=tiny_crops, quiet=True)
     t2.run(1)
     assert main(["average", str(paths[0]), str(t2.save()), "-o", str(tmp_path / "bad.ckpt.safetensors")]) == 2
 
@@ -118,7 +120,7 @@ def test_lineage_keeps_the_starting_weights_as_they_were_when_training_began(tin
     does not rewrite the history."""
     cfg = copy.deepcopy(tiny_cfg)
     cfg["loss"]["adversarial"] = 0.0
-    first = Trainer(cfg, crops=tiny_crops, quiet=True)
+    first = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
     first.run(2)
     start = export(first.save(), tmp_path / "start.safetensors")
     original = read_info(start).sha256
@@ -126,16 +128,17 @@ def test_lineage_keeps_the_starting_weights_as_they_were_when_training_began(tin
     cfg2["out"] = str(tmp_path / "second")
     cfg2["model"]["init"] = str(start)
     cfg2["data"]["normalization"] = "init"
-    second = Trainer(cfg2, crops=tiny_crops, quiet=True)
+    second = Trainer(parse_config(cfg2), crops=tiny_crops, quiet=True)
     second.run(1)
     path = second.save()
     first.run(3)
     first.mean, first.std = 0.4, 0.3  # a replacement with another normalisation
     export(first.save(), start)  # the starting file replaced
     assert read_info(start).sha256 != original
-    resumed = Trainer(cfg2, crops=tiny_crops, quiet=True)  # and a resume after that keeps the record too
-    assert resumed.mean == 0.4
-    assert resumed.resume()
+    fresh = Trainer(parse_config(cfg2), crops=tiny_crops, quiet=True)  # a new start reads the replaced file
+    assert (fresh.mean, fresh.std) == (0.4, 0.3)
+    # and a resume after that keeps the record, and the normalisation the run was trained with
+    resumed = Trainer(parse_config(cfg2), crops=tiny_crops, quiet=True, resume=last_checkpoint(cfg2["out"]))
     assert (resumed.mean, resumed.std, resumed.batches.mean, resumed.fwd.std) == (0.5, 0.25, 0.5, 0.25)
     resumed.run(2)
     info = read_info(export(resumed.save(), tmp_path / "out.safetensors"))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.losses import PerceptualLoss, adversarial_d, adversarial_g
+from trainer.losses import AdversarialLoss, L1Loss, PerceptualLoss, adversarial_d, adversarial_g, typical_bicubic_l1
 from trainer.vgg import PerceptualWeightsError, load_vgg, vgg_features
 
 TINY = [2, 2, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6]
@@ -21,10 +21,11 @@ def test_perceptual_loads_a_small_torchvision_state_dict(tmp_path):
     vgg = load_vgg(tmp_path / "vgg16_tiny.pth")
     assert "VGG16" in vgg.source
     x = torch.rand(2, 1, 32, 32)
-    loss = PerceptualLoss(vgg)
-    assert loss(x, x).item() == 0.0
+    loss = PerceptualLoss(vgg, loss_weight=0.5)
+    assert loss(x, x).value.item() == 0.0
     y = (x + 0.2 * torch.rand_like(x)).requires_grad_()
-    val = loss(y, x)
+    val, term = loss(y, x)
+    assert val.item() == 0.5 * term.item()
     val.backward()
     assert val.item() > 0 and y.grad.abs().sum() > 0
     assert all(not p.requires_grad for p in vgg.parameters())
@@ -75,6 +76,31 @@ def test_adversarial_terms_are_eq4():
 
 
 def test_typical_bicubic_l1_is_the_fitted_line():
-    from trainer.losses import typical_bicubic_l1
-
     assert [round(typical_bicubic_l1(r), 4) for r in (1.1, 2.0, 4.0)] == [0.0086, 0.0185, 0.0405]
+
+
+def test_each_term_is_its_weight_times_the_term_and_logs_the_term():
+    torch.manual_seed(0)
+    sr, hr = torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8)
+    l1 = (sr - hr).abs().mean()
+    got = L1Loss(2.0)(sr, hr, 2.0)
+    assert torch.equal(got.value, l1) and torch.equal(got.weighted, 2.0 * l1)
+    logits = torch.tensor([-1.0, 0.5])
+    adv = AdversarialLoss(0.001)(logits)
+    assert torch.equal(adv.value, adversarial_g(logits)) and torch.equal(adv.weighted, 0.001 * adversarial_g(logits))
+
+
+def test_relative_l1_divides_by_what_bicubic_gets_wrong():
+    torch.manual_seed(0)
+    sr, hr, bic = torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8)
+    l1 = (sr - hr).abs().mean()
+    by_scale = L1Loss(1.0, "scale")
+    assert not by_scale.needs_bicubic
+    # a pair counts as the geometric mean of its zooms: 4 x 1 is x2
+    for scale in (2.0, (4.0, 1.0)):
+        assert torch.equal(by_scale(sr, hr, scale).weighted, l1 / typical_bicubic_l1(2.0))
+    for mode in ("batch", True):
+        by_batch = L1Loss(1.0, mode)
+        assert by_batch.needs_bicubic
+        got = by_batch(sr, hr, 2.0, bic)
+        assert torch.equal(got.weighted, l1 / (bic - hr).abs().mean()) and torch.equal(got.value, l1)

@@ -12,6 +12,8 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
+from trainer.checkpoint import last_checkpoint
+from trainer.run_config import parse_config
 from trainer.train import Trainer
 
 from .conftest import smooth_images
@@ -35,7 +37,7 @@ def test_a_few_updates_lower_the_loss_on_a_fixed_batch(tiny_cfg, tiny_crops, mod
     cfg["loss"]["adversarial"] = 0.0
     cfg["data"]["scales"] = [2.0]
     cfg["model"] = {**model, "init": ""}  # from scratch: plenty to learn in a few steps
-    tr = Trainer(cfg, crops=tiny_crops, quiet=True)
+    tr = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
     fixed = tr.batches.batch_at(0)
     tr.batches.batch_at = lambda step, rank=0, world=1: fixed  # the same batch every update
     first = tr.update(0)["l1"]
@@ -45,16 +47,16 @@ def test_a_few_updates_lower_the_loss_on_a_fixed_batch(tiny_cfg, tiny_crops, mod
 
 
 def test_resume_continues_bit_for_bit(tiny_cfg, tiny_crops, tmp_path):
-    straight = Trainer(tiny_cfg, crops=tiny_crops, quiet=True)
+    straight = Trainer(parse_config(tiny_cfg), crops=tiny_crops, quiet=True)
     straight.run(4)
     cfg = copy.deepcopy(tiny_cfg)
     cfg["out"] = str(tmp_path / "resumed")
-    first = Trainer(cfg, crops=tiny_crops, quiet=True)
+    first = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
     first.run(2)
     first.save()
     torch.manual_seed(1234)  # disturb the global RNG: the checkpoint must restore it
-    second = Trainer(cfg, crops=tiny_crops, quiet=True)
-    assert second.resume() and second.step == 2
+    second = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True, resume=last_checkpoint(cfg["out"]))
+    assert second.step == 2
     second.run(4)
     a, b = _params(straight), _params(second)
     assert a.keys() == b.keys()
@@ -78,7 +80,7 @@ def _ddp_worker(rank, world, port, cfg, out):
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
         crops = Crops(smooth_images(6), [str(i) for i in range(6)])
-        tr = Trainer(cfg, rank=rank, world=world, crops=crops, quiet=True)
+        tr = Trainer(parse_config(cfg), rank=rank, world=world, crops=crops, quiet=True)
         tr.record_grads = True
         tr.update(0)
         if rank == 0:
@@ -98,14 +100,14 @@ def test_two_process_ddp_gradients_equal_one_process(tiny_cfg, tiny_crops, tmp_p
     ddp = load_file(out)
     single_cfg = copy.deepcopy(cfg)
     single_cfg["train"]["accumulate"] = 2
-    tr = Trainer(single_cfg, crops=tiny_crops, quiet=True)
+    tr = Trainer(parse_config(single_cfg), crops=tiny_crops, quiet=True)
     tr.record_grads = True
     tr.update(0)
     assert ddp.keys() == tr.last_grads.keys()
     for k, g in tr.last_grads.items():
         torch.testing.assert_close(ddp[k], g, rtol=1e-4, atol=1e-6, msg=k)
     # and the shards really differ from the whole batch (the test would be vacuous otherwise)
-    whole = Trainer(cfg, crops=tiny_crops, quiet=True)
+    whole = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
     whole.record_grads = True
     whole.update(0)
     assert not all(torch.allclose(whole.last_grads[k], g) for k, g in tr.last_grads.items())
@@ -114,7 +116,7 @@ def test_two_process_ddp_gradients_equal_one_process(tiny_cfg, tiny_crops, tmp_p
 def test_run_writes_logs_curves_and_checkpoints(tiny_cfg, tiny_crops):
     cfg = copy.deepcopy(tiny_cfg)
     cfg["train"].update({"ckpt_every": 2, "eval_every": 2, "eval_scales": [2.0]})
-    tr = Trainer(cfg, crops=tiny_crops, test_crops=Crops(smooth_images(2, 48, seed=5), ["a", "b"]), quiet=False)
+    tr = Trainer(parse_config(cfg), crops=tiny_crops, test_crops=Crops(smooth_images(2, 48, seed=5), ["a", "b"]), quiet=False)
     tr.run(4)
     out = tr.out
     rows = (out / "train.csv").read_text().splitlines()
@@ -144,14 +146,14 @@ def _grown_by_resume(tiny_cfg, tiny_crops, tmp_path, before: dict, after: dict, 
     cfg = copy.deepcopy(tiny_cfg)
     cfg["loss"]["adversarial"] = 0.0
     cfg["model"]["args"] = {**cfg["model"]["args"], "scale_gate": True, **before}
-    small = Trainer(cfg, crops=tiny_crops, quiet=True)
+    small = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
     small.run(steps)
     path = small.save()
     grown_cfg = copy.deepcopy(cfg)
     grown_cfg["out"] = str(tmp_path / "grown")
     grown_cfg["model"]["args"] = {**cfg["model"]["args"], **after}
-    big = Trainer(grown_cfg, crops=tiny_crops, quiet=True)
-    assert big.resume(path) and big.step == steps
+    big = Trainer(parse_config(grown_cfg), crops=tiny_crops, quiet=True, resume=path)
+    assert big.step == steps
     small.G.eval()
     big.G.eval()
     lr = torch.from_numpy(tiny_crops.images[0][:12, :16])[None, None]

@@ -36,7 +36,7 @@ def parse_keep(keep: str | None) -> slice | None:
     return slice(*parts)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Source:
     """One entry of ``[[data.train]]`` / ``[[data.test]]`` in the config.
 
