@@ -95,21 +95,50 @@ def _lineage(meta: dict) -> list[dict]:
 
 def metrics_from_eval(results_json, model: str) -> dict:
     """One model's held-out scores from ``metazoom-train eval``'s ``results.json``:
-    per scale its PSNR/SSIM and bicubic's, plus how they were measured."""
+    per scale its PSNR/SSIM and bicubic's, plus how they were measured.  A run with
+    ``--degradations`` also gives every group x degradation x scale (with zero-fill's
+    PSNR and the flat-tissue noise against bicubic's); its ``held_out`` is the first
+    group's paper protocol (bicubic), as a plain run's."""
     data = json.loads(Path(results_json).read_text())
-    per_scale = {}
-    for scale, methods in data["results"].items():
-        if model not in methods:
-            continue
-        m, b = methods[model], methods["bicubic"]
-        per_scale[scale] = {"psnr": round(m["psnr_mean"], 3), "ssim": round(m["ssim_mean"], 4),
-                            "bicubic_psnr": round(b["psnr_mean"], 3), "bicubic_ssim": round(b["ssim_mean"], 4)}
+    if data.get("degradations"):
+        return _degradation_metrics(results_json, data, model)
+    per_scale = _per_scale(data["results"], model)
     if not per_scale:
         raise ValueError(f"{results_json} holds no results for a model named {model!r} (it has {sorted(data.get('models', {}))})")
     return {"held_out": per_scale, "crops": data.get("n_crops"), "data_range": data.get("data_range"),
             "protocol": "metazoom-train eval: maximal informational 128x128 crops of held-out slices, "
                         "LR by antialiased bicubic downscaling (ROWSxCOLS pairs with one factor >= 1.5x the other: "
                         "slab averaging along the coarser axis, as thick-slice reformats), Gaussian-window SSIM"}
+
+
+def _per_scale(results: dict, model: str, extra: bool = False) -> dict:
+    per_scale = {}
+    for scale, methods in results.items():
+        if model not in methods:
+            continue
+        m, b = methods[model], methods["bicubic"]
+        row = {"psnr": round(m["psnr_mean"], 3), "ssim": round(m["ssim_mean"], 4),
+               "bicubic_psnr": round(b["psnr_mean"], 3), "bicubic_ssim": round(b["ssim_mean"], 4)}
+        if extra and "zerofill" in methods:
+            row["zerofill_psnr"] = round(methods["zerofill"]["psnr_mean"], 3)
+        if extra and m.get("flat_noise") and b.get("flat_noise"):
+            row["noise_vs_bicubic"] = round(m["flat_noise"] / b["flat_noise"], 3)
+        per_scale[scale] = row
+    return per_scale
+
+
+def _degradation_metrics(results_json, data: dict, model: str) -> dict:
+    groups = {g: {deg: _per_scale(by_scale, model, extra=True) for deg, by_scale in degs.items()}
+              for g, degs in data["results"].items()}
+    first = next(iter(groups.values()), {})
+    if not any(v for degs in groups.values() for v in degs.values()):
+        raise ValueError(f"{results_json} holds no results for a model named {model!r} (it has {sorted(data.get('models', {}))})")
+    return {"held_out": first.get("bicubic", {}), "by_degradation": groups, "data_range": data.get("data_range"),
+            "degradations": data["degradations"],
+            "protocol": "metazoom-train eval --degradations: maximal informational 128x128 crops of held-out slices "
+                        "(groups: " + ", ".join(groups) + "); LR by each degradation of engine.acquisition; "
+                        "held_out: the first group under the paper's bicubic protocol; Gaussian-window SSIM; "
+                        "noise_vs_bicubic: std of SR - HR over flat tissue over bicubic's"}
 
 
 def export(checkpoint, output, note: str = "", metrics: dict | None = None, averaged: bool = True) -> Path:

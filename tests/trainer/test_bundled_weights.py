@@ -19,11 +19,14 @@ def test_bundled_weights_are_trained_and_say_how():
     assert info.arch == {"name": "meta_srgan", "args": {"residual_bicubic": True, "scale_gate": True, "neck": 2, "aspect_input": True}}
     assert info.training["updates"] > 1000
     # the lineage: the stage-4 weights file (itself pretraining, the MRI run, the grown network
-    # resumed from that run's end), then stage 5 grown from it, shipped as its running average
+    # resumed from that run's end), stage 5 grown from it, then stage 6 fine-tuned on a
+    # scanner's degradations, shipped as its running average
     stages = info.training["stages"]
-    assert [s["updates"] for s in stages] == [34600, 6000] and info.training["total_updates"] == 40600
-    assert [s["updates"] for s in stages[0]["stages"]] == [600, 25000, 9000]
-    assert stages[0]["stages"][2]["resumed_from"].endswith("step_0025000.ckpt.safetensors")
+    assert [s["updates"] for s in stages] == [40600, 7500] and info.training["total_updates"] == 48100
+    assert [s["updates"] for s in stages[0]["stages"]] == [34600, 6000]  # the stage-5 file
+    first = stages[0]["stages"][0]["stages"]  # the stage-4 file's own stages
+    assert [s["updates"] for s in first] == [600, 25000, 9000]
+    assert first[2]["resumed_from"].endswith("step_0025000.ckpt.safetensors")
     assert "running average" in info.training["weights"]
     assert info.scale_range == (1.1, 4.0)
     assert 0 < info.normalization["std"] < 1

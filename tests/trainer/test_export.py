@@ -145,3 +145,24 @@ def test_lineage_keeps_the_starting_weights_as_they_were_when_training_began(tin
     stages = info.training["stages"]
     assert stages[0]["init"] == str(start) and stages[0]["sha256"] == original and stages[0]["updates"] == 2
     assert info.training["total_updates"] == 2 + 2
+
+
+def test_metrics_from_a_degradation_eval_keep_every_group_and_degradation(tmp_path):
+    from trainer.export import metrics_from_eval
+
+    def cell(psnr, ssim, noise):
+        return {"psnr_mean": psnr, "ssim_mean": ssim, "flat_noise": noise}
+
+    by_scale = {"2": {"bicubic": cell(28.0, 0.90, 0.010), "zerofill": cell(29.0, 0.91, 0.011), "mine": cell(30.0, 0.93, 0.009)}}
+    data = {"degradations": {"bicubic": {"kind": "bicubic"}, "kspace-noise": {"kind": "kspace", "snr": 40.0}},
+            "models": {"mine": "weights mine.safetensors"}, "data_range": 1.0,
+            "results": {"end slices": {"bicubic": by_scale, "kspace-noise": by_scale}, "whole volume": {"bicubic": by_scale}}}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    m = metrics_from_eval(path, "mine")
+    assert m["held_out"]["2"]["psnr"] == 30.0 and m["held_out"]["2"]["bicubic_psnr"] == 28.0
+    row = m["by_degradation"]["end slices"]["kspace-noise"]["2"]
+    assert row["zerofill_psnr"] == 29.0 and row["noise_vs_bicubic"] == 0.9
+    assert set(m["by_degradation"]) == {"end slices", "whole volume"} and "kspace-noise" in m["degradations"]
+    with pytest.raises(ValueError, match="no results for a model named 'other'"):
+        metrics_from_eval(path, "other")

@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 from trainer.config import ConfigError, load_config
 
 STAGES = ROOT / "trainer" / "configs" / "bundled"
-NAMES = ["stage1_pretrain", "stage2_mri", "stage3_reformats", "stage4_neck", "stage5_neck2"]
+NAMES = ["stage1_pretrain", "stage2_mri", "stage3_reformats", "stage4_neck", "stage5_neck2", "stage6_realistic"]
 
 
 def _stage(name: str) -> dict:
@@ -32,21 +32,30 @@ def test_the_last_stage_builds_the_shipped_architecture():
 
 
 def test_the_stages_chain_into_the_shipped_lineage():
-    pre, mri, ref, grown, last = (_stage(n) for n in NAMES)
-    lineage = read_info(BUNDLED).training["stages"][0]["stages"]  # the stage-4 file's own stages
+    pre, mri, ref, grown, neck2, last = (_stage(n) for n in NAMES)
+    stage5_file = read_info(BUNDLED).training["stages"][0]  # the stage-5 file this one started from
+    stage4_file, stage5 = stage5_file["stages"][0], stage5_file["stages"][-1]
+    lineage = stage4_file["stages"]  # the stage-4 file's own stages
     assert [s["updates"] for s in lineage] == [pre["steps"], ref["steps"], grown["steps"] - ref["steps"]]
+    assert stage5["updates"] == neck2["steps"] and stage5["ema"] == neck2["train"]["ema"]
+    assert stage5_file["updates"] == sum(s["updates"] for s in lineage) + neck2["steps"]
     assert mri["model"]["init"] == f"{pre['out']}/checkpoints/step_{pre['steps']:07d}.ckpt.safetensors"
     assert ref["out"] == mri["out"] and ref["steps"] > mri["steps"]  # stage 3 continues stage 2's run
     assert (mri["data"]["anisotropic"], ref["data"]["anisotropic"], grown["data"]["anisotropic"]) == (0.0, 0.3, 0.3)
     assert grown["model"]["args"]["neck"] == 1 and grown["model"]["args"]["aspect_input"]
-    # the scans and held-out slices are mri.toml's in every stage on scans
+    # the scans and held-out slices are mri.toml's in every stage on scans before the last, which
+    # holds out the whole mni152 volume (realistic.toml)
     mri_toml = load_config(ROOT / "trainer" / "configs" / "mri.toml")
-    for cfg in (mri, ref, grown, last):
+    for cfg in (mri, ref, grown, neck2):
         assert cfg["data"]["train"] == mri_toml["data"]["train"] and cfg["data"]["test"] == mri_toml["data"]["test"]
         assert cfg["data"]["root"] == str(ROOT)
+    realistic = load_config(ROOT / "trainer" / "configs" / "realistic.toml")
+    assert last["data"] == realistic["data"] and last["loss"] == realistic["loss"]
+    assert not any("mni152" in t["path"] for t in last["data"]["train"])
     script = (ROOT / "trainer" / "configs" / "train_bundled.sh").read_text()
     assert all(f"train {n} " in script for n in NAMES)
-    assert last["model"]["init"] == "runs/w_stage4.safetensors" and "-o runs/w_stage4.safetensors" in script
+    assert neck2["model"]["init"] == "runs/w_stage4.safetensors" and "-o runs/w_stage4.safetensors" in script
+    assert last["model"]["init"] == "runs/w_stage5.safetensors" and "-o runs/w_stage5.safetensors" in script
 
 
 def test_a_config_extends_another_and_a_loop_is_refused(tmp_path):

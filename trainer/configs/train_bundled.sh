@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The shipped weights (resources/weights/meta_srgan.safetensors and its sidecar) from
-# nothing: the five stages of docs/RESULTS.md, each a config in trainer/configs/bundled/.
+# nothing: the six stages of docs/RESULTS.md, each a config in trainer/configs/bundled/.
 #   1 pretraining on scikit-image's photographs          stage1_pretrain.toml
 #   2 the training scans, square zooms                     stage2_mri.toml
 #   3 the same run continued with 30% per-axis zooms       stage3_reformats.toml
 #   4 grown by a neck and the aspect input, averaged       stage4_neck.toml
-#   5 grown by a second neck layer, running average        stage5_neck2.toml   (what ships)
+#   5 grown by a second neck layer, running average        stage5_neck2.toml
+#   6 a scanner's degradations (k-space, filters, noise)   stage6_realistic.toml (what ships)
 # Resumable: rerun the same command after an interruption.
 # Usage (from the repository root):
 #   bash trainer/configs/train_bundled.sh [OUT]
@@ -43,8 +44,13 @@ $PY -m trainer average $(for s in $(seq $((S4 - 1750)) 250 "$S4"); do ckpt runs/
 $PY -m trainer export runs/mri_grown/mean.ckpt.safetensors -o runs/w_stage4.safetensors
 train stage5_neck2 --resume
 S5=$(ckpt runs/stage5 "$(steps stage5_neck2)")
-# held-out scores for the sidecar, then the file (the running average of the weights)
 $PY -m trainer export "$S5" -o runs/w_stage5.safetensors
-$PY -m trainer eval --config trainer/configs/mri.toml --model meta_srgan=runs/w_stage5.safetensors -o runs/eval5
-$PY -m trainer export "$S5" -o "$OUT" --metrics runs/eval5/results.json \
-    --note "Stage 5: the shipped stage-4 weights grown by a second neck layer (started as the identity) and trained 6000 more updates (fresh Adam, L1, 30% per-axis zooms); shipped: the running average of the weights (decay 0.999) at update 6000. Held-out metrics from metazoom-train eval (engine path)."
+train stage6_realistic --resume
+S6=$(ckpt runs/realistic "$(steps stage6_realistic)")
+# held-out scores under every degradation for the sidecar, then the file (the running
+# average of the weights)
+$PY -m trainer export "$S6" -o runs/w_stage6.safetensors
+$PY -m trainer eval --config trainer/configs/realistic.toml --model meta_srgan=runs/w_stage6.safetensors \
+    --degradations bicubic,area,kspace,kspace-hamming,kspace-noise --scales 1.1,1.5,2,3,4,4x2.2 -o runs/eval6
+$PY -m trainer export "$S6" -o "$OUT" --metrics runs/eval6/results.json \
+    --note "Stage 6: the stage-5 weights fine-tuned $(steps stage6_realistic) updates on a scanner's degradations (trainer/configs/realistic.toml: bicubic 35%, box 10%, k-space 55% with a random reconstruction filter, Rician noise in half of the k-space patches at tissue SNR 12-100, slice profiles on thick-slice pairs); shipped: the running average of the weights (decay 0.999). Held-out metrics from metazoom-train eval (engine path)."
