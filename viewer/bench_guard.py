@@ -50,7 +50,7 @@ def main(argv=None) -> None:
     from engine import load_upscaler
     from engine.benchdoc import machine
     from engine.io import load
-    from engine.io.display import display_slice
+    from engine.io.planes import display_slice
 
     from .render.consistency import GuardCache, display_map, one_blas_thread, project_frame
     from .render.frames import FrameRequest, SliceKey, SliceSource, bicubic_frame, sr_frame
