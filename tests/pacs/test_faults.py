@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import errno
+import signal
 import time
 
 import pytest
@@ -230,9 +231,15 @@ def test_ctrl_c_midway_keeps_whole_files(pacs, transport, tmp_path):
             _thread.interrupt_main()  # as Ctrl-C does, whichever thread is writing
 
     folder = InstanceFolder(tmp_path / "got", "t", on_file=on_file)
-    with pytest.raises(KeyboardInterrupt):
-        connect(pacs.server(transport)).retrieve(pacs.study_uid, pacs.series_uid, folder)
-        time.sleep(5)  # (the interrupt lands here if the retrieve was quicker)
+    # a process started in the background by a non-interactive shell ignores SIGINT, and
+    # interrupt_main then does nothing: give this test Python's own Ctrl-C handler
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            connect(pacs.server(transport)).retrieve(pacs.study_uid, pacs.series_uid, folder)
+            time.sleep(5)  # (the interrupt lands here if the retrieve was quicker)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     time.sleep(0.3)
     assert 3 <= len(list((tmp_path / "got").glob("*.dcm")))
     _complete(tmp_path / "got")

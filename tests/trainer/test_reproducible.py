@@ -53,7 +53,7 @@ def test_a_checkpoint_written_before_the_typed_config_resumes_and_continues_as_i
     """``golden/checkpoint_v1``: a tiny run (D, Adam, a running average) saved at update 2 by
     the trainer that read its config as a dict, and its weights after it went on to
     update 4 uninterrupted.  The typed config reads the checkpoint's stored config, and a
-    resume from it ends at the same weights."""
+    resume from it ends at the same weights (to float rounding)."""
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     for f in ("step_0000002.ckpt.safetensors", "step_0000002.ckpt.json"):
@@ -69,5 +69,8 @@ def test_a_checkpoint_written_before_the_typed_config_resumes_and_continues_as_i
     want = load_file(str(GOLDEN / "expected_step_0000004.safetensors"))
     got = _weights(tr)
     assert got.keys() == want.keys()
+    # to float rounding: the engine's bicubic kernel has since changed the order of its sums
+    # (its outputs move by <= 2.4e-7), which two Adam updates grow to ~2e-5 in the weights;
+    # bit-identity between runs of one version is test_two_runs_with_one_seed_... above
     for k in want:
-        torch.testing.assert_close(got[k], want[k], rtol=1e-5, atol=1e-7, msg=k)
+        torch.testing.assert_close(got[k], want[k], rtol=1e-3, atol=1e-4, msg=lambda m, k=k: f"{k}: {m}")

@@ -166,8 +166,9 @@ def test_the_mirror_renders_from_the_same_features_exactly_flipped():
 @pytest.mark.slow
 def test_the_network_is_nearly_mirror_symmetric_on_a_real_slice():
     """The flip shows flip(SR(x)), not SR(flip(x)): with the bundled weights on a real
-    slice the two differ by 60+ dB PSNR, well below the enhancement itself (~55 dB
-    from bicubic), so the flip is honest without a re-encode."""
+    slice the two differ by ~53 dB PSNR (RMS under one grey level of an 8-bit display of the
+    whole range: 48 dB), 10 dB below the enhancement itself (~43 dB from bicubic), so the
+    flip is honest without a re-encode."""
     import engine
     from engine.io import display_slice, load
     from viewer.resources import SAMPLE_SCAN
@@ -182,7 +183,7 @@ def test_the_network_is_nearly_mirror_symmetric_on_a_real_slice():
     psnr = 10 * np.log10(peak**2 / np.mean((a - b) ** 2))
     bic = engine.bicubic(x, 2.5)[:, ::-1]
     gain = 10 * np.log10(peak**2 / np.mean((b - bic) ** 2))
-    assert psnr > 55 and psnr > gain + 3, (psnr, gain)
+    assert psnr > 20 * np.log10(255) and psnr > gain + 6, (psnr, gain)
 
 
 class Feats:
