@@ -9,35 +9,27 @@ reader is running (counted under a lock) and removes exactly that filter after.
 
 from __future__ import annotations
 
-import threading
 import warnings
-from contextlib import contextmanager
+
+from ..held_setting import HeldSetting
 
 _MODULES = r"(pydicom|nibabel|engine\.io)(\.|$)"
-_lock = threading.Lock()
-_depth = 0
-_entry = None
 
 
-@contextmanager
-def quiet_readers():
-    global _depth, _entry
-    with _lock:
-        if _depth == 0:
-            warnings.filterwarnings("ignore", module=_MODULES)
-            _entry = warnings.filters[0]
-        _depth += 1
+def _ignore_reader_warnings():
+    warnings.filterwarnings("ignore", module=_MODULES)
+    return warnings.filters[0]
+
+
+def _remove(entry) -> None:
     try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0 and _entry is not None:
-                try:
-                    warnings.filters.remove(_entry)
-                except ValueError:  # someone reset the filters meanwhile
-                    pass
-                mutated = getattr(warnings, "_filters_mutated", None) or getattr(warnings, "_filters_mutated_lock_held", None)
-                if mutated is not None:
-                    mutated()
-                _entry = None
+        warnings.filters.remove(entry)
+    except ValueError:  # someone reset the filters meanwhile
+        return
+    mutated = getattr(warnings, "_filters_mutated", None) or getattr(warnings, "_filters_mutated_lock_held", None)
+    if mutated is not None:
+        mutated()
+
+
+#: ``with quiet_readers(): ...`` around a load
+quiet_readers = HeldSetting(_ignore_reader_warnings, _remove).held

@@ -22,13 +22,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from engine.consistency import ConsistencyGuard, ConsistencyMap, estimate_noise
+from engine.held_setting import HeldSetting
 
 from ..model import data_guard
 from .frames import Frame, FrameRequest
@@ -89,28 +89,13 @@ def display_map(cm: ConsistencyMap, request: FrameRequest) -> np.ndarray:
 # only adds hand-offs, and on a busy 2-core machine it made a 5 ms check take 60-900 ms.
 # The limit is process-wide (OpenBLAS has one pool), so it is held while any guard
 # works and lifted when the last one is done.
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limit = None
+def _one_thread():
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="blas")
 
 
-@contextmanager
-def one_blas_thread():
-    global _blas_users, _blas_limit
-    with _blas_lock:
-        if _blas_users == 0:
-            from threadpoolctl import threadpool_limits
-
-            _blas_limit = threadpool_limits(1, user_api="blas")
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0 and _blas_limit is not None:
-                _blas_limit.restore_original_limits()
-                _blas_limit = None
+one_blas_thread = HeldSetting(_one_thread, lambda limit: limit.restore_original_limits()).held
 
 
 class GuardCache:
