@@ -134,13 +134,8 @@ def parse_config(tree: dict) -> RunConfig:
     model = ModelConfig(str(m["name"]), dict(m["args"]), str(m.get("init", "") or ""))
     data = DataConfig(
         root=Path(d["root"]),
-        batch=_int(d, "data.batch", "batch"),
-        patches_per_image=_int(d, "data.patches_per_image", "patches_per_image"),
-        max_hr=_int(d, "data.max_hr", "max_hr"),
-        crop=_int(d, "data.crop", "crop"),
+        **_checked(d, "data", ints=("batch", "patches_per_image", "max_hr", "crop"), floats=("anisotropic", "min_foreground")),
         scales=_numbers(d["scales"], "data.scales"),
-        anisotropic=_float(d, "data.anisotropic", "anisotropic"),
-        min_foreground=_float(d, "data.min_foreground", "min_foreground"),
         normalization=_normalization(d["normalization"], model.init),
         augment=bool(d["augment"]),
         degrade=_degrade(d["degrade"]),
@@ -148,38 +143,34 @@ def parse_config(tree: dict) -> RunConfig:
         test=_sources(d["test"], "data.test"),
     )
     loss = LossConfig(
-        l1=_float(lo, "loss.l1", "l1"),
+        **_checked(lo, "loss", ints=("d_channels",), floats=("l1", "adversarial", "perceptual")),
         l1_relative=lo["l1_relative"],
-        adversarial=_float(lo, "loss.adversarial", "adversarial"),
-        perceptual=_float(lo, "loss.perceptual", "perceptual"),
         vgg_weights=str(lo["vgg_weights"]),
-        d_channels=_int(lo, "loss.d_channels", "d_channels"),
     )
     betas = _numbers(o["betas"], "optim.betas")
     if len(betas) != 2:
         raise ConfigError(f"optim.betas is [beta1, beta2], got {o['betas']!r}")
-    optim = OptimConfig(lr=_float(o, "optim.lr", "lr"), lr_d=_float(o, "optim.lr_d", "lr_d"), betas=betas,
-                        decay_every=_int(o, "optim.decay_every", "decay_every"), decay=_float(o, "optim.decay", "decay"))
+    optim = OptimConfig(**_checked(o, "optim", ints=("decay_every",), floats=("lr", "lr_d", "decay")), betas=betas)
     try:
         eval_scales = tuple(parse_scales(t["eval_scales"]))
     except (ValueError, TypeError) as e:
         raise ConfigError(f"train.eval_scales: {e}") from None
     train = TrainConfig(
+        **_checked(t, "train", ints=("threads", "accumulate", "log_every", "ckpt_every", "eval_every", "keep"), floats=("ema",)),
         bf16=_bf16(t["bf16"]),
-        threads=_int(t, "train.threads", "threads"),
-        accumulate=_int(t, "train.accumulate", "accumulate"),
-        log_every=_int(t, "train.log_every", "log_every"),
-        ckpt_every=_int(t, "train.ckpt_every", "ckpt_every"),
-        eval_every=_int(t, "train.eval_every", "eval_every"),
         eval_scales=eval_scales,
         eval_degradations=tuple(str(x) for x in t["eval_degradations"]),
-        keep=_int(t, "train.keep", "keep"),
         progress=bool(t["progress"]),
-        ema=_float(t, "train.ema", "ema"),
         workers=_workers(t["workers"]),
     )
     return RunConfig(name=str(tree["name"]), seed=_int(tree, "seed", "seed"), out=Path(tree["out"]),
                      steps=_int(tree, "steps", "steps"), model=model, data=data, loss=loss, optim=optim, train=train)
+
+
+def _checked(table: dict, section: str, ints=(), floats=()) -> dict:
+    """The table's whole numbers and numbers by name, each checked (``ConfigError`` names
+    ``section.name``)."""
+    return {**{n: _int(table, f"{section}.{n}", n) for n in ints}, **{n: _float(table, f"{section}.{n}", n) for n in floats}}
 
 
 def _int(table: dict, key: str, name: str) -> int:
