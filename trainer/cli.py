@@ -50,6 +50,8 @@ def _train(args) -> int:
             print(f"{len(tr.crops)} training crops, {len(tr.test_crops)} test crops; normalisation mean {tr.mean:.4f} std {tr.std:.4f}; "
                   f"bf16 {tr.bf16}; {world} process(es) on {device}", file=sys.stderr)
         tr.run()
+        if world > 1:  # tear down together: gloo can abort a process whose peer already left
+            dist.barrier()
     finally:
         if world > 1:
             dist.destroy_process_group()
