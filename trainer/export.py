@@ -42,6 +42,24 @@ def weights_stages(path) -> dict:
             "stages": t.get("stages", [])}
 
 
+def perceptual_network(loss: dict) -> dict:
+    """What a GAN stage's perceptual term compared features with: the VGG file, its
+    sha256 and the description stored in it (so a reader knows whose features these are)."""
+    import hashlib
+
+    path = Path(str(loss.get("vgg_weights") or ""))
+    entry: dict = {"file": str(path), "discriminator_channels": loss.get("d_channels")}
+    if not path.is_file():
+        return {**entry, "note": "file no longer available"}
+    entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), "pt") as f:
+            entry["source"] = (f.metadata() or {}).get("source", "")
+    return entry
+
+
 def _lineage(meta: dict) -> list[dict]:
     """This stage and the stages it was initialised from (pretraining first)."""
     stages = []
@@ -59,6 +77,7 @@ def _lineage(meta: dict) -> list[dict]:
             "anisotropic": cfg.get("data", {}).get("anisotropic", 0.0),
             "lr": cfg.get("optim", {}).get("lr"),
             **({"ema": cfg["train"]["ema"]} if cfg.get("train", {}).get("ema") else {}),
+            **({"perceptual_network": perceptual_network(cfg["loss"])} if cfg.get("loss", {}).get("perceptual") else {}),
             # started from a checkpoint's trained weights or their running average
             **({"started_from_weights": cur["init_weights_taken"]} if cur.get("init_weights_taken") else {}),
         })

@@ -166,3 +166,24 @@ def test_metrics_from_a_degradation_eval_keep_every_group_and_degradation(tmp_pa
     assert set(m["by_degradation"]) == {"end slices", "whole volume"} and "kspace-noise" in m["degradations"]
     with pytest.raises(ValueError, match="no results for a model named 'other'"):
         metrics_from_eval(path, "other")
+
+
+def test_a_gan_stage_names_the_features_its_perceptual_term_compared(tiny_cfg, tiny_crops, tmp_path):
+    import hashlib
+
+    from trainer.vgg import VGGFeatures, save_vgg, vgg_features
+
+    torch.manual_seed(0)
+    vgg_file = save_vgg(VGGFeatures(vgg_features(16, [4] * 13), None, None), tmp_path / "vgg.safetensors",
+                        convs=4, half=False, source="a test VGG")
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg["loss"].update(perceptual=0.05, vgg_weights=str(vgg_file))
+    tr = Trainer(parse_config(cfg), crops=tiny_crops, quiet=True)
+    tr.run(1)
+    out = export(tr.save(), tmp_path / "w.safetensors")
+    stage = read_info(out).training["stages"][-1]
+    assert stage["losses"] == {"l1": 1.0, "adversarial": 0.001, "perceptual": 0.05}
+    net = stage["perceptual_network"]
+    assert net["file"] == str(vgg_file) and net["discriminator_channels"] == 4
+    assert net["sha256"] == hashlib.sha256(vgg_file.read_bytes()).hexdigest()
+    assert net["source"] == "a test VGG"

@@ -68,3 +68,38 @@ def test_a_config_extends_another_and_a_loop_is_refused(tmp_path):
     (tmp_path / "b.toml").write_text('extends = "a.toml"\n')
     with pytest.raises(ConfigError, match="extends"):
         load_config(Path(tmp_path / "a.toml"))
+
+
+def test_the_perceptual_recipe_is_the_shipped_perceptual_files():
+    """resources/weights/meta_srgan_perceptual.* is perceptual.toml's run from the shipped
+    fidelity weights, and names the MRI VGG its perceptual term compared features with."""
+    import hashlib
+
+    import numpy as np
+
+    import engine
+    from engine.models import PERCEPTUAL
+
+    cfg = load_config(ROOT / "trainer" / "configs" / "perceptual.toml")
+    info, fidelity = read_info(PERCEPTUAL), read_info(BUNDLED)
+    assert info.trained and info.arch == fidelity.arch
+    assert info.normalization == fidelity.normalization  # data.normalization = "init"
+    started_from, stage = info.training["stages"][0], info.training["stages"][-1]
+    assert cfg["model"]["init"] == "resources/weights/meta_srgan.safetensors"
+    assert started_from["init"] == cfg["model"]["init"] and started_from["sha256"] == fidelity.sha256
+    assert stage["updates"] == cfg["steps"] and stage["ema"] == cfg["train"]["ema"]
+    assert stage["losses"] == {k: cfg["loss"][k] for k in ("l1", "adversarial", "perceptual")}
+    assert stage["losses"]["adversarial"] > 0 and stage["losses"]["perceptual"] > 0
+    vgg = ROOT / cfg["loss"]["vgg_weights"]
+    net = stage["perceptual_network"]
+    assert net["sha256"] == hashlib.sha256(vgg.read_bytes()).hexdigest()
+    assert net["source"].startswith("MetaZoom MRI VGG16") and net["discriminator_channels"] == cfg["loss"]["d_channels"]
+    script = (ROOT / "trainer" / "configs" / "train_perceptual.sh").read_text()
+    assert "CONFIG=trainer/configs/perceptual.toml" in script and f"VGG={cfg['loss']['vgg_weights']}" in script
+    # a different network, not a copy of the fidelity weights under another name
+    lr = np.random.default_rng(0).random((24, 24)).astype(np.float32)
+    outs = []
+    for path in (BUNDLED, PERCEPTUAL):
+        up = engine.load_upscaler(path, device="cpu", bf16=False)
+        outs.append(up.render(up.encode(lr, intensity_range=(0.0, 1.0)), 2.0))
+    assert float(np.abs(outs[0] - outs[1]).mean()) > 1e-3
