@@ -10,8 +10,9 @@ run's own training crops with labels that need no annotation:
   with or without Rician noise, resampled back onto the HR grid.  Telling these apart
   needs features that see blur, ringing, aliasing and noise texture: what an SR's
   perceptual distance should measure;
-* which of four rotations the patch is in: features of anatomy (rotation prediction,
-  Gidaris et al. 2018), so the trunk does not see texture alone.
+* which of four rotations the patch is in (rotation prediction, Gidaris et al. 2018),
+  meant to add features of anatomy; on 64-pixel patches of head slices it stays near
+  chance, so in practice the features are the acquisition tasks'.
 
 The trunk is stored with ``trainer.vgg.save_vgg`` as a unit-range stack, scaled so
 that its features of HR patches have unit mean square (a perceptual MSE is then a
